@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class ExceptionsConfig(AppConfig):
+    name = "exceptions"
+    verbose_name = "Exceptions and work queue"
+
+    def ready(self) -> None:
+        # Processing in `registrations` must not import this app, so it reports cases through a
+        # port that we plug in here (dependency inversion keeps exceptions -> registrations one-way).
+        from registrations import ports
+
+        from . import services
+
+        ports.register_case_sink(services.open_case)
+
+        from django.db.models.signals import post_migrate
+
+        from .roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self)

@@ -1,0 +1,132 @@
+"""Exception cases, their append-only events, and the audit log of who saw or changed what."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from registrations.ports import CaseKind
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "OPEN", "Open"
+    IN_PROGRESS = "IN_PROGRESS", "In progress"
+    RESOLVED = "RESOLVED", "Resolved"
+    REJECTED = "REJECTED", "Rejected"
+    CLOSED = "CLOSED", "Closed"
+
+
+OPEN_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_PROGRESS)
+
+
+class ExceptionCaseQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def unassigned(self):
+        return self.filter(assigned_to__isnull=True)
+
+    def assigned_to(self, user):
+        return self.filter(assigned_to=user)
+
+    def oldest_first(self):
+        return self.order_by("due_at", "opened_at", "id")
+
+
+class ExceptionCase(models.Model):
+    kind = models.CharField(max_length=30, choices=[(k.value, k.value) for k in CaseKind])
+    status = models.CharField(max_length=12, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    summary = models.CharField(max_length=200)
+    transaction = models.ForeignKey(
+        "registrations.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    interchange = models.ForeignKey(
+        "registrations.Interchange", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    nhs_number = models.CharField(max_length=15, blank=True, db_index=True)
+    practice_ods = models.CharField(max_length=10, blank=True)
+    ha_cipher = models.CharField(max_length=3, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    rule_trace = models.JSONField(default=list, blank=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField()
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = ExceptionCaseQuerySet.as_manager()
+
+    class Meta:
+        permissions = [
+            ("view_queue", "Can view the exception work queue"),
+            ("resolve_case", "Can work and resolve exception cases"),
+            ("assign_case", "Can assign cases to colleagues"),
+            ("approve_merge", "Can approve record merges (four eyes)"),
+            ("view_audit", "Can search the audit log"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at", "opened_at"]),
+            models.Index(fields=["assigned_to", "status"]),
+            models.Index(fields=["kind", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(status__in=["RESOLVED", "REJECTED", "CLOSED"]),
+                name="exc_closed_at_only_when_closed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk} {self.kind}"
+
+
+class CaseEvent(models.Model):
+    """Append-only: the case's story, each entry naming who did it (a user or a system component)."""
+
+    case = models.ForeignKey(ExceptionCase, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    system = models.CharField(max_length=40, blank=True)
+    action = models.CharField(max_length=40)
+    reason_code = models.CharField(max_length=40, blank=True)
+    note = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(system=""), name="exc_event_has_actor")
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise ValueError("Case events are append-only")
+        super().save(*args, **kwargs)
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every view and change of a case or patient record."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    role = models.CharField(max_length=60, blank=True)
+    system = models.CharField(max_length=40, blank=True)
+    action = models.CharField(max_length=40)
+    nhs_number = models.CharField(max_length=15, blank=True, db_index=True)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(system=""), name="exc_audit_has_actor")
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise ValueError("Audit events are append-only")
+        super().save(*args, **kwargs)

@@ -1,0 +1,40 @@
+"""Writes to cases. Every change appends a CaseEvent in the same database transaction."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from registrations.ports import CaseRequest
+
+from .kinds import info
+from .models import CaseEvent, ExceptionCase
+from .working_days import add_working_days
+
+SYSTEM_PROCESSING = "processing"
+
+
+def due_at_for(kind: str, opened: dt.datetime) -> dt.datetime:
+    local = timezone.localtime(opened)
+    due_day = add_working_days(local.date(), info(kind).sla_working_days)
+    return local.replace(year=due_day.year, month=due_day.month, day=due_day.day, hour=17, minute=0, second=0,
+                         microsecond=0)
+
+
+@transaction.atomic
+def open_case(request: CaseRequest) -> ExceptionCase:
+    now = timezone.now()
+    case = ExceptionCase.objects.create(
+        kind=request.kind.value,
+        summary=request.summary[:200],
+        transaction_id=request.transaction_id,
+        interchange_id=request.interchange_id,
+        nhs_number=request.nhs_number,
+        practice_ods=request.practice_ods,
+        ha_cipher=request.ha_cipher,
+        evidence=request.evidence,
+        rule_trace=request.rule_trace,
+        due_at=due_at_for(request.kind, now),
+    )
+    CaseEvent.objects.create(case=case, system=SYSTEM_PROCESSING, action="opened", note=request.summary)
+    return case

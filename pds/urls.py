@@ -1,0 +1,3 @@
+
+app_name = "pds"
+urlpatterns: list = []  # FHIR API and patient lookup: the PDS issue

@@ -1,0 +1,31 @@
+"""MESH transport: the only module that talks to mesh-client.
+
+mesh-client is synchronous and requests-based. We set short timeouts (its default is ten minutes,
+far too long for a worker) and always close the client.
+"""
+
+from contextlib import contextmanager
+
+from django.conf import settings
+from mesh_client import MeshClient
+
+WORKFLOW_REG = "NHAIS_REG"
+WORKFLOW_RECEP = "NHAIS_RECEP"
+WORKFLOW_CAPITATION = "PCRM_CAPITATION"
+
+
+@contextmanager
+def mesh_client(mailbox: str | None = None, password: str | None = None):
+    kwargs = {"shared_key": settings.MESH_SHARED_KEY.encode(), "timeout": settings.MESH_TIMEOUT_SECONDS}
+    if settings.MESH_CA_BUNDLE:
+        kwargs["verify"] = settings.MESH_CA_BUNDLE
+    with MeshClient(settings.MESH_URL, mailbox or settings.MESH_MAILBOX, password or settings.MESH_PASSWORD,
+                    **kwargs) as client:
+        yield client
+
+
+def send(client: MeshClient, *, recipient: str, body: bytes, workflow: str, local_id: str, subject: str = "") -> str:
+    return client.send_message(
+        recipient, body, workflow_id=workflow, local_id=local_id, subject=subject or workflow,
+        filename="edifact.dat", content_type="application/octet-stream",
+    )

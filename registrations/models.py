@@ -1,0 +1,293 @@
+"""Registrations: GP Links reference data, the interchange log and its state machine, the outbox.
+
+Inbound interchanges are stored raw before they are acknowledged to MESH; every transaction moves
+through the state machine in docs/architecture.md one database transaction at a time.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+
+class Nation(models.TextChoices):
+    ENGLAND = "England"
+    WALES = "Wales"
+    ISLE_OF_MAN = "Isle of Man"
+    DEFENCE = "Defence Medical Services"
+    NORTHERN_IRELAND = "Northern Ireland"
+
+
+class HealthAuthority(models.Model):
+    cipher = models.CharField(max_length=3, unique=True)
+    name = models.CharField(max_length=80)
+    nation = models.CharField(max_length=30, choices=Nation.choices)
+    link_code = models.CharField("HA link code", max_length=4, unique=True)
+    migrated = models.BooleanField("migrated to PCRM", default=False)
+    cutover_date = models.DateField("cut-over date", null=True, blank=True)
+    nhais_mailbox = models.CharField("NHAIS MESH mailbox", max_length=20, blank=True)
+    # TN is numbered per sender, and PCRM sends as the HA: one series per HA link code.
+    last_tn_sent = models.PositiveBigIntegerField("last TN sent", default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cipher"]
+        verbose_name_plural = "health authorities"
+
+    def __str__(self) -> str:
+        return f"{self.cipher} {self.name}"
+
+    def is_served_by_pcrm(self, on) -> bool:
+        return self.migrated and (self.cutover_date is None or self.cutover_date <= on)
+
+
+class Practice(models.Model):
+    ods_code = models.CharField("ODS code", max_length=10, unique=True)
+    name = models.CharField(max_length=100)
+    address = models.CharField(max_length=200, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    ha = models.ForeignKey(HealthAuthority, on_delete=models.PROTECT, related_name="practices", verbose_name="HA")
+    link_code = models.CharField("GP Links trading-partner code", max_length=4, unique=True)
+    mesh_mailbox = models.CharField("MESH mailbox", max_length=20)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["ods_code"]
+
+    def __str__(self) -> str:
+        return f"{self.ods_code} {self.name}"
+
+
+class GP(models.Model):
+    national_code = models.CharField("national GP code", max_length=7)
+    local_code = models.CharField("HA local GP code", max_length=6)
+    name = models.CharField(max_length=80, blank=True)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="gps")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "GP"
+        verbose_name_plural = "GPs"
+        ordering = ["national_code"]
+        constraints = [models.UniqueConstraint(fields=["national_code", "local_code"], name="reg_gp_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.gp_code} {self.name}".strip()
+
+    @property
+    def gp_code(self) -> str:
+        return f"{self.national_code},{self.local_code}"
+
+
+class Link(models.Model):
+    """A GP Links trading-partner link between a practice and an HA, with its sequence counters.
+
+    Counters are seedable in Django admin: a link migrating from NHAIS continues its live numbers.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="links")
+    ha = models.ForeignKey(HealthAuthority, on_delete=models.PROTECT, related_name="links", verbose_name="HA")
+    active = models.BooleanField(default=True)
+    last_sis_sent = models.PositiveBigIntegerField("last SIS sent", default=0)
+    last_sms_sent = models.PositiveBigIntegerField("last SMS sent", default=0)
+    last_sis_received = models.PositiveBigIntegerField("last SIS received", default=0)
+    last_sms_received = models.PositiveBigIntegerField("last SMS received", default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["practice", "ha"], name="reg_link_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.practice.link_code} ↔ {self.ha.link_code}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", "Inbound"
+    OUTBOUND = "out", "Outbound"
+
+
+class InterchangeStatus(models.TextChoices):
+    RECEIVED = "RECEIVED", "Received"
+    PARSED = "PARSED", "Parsed"
+    INVALID = "INVALID", "Invalid"
+    DUPLICATE = "DUPLICATE", "Duplicate"
+    FORWARDED = "FORWARDED", "Forwarded to NHAIS"
+    REPORT = "REPORT", "MESH report"
+    RECEP = "RECEP", "RECEP processed"
+    BUILT = "BUILT", "Built, not yet sent"
+    SENT = "SENT", "Sent"
+    ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged by RECEP"
+
+
+class Interchange(models.Model):
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    workflow = models.CharField(max_length=20)
+    mesh_message_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    local_id = models.CharField(max_length=64, blank=True)
+    mesh_sender = models.CharField(max_length=20, blank=True)
+    mesh_recipient = models.CharField(max_length=20, blank=True)
+    raw = models.BinaryField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    sender = models.CharField(max_length=10, blank=True)
+    recipient = models.CharField(max_length=10, blank=True)
+    sis = models.PositiveBigIntegerField(null=True, blank=True)
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=InterchangeStatus.choices)
+    error = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    link = models.ForeignKey(Link, null=True, blank=True, on_delete=models.PROTECT, related_name="interchanges")
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recep_code = models.CharField("RECEP code", max_length=2, blank=True)
+    recep_at = models.DateTimeField("RECEP received", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["direction", "sender", "recipient", "sis"]),
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["-created_at"]),
+        ]
+        permissions = [("view_pipeline", "Can view interchanges and pipeline health")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.sender}→{self.recipient} SIS {self.sis}"
+
+
+class Message(models.Model):
+    interchange = models.ForeignKey(Interchange, on_delete=models.CASCADE, related_name="messages")
+    sms = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=4)
+    ha_cipher = models.CharField(max_length=3)
+    recep_code = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        ordering = ["sms"]
+
+
+class TxStatus(models.TextChoices):
+    RECEIVED = "RECEIVED", "Received"
+    PARSED = "PARSED", "Parsed"
+    PROCESSING = "PROCESSING", "Processing"
+    DONE = "DONE", "Done"
+    MANUAL = "MANUAL", "Manual"
+    REJECTED = "REJECTED", "Rejected"
+    RETRY_WAIT = "RETRY_WAIT", "Waiting to retry"
+    DEAD = "DEAD", "Dead letter"
+    INVALID = "INVALID", "Invalid"
+    DUPLICATE = "DUPLICATE", "Duplicate"
+    FORWARDED = "FORWARDED", "Forwarded"
+
+
+class TransactionQuerySet(models.QuerySet):
+    def inbound(self):
+        return self.filter(message__interchange__direction=Direction.INBOUND)
+
+    def waiting(self):
+        return self.filter(status__in=[TxStatus.PARSED, TxStatus.PROCESSING, TxStatus.RETRY_WAIT])
+
+
+class Transaction(models.Model):
+    """One inbound GP Links transaction; unique on (sender, recipient, SIS, SMS, TN) unless a duplicate."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="transactions")
+    sender = models.CharField(max_length=10)
+    recipient = models.CharField(max_length=10)
+    sis = models.PositiveBigIntegerField()
+    sms = models.PositiveBigIntegerField()
+    tn = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=4)
+    status = models.CharField(max_length=12, choices=TxStatus.choices, default=TxStatus.PARSED)
+    is_duplicate = models.BooleanField(default=False)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    data = models.JSONField(help_text="the transaction as the codec parsed it")
+    nhs_number = models.CharField(max_length=15, blank=True, db_index=True)
+    gp_code = models.CharField(max_length=20, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    outcome = models.TextField(blank=True)
+    rule_trace = models.JSONField(default=list, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TransactionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "recipient", "sis", "sms", "tn"],
+                condition=Q(is_duplicate=False),
+                name="reg_tx_natural_key",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} TN {self.tn} from {self.sender}"
+
+
+class OutboxKind(models.TextChoices):
+    TRANSACTION = "TX", "GP Links transaction"
+    RECEP = "RECEP", "RECEP"
+    FORWARD = "FORWARD", "Forward to NHAIS"
+
+
+class OutboxStatus(models.TextChoices):
+    QUEUED = "QUEUED", "Queued"
+    BATCHED = "BATCHED", "Batched into an interchange"
+
+
+class OutboxItem(models.Model):
+    """Written in the same database transaction as the change that caused it; the relay sends it."""
+
+    kind = models.CharField(max_length=8, choices=OutboxKind.choices)
+    status = models.CharField(max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
+    link = models.ForeignKey(Link, null=True, blank=True, on_delete=models.PROTECT, related_name="outbox")
+    mesh_recipient = models.CharField(max_length=20, blank=True)
+    tx_type = models.CharField(max_length=4, blank=True)
+    ha_cipher = models.CharField(max_length=3, blank=True)
+    # For F3/F4 the TN quotes the GP's acceptance; otherwise the relay allocates the HA's next TN.
+    quoted_tn = models.PositiveBigIntegerField(null=True, blank=True)
+    tn = models.PositiveBigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    caused_by = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound"
+    )
+    in_reply_to = models.ForeignKey(
+        Interchange, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    interchange = models.ForeignKey(
+        Interchange, null=True, blank=True, on_delete=models.PROTECT, related_name="outbox_items"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            # One RECEP per received interchange, however often processing is retried.
+            models.UniqueConstraint(fields=["in_reply_to"], condition=Q(kind="RECEP"), name="reg_one_recep"),
+            models.UniqueConstraint(fields=["in_reply_to"], condition=Q(kind="FORWARD"), name="reg_one_forward"),
+        ]
+
+
+class Registration(models.Model):
+    """The registration history PCRM keeps: which practice accepted whom, when and how."""
+
+    nhs_number = models.CharField(max_length=10, db_index=True)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="registrations")
+    gp = models.ForeignKey(GP, null=True, blank=True, on_delete=models.PROTECT, related_name="registrations")
+    acceptance_code = models.CharField(max_length=1, blank=True)
+    acceptance_type = models.CharField(max_length=1, blank=True)
+    acceptance_date = models.DateField()
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="registrations"
+    )
+    deducted_on = models.DateField(null=True, blank=True)
+    deduction_reason = models.CharField(max_length=3, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        permissions = [
+            ("view_capitation", "Can view registrations and capitation reports"),
+            ("close_quarter", "Can close a quarter and send capitation to PCSE"),
+        ]

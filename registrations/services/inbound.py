@@ -1,0 +1,292 @@
+"""The inbound path: MESH inbox -> raw Interchange row -> acknowledge -> parse -> transactions.
+
+Store before acknowledge: a message is acknowledged to MESH only after its raw bytes committed, so a
+crash anywhere leaves it in the inbox to be fetched again, and the unique MESH id makes that harmless.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from .. import mesh
+from ..gplinks import CodecError, parse_interchange, to_json
+from ..models import (
+    Direction,
+    HealthAuthority,
+    Interchange,
+    InterchangeStatus,
+    Link,
+    Message,
+    OutboxItem,
+    OutboxKind,
+    Practice,
+    Transaction,
+    TxStatus,
+)
+from ..ports import CaseKind, CaseRequest, open_case
+from .recep import apply_recep
+
+log = logging.getLogger(__name__)
+
+LIST_PAGE = 500
+
+
+@contextmanager
+def advisory_lock(name: str):
+    """A PostgreSQL session lock: only one holder across every worker process and machine."""
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        got = cur.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+@dataclass
+class PollResult:
+    stored: list[int] = field(default_factory=list)
+    acknowledged: int = 0
+    skipped_lock: bool = False
+
+
+def store_inbound(
+    *, mesh_message_id: str, body: bytes, workflow: str, message_type: str, sender: str, recipient: str,
+    local_id: str = "", linked_message_id: str = "",
+) -> tuple[Interchange, bool]:
+    """Durably record what MESH gave us, exactly as received. Returns (row, created)."""
+    with transaction.atomic():
+        row, created = Interchange.objects.get_or_create(
+            mesh_message_id=mesh_message_id,
+            defaults={
+                "direction": Direction.INBOUND,
+                "workflow": workflow or "",
+                "raw": body,
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "mesh_sender": sender or "",
+                "mesh_recipient": recipient or "",
+                "local_id": local_id or "",
+                "status": InterchangeStatus.REPORT if message_type == "REPORT" else InterchangeStatus.RECEIVED,
+                "error": f"MESH report on message {linked_message_id}" if message_type == "REPORT" else "",
+                "received_at": timezone.now(),
+            },
+        )
+        if created and message_type == "REPORT":
+            _open_report_case(row, linked_message_id)
+    return row, created
+
+
+def _open_report_case(row: Interchange, linked_message_id: str) -> None:
+    reported = Interchange.objects.filter(mesh_message_id=linked_message_id).first() if linked_message_id else None
+    open_case(CaseRequest(
+        kind=CaseKind.MESH_REPORT,
+        summary=f"MESH could not deliver message {linked_message_id or '(unknown)'}",
+        interchange_id=(reported or row).pk,
+        evidence={"report_interchange": row.pk, "linked_message_id": linked_message_id,
+                  "reported_interchange": reported.pk if reported else None},
+        rule_trace=[{"check": "MESH message type", "result": "REPORT",
+                     "why": "MESH sends a REPORT when a message we sent was not delivered or failed."}],
+    ))
+
+
+def poll_inbox(*, on_stored: Callable[[int], None] | None = None, before_ack: Callable[[str], None] | None = None
+               ) -> PollResult:
+    """Drain PCRM's MESH inbox once. `on_stored` runs after commit for each new interchange.
+
+    `before_ack` exists so the crash-between-store-and-acknowledge case can be tested for real.
+    """
+    result = PollResult()
+    with advisory_lock(f"mesh-poll:{mesh.WORKFLOW_REG}") as got:
+        if not got:
+            result.skipped_lock = True
+            return result
+        with mesh.mesh_client() as client:
+            for workflow in (mesh.WORKFLOW_REG, mesh.WORKFLOW_RECEP):
+                while True:
+                    ids = client.list_messages(max_results=LIST_PAGE, workflow_filter=workflow)
+                    for message_id in ids:
+                        _fetch_one(client, message_id, result, on_stored, before_ack)
+                    if len(ids) < LIST_PAGE:
+                        break
+    return result
+
+
+def _fetch_one(client, message_id: str, result: PollResult, on_stored, before_ack) -> None:
+    if not Interchange.objects.filter(mesh_message_id=message_id).exists():
+        msg = client.retrieve_message(message_id)
+        try:
+            body = msg.read()
+            headers = {k.lower(): v for k, v in dict(msg.mex_headers()).items()}
+        finally:
+            msg.close()
+        row, created = store_inbound(
+            mesh_message_id=message_id, body=body, workflow=msg.workflow_id or "",
+            message_type=(msg.message_type or "DATA").upper(), sender=msg.sender or "",
+            recipient=msg.recipient or "", local_id=msg.local_id or "",
+            linked_message_id=headers.get("linkedmsgid") or headers.get("mex-linkedmsgid") or "",
+        )
+        if created:
+            result.stored.append(row.pk)
+            if on_stored and row.status == InterchangeStatus.RECEIVED:
+                on_stored(row.pk)
+    if before_ack:
+        before_ack(message_id)
+    client.acknowledge_message(message_id)
+    result.acknowledged += 1
+
+
+# --- parsing an interchange into transactions -------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    interchange_id: int
+    new_transaction_ids: list[int] = field(default_factory=list)
+    status: str = ""
+
+
+def ingest_interchange(interchange_id: int) -> IngestResult:
+    """Parse a stored interchange into messages and transactions. A no-op if already done."""
+    with transaction.atomic():
+        ic = Interchange.objects.select_for_update().get(pk=interchange_id)
+        result = IngestResult(interchange_id)
+        if ic.status != InterchangeStatus.RECEIVED:
+            result.status = ic.status
+            return result
+        try:
+            parsed = parse_interchange(bytes(ic.raw))
+        except CodecError as exc:
+            _mark_invalid(ic, str(exc))
+            result.status = ic.status
+            return result
+        ic.sender, ic.recipient, ic.sis = parsed.sender, parsed.recipient, parsed.sis
+        ic.prepared_at = parsed.prepared_at
+        ic.warnings = list(parsed.warnings)
+        if parsed.recep is not None:
+            apply_recep(ic, parsed)
+            ic.status = InterchangeStatus.RECEP
+            ic.save()
+            result.status = ic.status
+            return result
+        _record_fhsreg(ic, parsed, result)
+        ic.save()
+        result.status = ic.status
+        return result
+
+
+def _mark_invalid(ic: Interchange, error: str) -> None:
+    ic.status = InterchangeStatus.INVALID
+    ic.error = error
+    ic.save(update_fields=["status", "error"])
+    open_case(CaseRequest(
+        kind=CaseKind.INVALID_INTERCHANGE,
+        summary=f"Interchange could not be read: {error}"[:200],
+        interchange_id=ic.pk,
+        evidence={"codec_error": error, "mesh_message_id": ic.mesh_message_id, "mesh_sender": ic.mesh_sender},
+        rule_trace=[{"check": "GP Links codec", "result": "failed", "why": error}],
+    ))
+
+
+def _record_fhsreg(ic: Interchange, parsed, result: IngestResult) -> None:
+    earlier = (
+        Interchange.objects.filter(direction=Direction.INBOUND, sender=parsed.sender, recipient=parsed.recipient,
+                                   sis=parsed.sis, sha256=ic.sha256)
+        .exclude(pk=ic.pk).exclude(status__in=[InterchangeStatus.RECEIVED, InterchangeStatus.DUPLICATE]).first()
+    )
+    practice = Practice.objects.select_related("ha").filter(link_code=parsed.sender).first()
+    ha = HealthAuthority.objects.filter(link_code=parsed.recipient).first()
+    link = Link.objects.select_for_update().filter(practice=practice, ha=ha).first() if practice and ha else None
+    ic.link = link
+    data = to_json(parsed)
+    forwarding = ha is not None and not ha.is_served_by_pcrm(timezone.localdate())
+    if earlier:
+        ic.status = InterchangeStatus.DUPLICATE
+        ic.duplicate_of = earlier
+    elif forwarding:
+        ic.status = InterchangeStatus.FORWARDED
+        OutboxItem.objects.create(kind=OutboxKind.FORWARD, mesh_recipient=ha.nhais_mailbox, ha_cipher=ha.cipher,
+                                  in_reply_to=ic)
+    else:
+        ic.status = InterchangeStatus.PARSED
+    ic.save()
+
+    for msg_data, msg in zip(data["messages"], parsed.messages, strict=True):
+        message = Message.objects.create(interchange=ic, sms=msg.sms, type=msg.type, ha_cipher=msg.ha_cipher)
+        for tx_data in msg_data["transactions"]:
+            tx = _record_transaction(ic, message, msg_data, tx_data, forwarding=forwarding)
+            if tx.status == TxStatus.PARSED:
+                result.new_transaction_ids.append(tx.pk)
+
+    if ic.status == InterchangeStatus.DUPLICATE:
+        return  # the earlier copy was already receipted; one RECEP per interchange
+    if link is not None and not forwarding:
+        _check_sequence(ic, link, parsed)
+        OutboxItem.objects.create(kind=OutboxKind.RECEP, link=link, mesh_recipient=practice.mesh_mailbox,
+                                  ha_cipher=ha.cipher, in_reply_to=ic)
+    elif link is None and not forwarding:
+        open_case(CaseRequest(
+            kind=CaseKind.UNKNOWN_GP,
+            summary=f"Interchange from unknown trading partner {parsed.sender} to {parsed.recipient}",
+            interchange_id=ic.pk, ha_cipher=ha.cipher if ha else "",
+            evidence={"sender": parsed.sender, "recipient": parsed.recipient, "sis": parsed.sis},
+            rule_trace=[{"check": "trading-partner link", "result": "not found",
+                         "why": "No link between this GP link code and HA link code; the RECEP is held until "
+                                "reference data is fixed and the interchange reprocessed."}],
+        ))
+
+
+def _record_transaction(ic, message, msg_data, tx_data, *, forwarding: bool) -> Transaction:
+    fields = {
+        "message": message, "sender": ic.sender, "recipient": ic.recipient, "sis": ic.sis, "sms": msg_data["sms"],
+        "tn": tx_data["tn"], "type": tx_data["type"], "data": tx_data,
+        "nhs_number": tx_data.get("nhs_number") or "", "gp_code": tx_data.get("gp_code") or "",
+        "status": TxStatus.FORWARDED if forwarding else TxStatus.PARSED,
+    }
+    if ic.status == InterchangeStatus.DUPLICATE:
+        return _record_duplicate(fields)
+    try:
+        with transaction.atomic():
+            return Transaction.objects.create(**fields)
+    except IntegrityError:
+        return _record_duplicate(fields)
+
+
+def _record_duplicate(fields: dict) -> Transaction:
+    original = Transaction.objects.filter(
+        sender=fields["sender"], recipient=fields["recipient"], sis=fields["sis"], sms=fields["sms"],
+        tn=fields["tn"], is_duplicate=False,
+    ).first()
+    return Transaction.objects.create(**{**fields, "status": TxStatus.DUPLICATE, "is_duplicate": True,
+                                         "duplicate_of": original})
+
+
+def _check_sequence(ic: Interchange, link: Link, parsed) -> None:
+    """Numbers from a partner go up by one; a jump means an interchange was lost on the way."""
+    gaps = []
+    if link.last_sis_received and parsed.sis > link.last_sis_received + 1:
+        gaps.append(f"SIS jumped from {link.last_sis_received} to {parsed.sis}")
+    first_sms = min((m.sms for m in parsed.messages), default=None)
+    if link.last_sms_received and first_sms and first_sms > link.last_sms_received + 1:
+        gaps.append(f"SMS jumped from {link.last_sms_received} to {first_sms}")
+    if gaps:
+        open_case(CaseRequest(
+            kind=CaseKind.SEQUENCE_GAP,
+            summary=f"Sequence gap from {parsed.sender}: " + "; ".join(gaps),
+            interchange_id=ic.pk, practice_ods=link.practice.ods_code, ha_cipher=link.ha.cipher,
+            evidence={"gaps": gaps, "last_sis_received": link.last_sis_received,
+                      "last_sms_received": link.last_sms_received, "sis": parsed.sis, "first_sms": first_sms},
+            rule_trace=[{"check": "incoming sequence numbers", "result": "gap",
+                         "why": "A missing number means an interchange from this partner was lost; ask them "
+                                "to retransmit it."}],
+        ))
+    link.last_sis_received = max(link.last_sis_received, parsed.sis)
+    link.last_sms_received = max([link.last_sms_received, *(m.sms for m in parsed.messages)])
+    link.save(update_fields=["last_sis_received", "last_sms_received", "updated_at"])

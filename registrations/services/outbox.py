@@ -1,0 +1,197 @@
+"""The outbox and its relay.
+
+Outbound work is written as OutboxItem rows in the same database transaction as the change that
+caused it. The relay numbers and builds interchanges in one transaction (counters and rows commit
+together), then sends what is built but not yet sent. A crash between the two leaves a BUILT
+interchange that the next run sends; MESH recipients de-duplicate on our local id and numbers.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import mesh
+from ..gplinks import build_interchange, build_recep, from_json, parse_interchange
+from ..models import (
+    Direction,
+    HealthAuthority,
+    Interchange,
+    InterchangeStatus,
+    Link,
+    Message,
+    OutboxItem,
+    OutboxKind,
+    OutboxStatus,
+    Transaction,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_SEQUENCE = 99_999_999
+# Approvals and rejections quote the GP's own TN; every other F-transaction uses the HA's series.
+QUOTING_TYPES = {"F3", "F4"}
+
+
+def queue_transaction(
+    *, link: Link, tx_type: str, payload: dict, caused_by: Transaction | None = None, quoted_tn: int | None = None
+) -> OutboxItem:
+    """Queue one outbound F-transaction. `payload` uses the codec's JSON transaction keys."""
+    if tx_type in QUOTING_TYPES and quoted_tn is None:
+        raise ValueError(f"{tx_type} must quote the GP's transaction number")
+    return OutboxItem.objects.create(
+        kind=OutboxKind.TRANSACTION, link=link, mesh_recipient=link.practice.mesh_mailbox, tx_type=tx_type,
+        ha_cipher=link.ha.cipher, payload=payload, caused_by=caused_by, quoted_tn=quoted_tn,
+    )
+
+
+def _next(value: int) -> int:
+    return 1 if value >= MAX_SEQUENCE else value + 1
+
+
+@dataclass
+class RelayResult:
+    built: list[int] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)
+
+
+def relay(*, now: dt.datetime | None = None, send: bool = True) -> RelayResult:
+    result = RelayResult()
+    result.built = build_pending(now=now or timezone.now())
+    if send:
+        result.sent = send_built()
+    return result
+
+
+@transaction.atomic
+def build_pending(*, now: dt.datetime) -> list[int]:
+    """Batch queued items into interchanges, allocating SIS/SMS per link and TN per HA."""
+    items = list(
+        OutboxItem.objects.select_for_update(skip_locked=True)
+        .filter(status=OutboxStatus.QUEUED)
+        .select_related("link__practice", "link__ha", "in_reply_to")
+        .order_by("id")
+    )
+    built: list[int] = []
+    by_link: dict[int, list[OutboxItem]] = defaultdict(list)
+    for item in items:
+        if item.kind == OutboxKind.TRANSACTION:
+            by_link[item.link_id].append(item)
+        elif item.kind == OutboxKind.RECEP:
+            built.append(_build_recep(item, now))
+        elif item.kind == OutboxKind.FORWARD:
+            built.append(_build_forward(item, now))
+    for link_id, link_items in by_link.items():
+        built.append(_build_transactions(Link.objects.select_for_update().get(pk=link_id), link_items, now))
+    return built
+
+
+def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -> int:
+    ha = HealthAuthority.objects.select_for_update().get(pk=link.ha_id)
+    groups: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
+    for item in items:
+        groups[(item.tx_type, item.ha_cipher)].append(item)
+    link.last_sis_sent = _next(link.last_sis_sent)
+    messages = []
+    for (tx_type, cipher), group in groups.items():
+        link.last_sms_sent = _next(link.last_sms_sent)
+        transactions = []
+        for item in group:
+            if item.quoted_tn is not None:
+                item.tn = item.quoted_tn
+            else:
+                ha.last_tn_sent = _next(ha.last_tn_sent)
+                item.tn = ha.last_tn_sent
+            transactions.append({**item.payload, "type": tx_type, "tn": item.tn})
+        messages.append({"sms": link.last_sms_sent, "type": tx_type, "ha_cipher": cipher,
+                         "transactions": transactions})
+    document = {
+        "sender": ha.link_code, "recipient": link.practice.link_code, "sis": link.last_sis_sent,
+        "prepared_at": timezone.localtime(now).isoformat(), "warnings": [], "messages": messages,
+    }
+    body = build_interchange(from_json(document))
+    ic = _outbound(body, workflow=mesh.WORKFLOW_REG, recipient_box=link.practice.mesh_mailbox, link=link,
+                   sender=ha.link_code, recipient=link.practice.link_code, sis=link.last_sis_sent, now=now)
+    for message in messages:
+        Message.objects.create(interchange=ic, sms=message["sms"], type=message["type"],
+                               ha_cipher=message["ha_cipher"])
+    for item in items:
+        item.status = OutboxStatus.BATCHED
+        item.interchange = ic
+        item.save(update_fields=["status", "interchange", "tn"])
+    link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
+    ha.save(update_fields=["last_tn_sent", "updated_at"])
+    return ic.pk
+
+
+def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
+    link = Link.objects.select_for_update().select_related("practice", "ha").get(pk=item.link_id)
+    # RECEPs share the pair's SIS/SMS counters with registration interchanges.
+    link.last_sis_sent = _next(link.last_sis_sent)
+    link.last_sms_sent = _next(link.last_sms_sent)
+    received = parse_interchange(bytes(item.in_reply_to.raw))
+    body = build_recep(received, sis=link.last_sis_sent, sms=link.last_sms_sent, now=timezone.localtime(now))
+    ic = _outbound(body, workflow=mesh.WORKFLOW_RECEP, recipient_box=item.mesh_recipient, link=link,
+                   sender=link.ha.link_code, recipient=link.practice.link_code, sis=link.last_sis_sent, now=now)
+    link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
+    _mark_batched(item, ic)
+    return ic.pk
+
+
+def _build_forward(item: OutboxItem, now: dt.datetime) -> int:
+    original = item.in_reply_to
+    # Forwarded byte for byte: NHAIS numbers and receipts it as if it had come straight from the GP.
+    ic = _outbound(bytes(original.raw), workflow=original.workflow or mesh.WORKFLOW_REG,
+                   recipient_box=item.mesh_recipient, link=None, sender=original.sender,
+                   recipient=original.recipient, sis=original.sis, now=now)
+    _mark_batched(item, ic)
+    return ic.pk
+
+
+def _mark_batched(item: OutboxItem, ic: Interchange) -> None:
+    item.status = OutboxStatus.BATCHED
+    item.interchange = ic
+    item.save(update_fields=["status", "interchange"])
+
+
+def _outbound(body: bytes, *, workflow, recipient_box, link, sender, recipient, sis, now) -> Interchange:
+    ic = Interchange.objects.create(
+        direction=Direction.OUTBOUND, workflow=workflow, raw=body, sha256=hashlib.sha256(body).hexdigest(),
+        mesh_recipient=recipient_box, sender=sender, recipient=recipient, sis=sis, prepared_at=now,
+        status=InterchangeStatus.BUILT, link=link,
+    )
+    ic.local_id = f"pcrm-{ic.pk}"
+    ic.save(update_fields=["local_id"])
+    return ic
+
+
+def send_built() -> list[int]:
+    """Send every built-but-unsent interchange, oldest first; each send is recorded on its own."""
+    pending = list(
+        Interchange.objects.filter(direction=Direction.OUTBOUND, status=InterchangeStatus.BUILT)
+        .order_by("id").values_list("id", flat=True)
+    )
+    sent = []
+    if not pending:
+        return sent
+    with mesh.mesh_client() as client:
+        for pk in pending:
+            with transaction.atomic():
+                ic = Interchange.objects.select_for_update(skip_locked=True).filter(
+                    pk=pk, status=InterchangeStatus.BUILT).first()
+                if ic is None:
+                    continue
+                # Holding the row lock across the POST keeps a second relay from sending it twice.
+                ic.mesh_message_id = mesh.send(client, recipient=ic.mesh_recipient, body=bytes(ic.raw),
+                                               workflow=ic.workflow, local_id=ic.local_id)
+                ic.mesh_sender = settings.MESH_MAILBOX
+                ic.status = InterchangeStatus.SENT
+                ic.sent_at = timezone.now()
+                ic.save(update_fields=["mesh_message_id", "mesh_sender", "status", "sent_at"])
+                sent.append(ic.pk)
+    return sent

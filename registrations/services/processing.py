@@ -1,0 +1,100 @@
+"""The transaction state machine: one transition per database transaction, idempotent by status.
+
+PARSED/RETRY_WAIT -> PROCESSING -> DONE | MANUAL | REJECTED   (one atomic block with its side effects)
+transient failure  -> RETRY_WAIT (the task retries with backoff) -> ... -> DEAD (with a case)
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Transaction, TxStatus
+from ..ports import CaseKind, CaseRequest, open_case
+from ..rules import RULES, Outcome, Trace
+
+log = logging.getLogger(__name__)
+
+RUNNABLE = (TxStatus.PARSED, TxStatus.RETRY_WAIT, TxStatus.PROCESSING)
+
+
+class TransientError(Exception):
+    """Worth retrying: a lock, a busy PDS, a version conflict that a re-read will settle."""
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    status: str
+    ran: bool
+
+
+def process_transaction(tx_id: int) -> ProcessResult:
+    """Decide and apply one transaction. Re-running on a transaction that moved on does nothing."""
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().select_related("message__interchange").get(pk=tx_id)
+        if tx.status not in RUNNABLE:
+            return ProcessResult(tx.status, ran=False)
+        tx.attempts += 1
+        trace = Trace()
+        handler = RULES.get(tx.type)
+        if handler is None:
+            outcome = Outcome.manual(CaseKind.INVALID_TRANSACTION,
+                                     f"{tx.type} is not a transaction PCRM receives from GP systems")
+            trace.add("transaction type", "unsupported", f"{tx.type} has no processing rules.")
+        else:
+            outcome = handler(tx, trace)
+        _apply_outcome(tx, outcome, trace)
+        return ProcessResult(tx.status, ran=True)
+
+
+def _apply_outcome(tx: Transaction, outcome: Outcome, trace: Trace) -> None:
+    tx.rule_trace = trace.steps
+    tx.outcome = outcome.summary
+    tx.processed_at = timezone.now()
+    tx.last_error = ""
+    tx.status = outcome.status
+    tx.save()
+    if outcome.case_kind:
+        data = tx.data
+        open_case(CaseRequest(
+            kind=outcome.case_kind, summary=outcome.summary, transaction_id=tx.pk,
+            interchange_id=tx.message.interchange_id, nhs_number=tx.nhs_number,
+            practice_ods=outcome.practice_ods, ha_cipher=tx.message.ha_cipher,
+            evidence={"transaction": data, **outcome.evidence}, rule_trace=trace.steps,
+        ))
+
+
+def record_retry(tx_id: int, error: str) -> str:
+    """After a transient failure: RETRY_WAIT, or DEAD with a case once attempts are used up."""
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().select_related("message").get(pk=tx_id)
+        if tx.status not in RUNNABLE:
+            return tx.status
+        tx.attempts += 1
+        tx.last_error = error[:2000]
+        if tx.attempts >= settings.PROCESSING_MAX_ATTEMPTS:
+            tx.status = TxStatus.DEAD
+            open_case(CaseRequest(
+                kind=CaseKind.DEAD_LETTER,
+                summary=f"{tx.type} TN {tx.tn} failed {tx.attempts} times: {error}"[:200],
+                transaction_id=tx.pk, interchange_id=tx.message.interchange_id, nhs_number=tx.nhs_number,
+                ha_cipher=tx.message.ha_cipher, evidence={"transaction": tx.data, "last_error": error},
+                rule_trace=[{"check": "processing attempts", "result": str(tx.attempts),
+                             "why": "Transient failures kept recurring; a person should look, then reprocess."}],
+            ))
+        else:
+            tx.status = TxStatus.RETRY_WAIT
+        tx.save(update_fields=["attempts", "last_error", "status"])
+        return tx.status
+
+
+def reprocess(tx_id: int) -> None:
+    """Put a dead-lettered or manual transaction back to be processed from the start."""
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().get(pk=tx_id)
+        if tx.status in (TxStatus.DEAD, TxStatus.MANUAL, TxStatus.RETRY_WAIT):
+            tx.status = TxStatus.PARSED
+            tx.attempts = 0
+            tx.save(update_fields=["status", "attempts"])

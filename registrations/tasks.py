@@ -1,0 +1,60 @@
+"""Celery tasks: thin. Each loads by id, calls one service and owns only its retry policy."""
+
+import logging
+import random
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError, transaction
+
+from pds.services import VersionConflict
+
+from . import mesh
+from .services import inbound, outbox, processing
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, VersionConflict, processing.TransientError)
+BACKOFF_CAP_SECONDS = 300
+
+
+def backoff(attempt: int) -> float:
+    """Capped exponential backoff with full jitter, so retries from many tasks do not stampede."""
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, 2 ** attempt))
+
+
+@shared_task(ignore_result=True)
+def poll_mesh_inbox() -> int:
+    if not settings.MESH_POLLING_ENABLED:
+        return 0
+    result = inbound.poll_inbox(on_stored=lambda pk: transaction.on_commit(lambda: ingest_interchange.delay(pk)))
+    return len(result.stored)
+
+
+@shared_task(ignore_result=True)
+def ingest_interchange(interchange_id: int) -> None:
+    result = inbound.ingest_interchange(interchange_id)
+    for tx_id in result.new_transaction_ids:
+        process_transaction.delay(tx_id)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def process_transaction(self, tx_id: int) -> str:
+    try:
+        return processing.process_transaction(tx_id).status
+    except TRANSIENT as exc:
+        status = processing.record_retry(tx_id, f"{type(exc).__name__}: {exc}")
+        if status == "RETRY_WAIT":
+            raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
+        return status
+
+
+@shared_task(ignore_result=True)
+def relay_outbox() -> int:
+    return len(outbox.relay().sent)
+
+
+@shared_task(ignore_result=True)
+def validate_mailbox() -> None:
+    with mesh.mesh_client() as client:
+        client.handshake()
