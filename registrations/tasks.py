@@ -36,12 +36,17 @@ def ingest_interchange(interchange_id: int) -> None:
     result = inbound.ingest_interchange(interchange_id)
     for tx_id in result.new_transaction_ids:
         process_transaction.delay(tx_id)
+    # The RECEP (or forward) is queued: relay now rather than waiting for beat's next tick.
+    relay_outbox.delay()
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=None)
 def process_transaction(self, tx_id: int) -> str:
     try:
-        return processing.process_transaction(tx_id).status
+        result = processing.process_transaction(tx_id)
+        if result.ran:
+            relay_outbox.delay()
+        return result.status
     except TRANSIENT as exc:
         status = processing.record_retry(tx_id, f"{type(exc).__name__}: {exc}")
         if status == "RETRY_WAIT":

@@ -72,7 +72,7 @@ def relay(*, now: dt.datetime | None = None, send: bool = True) -> RelayResult:
 def build_pending(*, now: dt.datetime) -> list[int]:
     """Batch queued items into interchanges, allocating SIS/SMS per link and TN per HA."""
     items = list(
-        OutboxItem.objects.select_for_update(skip_locked=True)
+        OutboxItem.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=OutboxStatus.QUEUED)
         .select_related("link__practice", "link__ha", "in_reply_to")
         .order_by("id")

@@ -1,0 +1,245 @@
+"""Load a deterministic demo world: HAs cut over, practices, GPs, links, PDS patients, users, and a
+backlog of GP Links interchanges waiting in PCRM's MESH inbox.
+
+The backlog covers every transaction type GP systems send (G1, G2, G3, G5), some that auto-process
+and some that become exception cases, plus one interchange for an HA not yet migrated (forwarded to
+NHAIS) and one that cannot be read at all.
+"""
+
+import datetime as dt
+import random
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from exceptions import roles
+from pds.models import GPPeriod, Patient, PatientAddress, PatientName
+from pds.nhs_number import from_serial
+from registrations import mesh
+from registrations.gplinks import build_interchange, from_json
+from registrations.mesh_directory import gp_mailbox
+from registrations.models import GP, HealthAuthority, Link, Practice
+
+MIGRATED = {"BAA": dt.date(2026, 4, 1), "COV": dt.date(2026, 7, 1), "KC": dt.date(2026, 10, 1)}
+NOT_MIGRATED = "BE"
+TOWNS = {"BAA": ("BARNSLEY", "S70"), "COV": ("COVENTRY", "CV1"), "KC": ("MAIDSTONE", "ME14"),
+         "BE": ("READING", "RG1")}
+PRACTICES = [
+    ("C85001", "Ardsley Medical Centre", "BAA"), ("C85002", "Dodworth Surgery", "BAA"),
+    ("C85003", "Kendray Health Centre", "BAA"), ("C85004", "Royston Group Practice", "BAA"),
+    ("Y02601", "Earlsdon Medical Centre", "COV"), ("Y02602", "Foleshill Health Centre", "COV"),
+    ("Y02603", "Tile Hill Surgery", "COV"), ("G82001", "Bearsted Medical Practice", "KC"),
+    ("G82002", "Allington Clinic", "KC"), ("G82003", "Marden Medical Centre", "KC"),
+    ("K81001", "Caversham Group Practice", "BE"), ("K81002", "Tilehurst Surgery", "BE"),
+]
+SURNAMES = ["SMITH", "JONES", "TAYLOR", "BROWN", "WILLIAMS", "WILSON", "JOHNSON", "DAVIES", "PATEL", "WRIGHT",
+            "ROBINSON", "WOOD", "THOMPSON", "EVANS", "WALKER", "WHITE", "ROBERTS", "GREEN", "HALL", "KHAN",
+            "CLARKE", "JACKSON", "HUGHES", "EDWARDS", "HILL", "MOORE", "TURNER", "LEWIS", "AHMED", "O'BRIEN"]
+FEMALE = ["OLIVIA", "AMELIA", "ISLA", "AVA", "MIA", "SOPHIA", "GRACE", "LILY", "FREYA", "EMILY", "MARGARET",
+          "SUSAN", "PATRICIA", "FATIMA", "AISHA"]
+MALE = ["OLIVER", "GEORGE", "NOAH", "ARTHUR", "LEO", "HARRY", "JACK", "MUHAMMAD", "JAMES", "DAVID", "JOHN",
+        "PETER", "MICHAEL", "THOMAS", "ALI"]
+ROADS = ["HIGH STREET", "CHURCH ROAD", "STATION ROAD", "MILL LANE", "PARK AVENUE", "VICTORIA ROAD", "THE GREEN",
+         "QUEENS ROAD", "NEW STREET", "GROVE ROAD"]
+
+USERS = [("agent", "NBO agent", "Alex", "Agent"), ("agent2", "NBO agent", "Sam", "Second"),
+         ("leader", "Team leader", "Terry", "Leader"), ("pcse", "PCSE viewer", "Pat", "Pcse"),
+         ("admin", "Administrator", "Ada", "Admin")]
+DEMO_PASSWORD = "pcrm-demo-password"
+
+
+class Command(BaseCommand):
+    help = "Load the demo world (reference data, PDS patients, users) and queue a MESH backlog."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true", help="do nothing if practices already exist")
+        parser.add_argument("--patients", type=int, default=3000)
+        parser.add_argument("--no-backlog", action="store_true", help="skip sending the MESH backlog")
+
+    def handle(self, *args, if_empty=False, patients=3000, no_backlog=False, **options):
+        if if_empty and Practice.objects.exists():
+            self.stdout.write("Demo world already loaded; nothing to do.")
+            return
+        rng = random.Random(20261121)
+        with transaction.atomic():
+            practices = self._reference_data()
+            people = self._patients(rng, practices, patients)
+            self._users()
+        self.stdout.write(f"Loaded {len(practices)} practices and {len(people)} PDS patients.")
+        if not no_backlog:
+            sent = self._backlog(practices, people)
+            self.stdout.write(f"Sent {sent} interchanges to {settings.MESH_MAILBOX} through MESH.")
+
+    # --- reference data --------------------------------------------------------------------
+
+    def _reference_data(self) -> list[Practice]:
+        for cipher, cutover in MIGRATED.items():
+            HealthAuthority.objects.filter(cipher=cipher).update(migrated=True, cutover_date=cutover)
+        HealthAuthority.objects.filter(cipher=NOT_MIGRATED).update(migrated=False, cutover_date=None)
+        practices = []
+        for n, (ods, name, cipher) in enumerate(PRACTICES, start=1):
+            ha = HealthAuthority.objects.get(cipher=cipher)
+            town, district = TOWNS[cipher]
+            practice, _ = Practice.objects.update_or_create(
+                ods_code=ods,
+                defaults={"name": name, "ha": ha, "address": f"{n} {ROADS[n % len(ROADS)].title()}, {town.title()}",
+                          "postcode": f"{district} {n}AB", "link_code": f"P{n:02d}5", "mesh_mailbox": gp_mailbox(n)},
+            )
+            for g in range(1 + n % 3):
+                GP.objects.update_or_create(
+                    national_code=f"{4800000 + n * 10 + g:07d}", local_code=f"{n * 10 + g}",
+                    defaults={"practice": practice, "name": f"DR {SURNAMES[(n + g) % len(SURNAMES)]}"},
+                )
+            Link.objects.get_or_create(practice=practice, ha=ha)
+            practices.append(practice)
+        return practices
+
+    # --- PDS population --------------------------------------------------------------------
+
+    def _patients(self, rng: random.Random, practices: list[Practice], count: int) -> list[Patient]:
+        patients = Patient.objects.bulk_create([
+            Patient(
+                nhs_number=from_serial(10_000_000 + i * 13),
+                gender=rng.choice("12"),
+                birth_date=dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(0, 34_000)),
+                place_of_birth=rng.choice(["LEEDS", "BARNSLEY", "COVENTRY", "MAIDSTONE", "READING", ""]),
+                sensitive=i % 250 == 7,
+                death_date=dt.date(2025, 3, 1) if i % 300 == 11 else None,
+                death_status="formal" if i % 300 == 11 else "",
+            )
+            for i in range(count)
+        ])
+        names, addresses, periods = [], [], []
+        for i, p in enumerate(patients):
+            first = rng.choice(FEMALE if p.gender == "2" else MALE)
+            middle = rng.choice(FEMALE if p.gender == "2" else MALE) if i % 3 == 0 else None
+            names.append(PatientName(patient=p, family=rng.choice(SURNAMES), given=[x for x in (first, middle) if x],
+                                     prefix="MRS" if p.gender == "2" else "MR"))
+            practice = practices[i % len(practices)]
+            town, district = TOWNS[practice.ha.cipher]
+            addresses.append(PatientAddress(
+                patient=p, house="", road=f"{rng.randrange(1, 200)} {rng.choice(ROADS)}", post_town=town,
+                postcode=f"{district} {rng.randrange(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}",
+                start=dt.date(2010, 1, 1) + dt.timedelta(days=rng.randrange(0, 5000)),
+            ))
+            periods.append(GPPeriod(patient=p, practice_ods=practice.ods_code,
+                                    start=dt.date(2012, 1, 1) + dt.timedelta(days=rng.randrange(0, 4000))))
+        PatientName.objects.bulk_create(names)
+        for a in addresses:
+            a.postcode = a.postcode.upper()
+        PatientAddress.objects.bulk_create(addresses)
+        GPPeriod.objects.bulk_create(periods)
+        return list(Patient.objects.prefetch_related("names", "addresses", "gp_periods").order_by("id"))
+
+    def _users(self) -> None:
+        User = get_user_model()
+        for username, role, first, last in USERS:
+            user, _ = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+            user.set_password(DEMO_PASSWORD)
+            user.is_staff = role == roles.ADMINISTRATOR
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+
+    # --- the MESH backlog ------------------------------------------------------------------
+
+    def _backlog(self, practices: list[Practice], people: list[Patient]) -> int:
+        by_ods = {p.ods_code: p for p in practices}
+        plan = build_backlog_plan(practices, people, by_ods)
+        counters: dict[str, int] = {}
+        sent = 0
+        for practice, transactions, cipher in plan:
+            sis = counters[practice.link_code] = counters.get(practice.link_code, 0) + 1
+            document = {
+                "sender": practice.link_code, "recipient": HealthAuthority.objects.get(cipher=cipher).link_code,
+                "sis": sis, "prepared_at": timezone.localtime().replace(second=0, microsecond=0).isoformat(),
+                "warnings": [],
+                "messages": [{"sms": sis, "type": transactions[0]["type"], "ha_cipher": cipher,
+                              "transactions": transactions}],
+            }
+            body = build_interchange(from_json(document))
+            with mesh.mesh_client(practice.mesh_mailbox) as client:
+                mesh.send(client, recipient=settings.MESH_MAILBOX, body=body, workflow=mesh.WORKFLOW_REG,
+                          local_id=f"demo-{practice.link_code}-{sis}")
+            sent += 1
+        with mesh.mesh_client(practices[0].mesh_mailbox) as client:
+            mesh.send(client, recipient=settings.MESH_MAILBOX, body=b"THIS IS NOT EDIFACT",
+                      workflow=mesh.WORKFLOW_REG, local_id="demo-garbage")
+        return sent + 1
+
+
+def _person(patient: Patient, gp: GP, tn: int, **extra) -> dict:
+    name = patient.usual_name
+    address = patient.current_address
+    tx = {
+        "tn": tn, "type": "G1", "gp_code": gp.gp_code, "nhs_number": patient.nhs_number,
+        "surname": name.family, "forenames": list(name.given), "sex": patient.gender,
+        "birth_date": patient.birth_date.isoformat(), "acceptance_code": "A", "acceptance_type": "1",
+        "acceptance_date": dt.date(2026, 11, 2).isoformat(),
+        "address": {"house": address.house, "road": address.road, "locality": "", "post_town": address.post_town,
+                    "county": "", "postcode": address.postcode},
+        "errors": [], "warnings": [],
+    }
+    tx.update(extra)
+    return tx
+
+
+def build_backlog_plan(practices, people, by_ods):
+    """(sending practice, [transactions as codec JSON], HA cipher) for every demo interchange."""
+    plan = []
+    tn = 1000
+    movers = [p for p in people if not p.death_date and not p.sensitive][:40]
+    for i, patient in enumerate(movers[:24]):
+        # Moves between demo practices: most auto-process, giving F4 approvals and F2 deductions.
+        current = patient.current_gp.practice_ods
+        target = next(p for p in practices[(i % 10) + 1:] + practices if p.ods_code != current
+                      and p.ha.cipher != NOT_MIGRATED)
+        tn += 1
+        plan.append((target, [_person(patient, target.gps.first(), tn, acceptance_type="1" if i % 2 else "3")],
+                     target.ha.cipher))
+    target = practices[0]
+    gp = target.gps.first()
+    unknown = Patient(nhs_number=from_serial(99_000_001), gender="1", birth_date=dt.date(1990, 2, 3))
+    tn += 1
+    plan.append((target, [{**_person(movers[30], gp, tn), "nhs_number": unknown.nhs_number}], target.ha.cipher))
+    tn += 1
+    plan.append((target, [_person(movers[31], gp, tn, free_text="PATIENT HAS A GUIDE DOG")], target.ha.cipher))
+    deceased = next(p for p in people if p.death_date)
+    tn += 1
+    plan.append((target, [_person(deceased, gp, tn)], target.ha.cipher))
+    sensitive = next(p for p in people if p.sensitive)
+    tn += 1
+    plan.append((target, [_person(sensitive, gp, tn)], target.ha.cipher))
+    tn += 1
+    no_number = _person(movers[32], gp, tn, acceptance_type="2")
+    no_number["nhs_number"] = None
+    plan.append((target, [no_number], target.ha.cipher))
+    tn += 1
+    plan.append((target, [_person(movers[33], gp, tn, surname="ZZYZX-WRONG")], target.ha.cipher))
+    tn += 1
+    plan.append((target, [_person(movers[34], gp, tn)], "COV"))  # addressed to the wrong HA: F3
+    tn += 1
+    plan.append((target, [_person(movers[35], gp, tn, acceptance_code="D")], target.ha.cipher))
+    # G2 amendments: an address change (auto) and a name change (a request to the master).
+    for j, extra in enumerate(({"address": {"house": "", "road": "7 NEW STREET", "locality": "",
+                                            "post_town": "BARNSLEY", "county": "", "postcode": "S70 2AB"}},
+                               {"surname": "NEWNAME"})):
+        tn += 1
+        patient = movers[36 + j]
+        plan.append((target, [{"tn": tn, "type": "G2", "gp_code": gp.gp_code, "nhs_number": patient.nhs_number,
+                               "errors": [], "warnings": [], **extra}], target.ha.cipher))
+    tn += 1
+    plan.append((target, [{"tn": tn, "type": "G3", "gp_code": gp.gp_code, "nhs_number": movers[38].nhs_number,
+                           "free_text": "PATIENT MOVED OUT OF AREA", "errors": [], "warnings": []}],
+                 target.ha.cipher))
+    tn += 1
+    plan.append((target, [{"tn": tn, "type": "G5", "gp_code": gp.gp_code, "nhs_number": deceased.nhs_number,
+                           "deduction_reason": "1", "deduction_date": "2026-10-30",
+                           "free_text": "DIED AT HOME", "errors": [], "warnings": []}], target.ha.cipher))
+    not_migrated = next(p for p in practices if p.ha.cipher == NOT_MIGRATED)
+    tn += 1
+    plan.append((not_migrated, [_person(movers[39], not_migrated.gps.first(), tn)], NOT_MIGRATED))
+    return plan
