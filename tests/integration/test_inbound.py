@@ -1,0 +1,107 @@
+"""The inbound path against the real MESH sandbox and PostgreSQL: store before acknowledge, bad input
+kept and made visible, duplicates recorded without side effects."""
+
+import datetime as dt
+
+import pytest
+from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
+
+from exceptions.models import ExceptionCase
+from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
+from registrations.models import Interchange as InterchangeRow
+from registrations.models import InterchangeStatus, OutboxItem, TxStatus
+from registrations.models import Transaction as TxRow
+from registrations.services import inbound, processing
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def drain() -> inbound.PollResult:
+    """One poll, ingesting synchronously what it stored (the worker's job, done in-process here)."""
+    stored = []
+    result = inbound.poll_inbox(on_stored=stored.append)
+    for pk in stored:
+        for tx_id in inbound.ingest_interchange(pk).new_transaction_ids:
+            processing.process_transaction(tx_id)
+    return result
+
+
+@pytest.fixture
+def gp_link():
+    ha = HealthAuthorityFactory(cipher="XX1", link_code="XX11", migrated=True)
+    practice = PracticeFactory(ods_code="A10001", link_code="TES5", ha=ha, mesh_mailbox="GPMB00301")
+    GPFactory(practice=practice, national_code="4826940", local_code="281")
+    return LinkFactory(practice=practice, ha=ha)
+
+
+def g1_interchange(sis: int = 1, tn: int = 7) -> bytes:
+    tx = Transaction(tn=tn, type="G1", gp_code="4826940,281", nhs_number="9434765919", surname="STEVENS",
+                     forenames=["JANE"], sex="2", birth_date=dt.date(1980, 5, 17), acceptance_code="A",
+                     acceptance_type="1", acceptance_date=dt.date(2026, 11, 2),
+                     address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"))
+    return build_interchange(Interchange(
+        sender="TES5", recipient="XX11", sis=sis, prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
+        messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=[tx])], warnings=[]))
+
+
+def test_unreadable_interchange_is_stored_acknowledged_invalid_and_visible(mesh, mesh_as, gp_link):
+    garbage = b"UNB+UNOA:2+TES5+XX11+261102:0900+00000001'UNH+1+FHSREG:0:1:FH:FHS001'BGM+++507'\xff\xfe broken"
+    with mesh_as("GPMB00301") as gp:
+        gp.send_message("PCRMHUB01", garbage, workflow_id="NHAIS_REG")
+
+    result = drain()
+
+    row = InterchangeRow.objects.get()
+    assert bytes(row.raw) == garbage, "the raw bytes are kept exactly"
+    assert row.status == InterchangeStatus.INVALID
+    assert "segment" in row.error.lower()
+    case = ExceptionCase.objects.get(kind="INVALID_INTERCHANGE")
+    assert case.interchange_id == row.pk and case.evidence["codec_error"] == row.error
+    assert result.acknowledged == 1
+    # Acknowledged, so not fetched again: no crash loop, nothing new on the next poll.
+    assert drain().stored == []
+    with mesh_as("PCRMHUB01") as pcrm:
+        assert pcrm.list_messages() == []
+
+
+def test_crash_between_store_and_acknowledge_processes_once(mesh, mesh_as, gp_link):
+    PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="Z99999")
+    with mesh_as("GPMB00301") as gp:
+        gp.send_message("PCRMHUB01", g1_interchange(), workflow_id="NHAIS_REG")
+
+    def crash(message_id):
+        raise SystemExit("power cut before the acknowledgement")
+
+    with pytest.raises(SystemExit):
+        inbound.poll_inbox(on_stored=lambda pk: None, before_ack=crash)
+    assert InterchangeRow.objects.count() == 1, "stored before the crash"
+    with mesh_as("PCRMHUB01") as pcrm:
+        assert len(pcrm.list_messages()) == 1, "still in the inbox: never acknowledged"
+
+    # After the restart the message is acknowledged without a second copy; ingest happens once.
+    result = inbound.poll_inbox(on_stored=lambda pk: None)
+    assert result.stored == [] and result.acknowledged == 1
+    row = InterchangeRow.objects.get()
+    first = inbound.ingest_interchange(row.pk)
+    again = inbound.ingest_interchange(row.pk)
+    assert len(first.new_transaction_ids) == 1 and again.new_transaction_ids == []
+    assert TxRow.objects.count() == 1
+
+
+def test_same_interchange_under_a_new_mesh_id_is_a_duplicate_with_one_recep(mesh, mesh_as, gp_link):
+    PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="Z99999")
+    body = g1_interchange()
+    with mesh_as("GPMB00301") as gp:
+        gp.send_message("PCRMHUB01", body, workflow_id="NHAIS_REG", local_id="first")
+    drain()
+    with mesh_as("GPMB00301") as gp:
+        gp.send_message("PCRMHUB01", body, workflow_id="NHAIS_REG", local_id="again")
+    drain()
+
+    first, second = InterchangeRow.objects.filter(direction="in").order_by("id")
+    assert first.status == InterchangeStatus.PARSED
+    assert second.status == InterchangeStatus.DUPLICATE and second.duplicate_of == first
+    assert list(TxRow.objects.order_by("id").values_list("status", "is_duplicate")) == [
+        (TxStatus.DONE, False), (TxStatus.DUPLICATE, True)]
+    assert OutboxItem.objects.filter(kind="RECEP").count() == 1
+    assert OutboxItem.objects.filter(tx_type="F4").count() == 1, "the duplicate had no side effects"
