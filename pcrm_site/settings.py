@@ -206,6 +206,8 @@ MESH_POLLING_ENABLED = env_bool("MESH_POLLING_ENABLED", True)
 # Processing.
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 5)
 RECEP_MISSING_AFTER_HOURS = env_int("RECEP_MISSING_AFTER_HOURS", 48)
+# MESH does not promise delivery order: a skipped number is only a gap if it is still missing after this.
+SEQUENCE_GAP_GRACE_SECONDS = env_int("SEQUENCE_GAP_GRACE_SECONDS", 600)
 
 CELERY_BEAT_SCHEDULE = {
     "mesh-poll": {"task": "registrations.tasks.poll_mesh_inbox", "schedule": float(MESH_POLL_SECONDS)},

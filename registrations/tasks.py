@@ -34,10 +34,17 @@ def poll_mesh_inbox() -> int:
 @shared_task(ignore_result=True)
 def ingest_interchange(interchange_id: int) -> None:
     result = inbound.ingest_interchange(interchange_id)
+    if result.suspected_gap:
+        confirm_sequence_gap.apply_async(kwargs=result.suspected_gap, countdown=settings.SEQUENCE_GAP_GRACE_SECONDS)
     for tx_id in result.new_transaction_ids:
         process_transaction.delay(tx_id)
     # The RECEP (or forward) is queued: relay now rather than waiting for beat's next tick.
     relay_outbox.delay()
+
+
+@shared_task(ignore_result=True)
+def confirm_sequence_gap(**gap) -> bool:
+    return inbound.confirm_sequence_gap(**gap)
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=None)

@@ -151,6 +151,7 @@ class IngestResult:
     interchange_id: int
     new_transaction_ids: list[int] = field(default_factory=list)
     status: str = ""
+    suspected_gap: dict | None = None
 
 
 def ingest_interchange(interchange_id: int) -> IngestResult:
@@ -228,7 +229,7 @@ def _record_fhsreg(ic: Interchange, parsed, result: IngestResult) -> None:
     if ic.status == InterchangeStatus.DUPLICATE:
         return  # the earlier copy was already receipted; one RECEP per interchange
     if link is not None and not forwarding:
-        _check_sequence(ic, link, parsed)
+        _check_sequence(ic, link, parsed, result)
         OutboxItem.objects.create(kind=OutboxKind.RECEP, link=link, mesh_recipient=practice.mesh_mailbox,
                                   ha_cipher=ha.cipher, in_reply_to=ic)
     elif link is None and not forwarding:
@@ -268,25 +269,41 @@ def _record_duplicate(fields: dict) -> Transaction:
                                          "duplicate_of": original})
 
 
-def _check_sequence(ic: Interchange, link: Link, parsed) -> None:
-    """Numbers from a partner go up by one; a jump means an interchange was lost on the way."""
-    gaps = []
-    if link.last_sis_received and parsed.sis > link.last_sis_received + 1:
-        gaps.append(f"SIS jumped from {link.last_sis_received} to {parsed.sis}")
-    first_sms = min((m.sms for m in parsed.messages), default=None)
-    if link.last_sms_received and first_sms and first_sms > link.last_sms_received + 1:
-        gaps.append(f"SMS jumped from {link.last_sms_received} to {first_sms}")
-    if gaps:
-        open_case(CaseRequest(
-            kind=CaseKind.SEQUENCE_GAP,
-            summary=f"Sequence gap from {parsed.sender}: " + "; ".join(gaps),
-            interchange_id=ic.pk, practice_ods=link.practice.ods_code, ha_cipher=link.ha.cipher,
-            evidence={"gaps": gaps, "last_sis_received": link.last_sis_received,
-                      "last_sms_received": link.last_sms_received, "sis": parsed.sis, "first_sms": first_sms},
-            rule_trace=[{"check": "incoming sequence numbers", "result": "gap",
-                         "why": "A missing number means an interchange from this partner was lost; ask them "
-                                "to retransmit it."}],
-        ))
+def _check_sequence(ic: Interchange, link: Link, parsed, result: IngestResult) -> None:
+    """Numbers from a partner go up by one. A jump may be a lost interchange, or one still on its way:
+    MESH does not promise order, so the missing numbers are only reported if still missing later."""
+    missing_sis = list(range(link.last_sis_received + 1, parsed.sis)) if link.last_sis_received else []
+    first_sms = min((m.sms for m in parsed.messages), default=0)
+    missing_sms = list(range(link.last_sms_received + 1, first_sms)) if link.last_sms_received else []
+    if missing_sis or missing_sms:
+        result.suspected_gap = {"link_id": link.pk, "interchange_id": ic.pk, "sis": missing_sis[:50],
+                                "sms": missing_sms[:50]}
     link.last_sis_received = max(link.last_sis_received, parsed.sis)
     link.last_sms_received = max([link.last_sms_received, *(m.sms for m in parsed.messages)])
     link.save(update_fields=["last_sis_received", "last_sms_received", "updated_at"])
+
+
+@transaction.atomic
+def confirm_sequence_gap(*, link_id: int, interchange_id: int, sis: list[int], sms: list[int]) -> bool:
+    """Open a sequence-gap case for numbers that still have not arrived. Returns whether it did."""
+    link = Link.objects.select_related("practice", "ha").get(pk=link_id)
+    received = Interchange.objects.filter(direction=Direction.INBOUND, sender=link.practice.link_code,
+                                          recipient=link.ha.link_code)
+    still_sis = sorted(set(sis) - set(received.filter(sis__in=sis).values_list("sis", flat=True)))
+    still_sms = sorted(set(sms) - set(Message.objects.filter(interchange__in=received, sms__in=sms)
+                                      .values_list("sms", flat=True)))
+    if not still_sis and not still_sms:
+        return False
+    gaps = [f"SIS {', '.join(map(str, still_sis))}" if still_sis else "",
+            f"SMS {', '.join(map(str, still_sms))}" if still_sms else ""]
+    described = " and ".join(g for g in gaps if g)
+    open_case(CaseRequest(
+        kind=CaseKind.SEQUENCE_GAP,
+        summary=f"Nothing received from {link.practice.link_code} numbered {described}"[:200],
+        interchange_id=interchange_id, practice_ods=link.practice.ods_code, ha_cipher=link.ha.cipher,
+        evidence={"missing_sis": still_sis, "missing_sms": still_sms, "link": str(link)},
+        rule_trace=[{"check": "incoming sequence numbers", "result": "gap",
+                     "why": "A number that never arrives means an interchange from this partner was lost; ask "
+                            "the practice to retransmit it (PCRM never asks automatically)."}],
+    ))
+    return True

@@ -105,3 +105,28 @@ def test_same_interchange_under_a_new_mesh_id_is_a_duplicate_with_one_recep(mesh
         (TxStatus.DONE, False), (TxStatus.DUPLICATE, True)]
     assert OutboxItem.objects.filter(kind="RECEP").count() == 1
     assert OutboxItem.objects.filter(tx_type="F4").count() == 1, "the duplicate had no side effects"
+
+
+def _store_and_ingest(body: bytes, mesh_id: str) -> inbound.IngestResult:
+    row, _ = inbound.store_inbound(mesh_message_id=mesh_id, body=body, workflow="NHAIS_REG", message_type="DATA",
+                                   sender="GPMB00301", recipient="PCRMHUB01")
+    return inbound.ingest_interchange(row.pk)
+
+
+def test_sequence_gap_is_reported_only_when_the_number_never_arrives(gp_link):
+    assert _store_and_ingest(g1_interchange(sis=1, tn=1), "m1").suspected_gap is None
+    lost = _store_and_ingest(g1_interchange(sis=3, tn=3), "m3").suspected_gap
+    assert lost["sis"] == [2] and lost["sms"] == [2]
+
+    assert inbound.confirm_sequence_gap(**lost) is True
+    case = ExceptionCase.objects.get(kind="SEQUENCE_GAP")
+    assert case.evidence["missing_sis"] == [2] and "2" in case.summary
+
+
+def test_out_of_order_arrival_is_not_a_gap(gp_link):
+    _store_and_ingest(g1_interchange(sis=1, tn=1), "m1")
+    suspected = _store_and_ingest(g1_interchange(sis=3, tn=3), "m3").suspected_gap
+    _store_and_ingest(g1_interchange(sis=2, tn=2), "m2")  # late, but it came
+
+    assert inbound.confirm_sequence_gap(**suspected) is False
+    assert not ExceptionCase.objects.filter(kind="SEQUENCE_GAP").exists()

@@ -87,7 +87,7 @@ class Command(BaseCommand):
             practice, _ = Practice.objects.update_or_create(
                 ods_code=ods,
                 defaults={"name": name, "ha": ha, "address": f"{n} {ROADS[n % len(ROADS)].title()}, {town.title()}",
-                          "postcode": f"{district} {n}AB", "link_code": f"P{n:02d}5", "mesh_mailbox": gp_mailbox(n)},
+                          "postcode": f"{district} {n % 9 + 1}AB", "link_code": f"P{n:02d}5", "mesh_mailbox": gp_mailbox(n)},
             )
             for g in range(1 + n % 3):
                 GP.objects.update_or_create(
@@ -154,7 +154,7 @@ class Command(BaseCommand):
         for practice, transactions, cipher in plan:
             sis = counters[practice.link_code] = counters.get(practice.link_code, 0) + 1
             document = {
-                "sender": practice.link_code, "recipient": HealthAuthority.objects.get(cipher=cipher).link_code,
+                "sender": practice.link_code, "recipient": practice.ha.link_code,
                 "sis": sis, "prepared_at": timezone.localtime().replace(second=0, microsecond=0).isoformat(),
                 "warnings": [],
                 "messages": [{"sms": sis, "type": transactions[0]["type"], "ha_cipher": cipher,
@@ -198,7 +198,9 @@ def build_backlog_plan(practices, people, by_ods):
         target = next(p for p in practices[(i % 10) + 1:] + practices if p.ods_code != current
                       and p.ha.cipher != NOT_MIGRATED)
         tn += 1
-        plan.append((target, [_person(patient, target.gps.first(), tn, acceptance_type="1" if i % 2 else "3")],
+        transfer = {"acceptance_type": "3", "previous_gp": "DR PREVIOUS", "previous_ha": "BAA",
+                    "previous_address": ["1 OLD ROAD", "LEEDS"]}
+        plan.append((target, [_person(patient, target.gps.first(), tn, **(transfer if i % 2 else {}))],
                      target.ha.cipher))
     target = practices[0]
     gp = target.gps.first()
@@ -215,7 +217,7 @@ def build_backlog_plan(practices, people, by_ods):
     plan.append((target, [_person(sensitive, gp, tn)], target.ha.cipher))
     tn += 1
     no_number = _person(movers[32], gp, tn, acceptance_type="2")
-    no_number["nhs_number"] = None
+    no_number.update(nhs_number=None, place_of_birth="LEEDS")
     plan.append((target, [no_number], target.ha.cipher))
     tn += 1
     plan.append((target, [_person(movers[33], gp, tn, surname="ZZYZX-WRONG")], target.ha.cipher))
