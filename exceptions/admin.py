@@ -18,8 +18,17 @@ class CaseEventInline(admin.TabularInline):
 class ExceptionCaseAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "practice_ods", "opened_at", "due_at", "assigned_to")
     list_filter = ("kind", "status")
-    readonly_fields = ("kind", "summary", "transaction", "interchange", "evidence", "rule_trace", "opened_at",
-                       "closed_at", "closed_by")
+    readonly_fields = (
+        "kind",
+        "summary",
+        "transaction",
+        "interchange",
+        "evidence",
+        "rule_trace",
+        "opened_at",
+        "closed_at",
+        "closed_by",
+    )
     inlines = [CaseEventInline]
 
 

@@ -101,6 +101,9 @@ class CaseEvent(models.Model):
             models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(system=""), name="exc_event_has_actor")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.action} on case {self.case_id}"
+
     def save(self, *args, **kwargs):
         if self.pk:
             raise ValueError("Case events are append-only")
@@ -125,6 +128,9 @@ class AuditEvent(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(system=""), name="exc_audit_has_actor")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id}"
 
     def save(self, *args, **kwargs):
         if self.pk:

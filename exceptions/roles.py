@@ -7,15 +7,30 @@ TEAM_LEADER = "Team leader"
 PCSE_VIEWER = "PCSE viewer"
 ADMINISTRATOR = "Administrator"
 
-_AGENT = ["exceptions.view_queue", "exceptions.resolve_case", "pds.view_patient_record",
-          "registrations.view_pipeline"]
-_LEADER = [*_AGENT, "exceptions.assign_case", "exceptions.approve_merge", "exceptions.view_audit",
-           "pds.amend_patient_record"]
+_AGENT = ["exceptions.view_queue", "exceptions.resolve_case", "pds.view_patient_record", "registrations.view_pipeline"]
+_LEADER = [
+    *_AGENT,
+    "exceptions.assign_case",
+    "exceptions.approve_merge",
+    "exceptions.view_audit",
+    "pds.amend_patient_record",
+]
 _PCSE = ["registrations.view_capitation"]
-_REFERENCE = [f"registrations.{action}_{model}" for model in ("healthauthority", "practice", "gp", "link")
-              for action in ("view", "add", "change")]
-_ADMIN = [*_LEADER, *_PCSE, *_REFERENCE, "pds.view_sensitive_record", "registrations.close_quarter",
-          "registrations.view_interchange", "registrations.view_transaction", "exceptions.view_auditevent"]
+_REFERENCE = [
+    f"registrations.{action}_{model}"
+    for model in ("healthauthority", "practice", "gp", "link")
+    for action in ("view", "add", "change")
+]
+_ADMIN = [
+    *_LEADER,
+    *_PCSE,
+    *_REFERENCE,
+    "pds.view_sensitive_record",
+    "registrations.close_quarter",
+    "registrations.view_interchange",
+    "registrations.view_transaction",
+    "exceptions.view_auditevent",
+]
 
 ROLES = {AGENT: _AGENT, TEAM_LEADER: _LEADER, PCSE_VIEWER: _PCSE, ADMINISTRATOR: _ADMIN}
 

@@ -17,8 +17,9 @@ SYSTEM_PROCESSING = "processing"
 def due_at_for(kind: str, opened: dt.datetime) -> dt.datetime:
     local = timezone.localtime(opened)
     due_day = add_working_days(local.date(), info(kind).sla_working_days)
-    return local.replace(year=due_day.year, month=due_day.month, day=due_day.day, hour=17, minute=0, second=0,
-                         microsecond=0)
+    return local.replace(
+        year=due_day.year, month=due_day.month, day=due_day.day, hour=17, minute=0, second=0, microsecond=0
+    )
 
 
 @transaction.atomic

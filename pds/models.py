@@ -125,6 +125,9 @@ class PatientAddress(models.Model):
         ]
         indexes = [models.Index(fields=["postcode"])]
 
+    def __str__(self) -> str:
+        return ", ".join([*self.lines, self.postcode])
+
     def save(self, *args, **kwargs):
         self.postcode = normalise_postcode(self.postcode)
         super().save(*args, **kwargs)
@@ -145,9 +148,14 @@ class GPPeriod(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["patient"], condition=Q(end__isnull=True), name="pds_one_current_gp"),
-            models.CheckConstraint(condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="pds_gp_period_order"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="pds_gp_period_order"
+            ),
         ]
         indexes = [models.Index(fields=["practice_ods", "end"])]
+
+    def __str__(self) -> str:
+        return f"{self.practice_ods} from {self.start}"
 
 
 class SupersededNumber(models.Model):
@@ -156,3 +164,6 @@ class SupersededNumber(models.Model):
     nhs_number = models.CharField(max_length=10, unique=True)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="superseded_numbers")
     superseded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"superseded number {self.pk}"

@@ -12,18 +12,33 @@ class ReadOnlyAuditMixin:
 
 @admin.register(HealthAuthority)
 class HealthAuthorityAdmin(ReadOnlyAuditMixin, admin.ModelAdmin):
-    list_display = ("cipher", "name", "nation", "link_code", "migrated", "cutover_date", "nhais_mailbox",
-                    "last_tn_sent")
+    list_display = (
+        "cipher",
+        "name",
+        "nation",
+        "link_code",
+        "migrated",
+        "cutover_date",
+        "nhais_mailbox",
+        "last_tn_sent",
+    )
     list_filter = ("nation", "migrated")
     search_fields = ("cipher", "name", "link_code")
     list_editable = ("migrated", "cutover_date")
     fieldsets = (
         (None, {"fields": ("cipher", "name", "nation", "link_code")}),
-        ("Cut-over to PCRM", {"fields": ("migrated", "cutover_date", "nhais_mailbox"),
-                              "description": "Until an HA is migrated and its cut-over date has come, its "
-                                             "traffic is forwarded untouched to its NHAIS mailbox."}),
-        ("Sequence numbers", {"fields": ("last_tn_sent",),
-                              "description": "Seed from NHAIS's live value when a region migrates."}),
+        (
+            "Cut-over to PCRM",
+            {
+                "fields": ("migrated", "cutover_date", "nhais_mailbox"),
+                "description": "Until an HA is migrated and its cut-over date has come, its "
+                "traffic is forwarded untouched to its NHAIS mailbox.",
+            },
+        ),
+        (
+            "Sequence numbers",
+            {"fields": ("last_tn_sent",), "description": "Seed from NHAIS's live value when a region migrates."},
+        ),
         ("Audit", {"fields": ("updated_at",)}),
     )
 
@@ -61,8 +76,16 @@ class GPAdmin(admin.ModelAdmin):
 
 @admin.register(Link)
 class LinkAdmin(ReadOnlyAuditMixin, admin.ModelAdmin):
-    list_display = ("__str__", "practice", "ha", "active", "last_sis_sent", "last_sms_sent", "last_sis_received",
-                    "last_sms_received")
+    list_display = (
+        "__str__",
+        "practice",
+        "ha",
+        "active",
+        "last_sis_sent",
+        "last_sms_sent",
+        "last_sis_received",
+        "last_sms_received",
+    )
     list_filter = ("active", "ha")
     search_fields = ("practice__ods_code", "practice__link_code", "ha__cipher")
     list_select_related = ("practice", "ha")
@@ -84,8 +107,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Interchange)
 class InterchangeAdmin(ReadOnlyAdmin):
-    list_display = ("id", "direction", "workflow", "sender", "recipient", "sis", "status", "recep_code",
-                    "created_at")
+    list_display = ("id", "direction", "workflow", "sender", "recipient", "sis", "status", "recep_code", "created_at")
     list_filter = ("direction", "workflow", "status")
     search_fields = ("sender", "recipient", "mesh_message_id")
     exclude = ("raw",)

@@ -19,13 +19,19 @@ def mesh_client(mailbox: str | None = None, password: str | None = None):
     kwargs = {"shared_key": settings.MESH_SHARED_KEY.encode(), "timeout": settings.MESH_TIMEOUT_SECONDS}
     if settings.MESH_CA_BUNDLE:
         kwargs["verify"] = settings.MESH_CA_BUNDLE
-    with MeshClient(settings.MESH_URL, mailbox or settings.MESH_MAILBOX, password or settings.MESH_PASSWORD,
-                    **kwargs) as client:
+    with MeshClient(
+        settings.MESH_URL, mailbox or settings.MESH_MAILBOX, password or settings.MESH_PASSWORD, **kwargs
+    ) as client:
         yield client
 
 
 def send(client: MeshClient, *, recipient: str, body: bytes, workflow: str, local_id: str, subject: str = "") -> str:
     return client.send_message(
-        recipient, body, workflow_id=workflow, local_id=local_id, subject=subject or workflow,
-        filename="edifact.dat", content_type="application/octet-stream",
+        recipient,
+        body,
+        workflow_id=workflow,
+        local_id=local_id,
+        subject=subject or workflow,
+        filename="edifact.dat",
+        content_type="application/octet-stream",
     )

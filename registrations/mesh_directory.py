@@ -35,5 +35,9 @@ def gp_mailbox(n: int) -> str:
 
 
 def all_mailboxes(pcrm: str, pcse: str) -> list[str]:
-    return [pcrm, pcse, *(nhais_mailbox(r.cipher) for r in ha_rows()),
-            *(gp_mailbox(n) for n in range(1, GP_MAILBOX_POOL + 1))]
+    return [
+        pcrm,
+        pcse,
+        *(nhais_mailbox(r.cipher) for r in ha_rows()),
+        *(gp_mailbox(n) for n in range(1, GP_MAILBOX_POOL + 1)),
+    ]

@@ -164,6 +164,9 @@ class Message(models.Model):
     class Meta:
         ordering = ["sms"]
 
+    def __str__(self) -> str:
+        return f"{self.type} SMS {self.sms}"
+
 
 class TxStatus(models.TextChoices):
     RECEIVED = "RECEIVED", "Received"
@@ -250,9 +253,7 @@ class OutboxItem(models.Model):
     quoted_tn = models.PositiveBigIntegerField(null=True, blank=True)
     tn = models.PositiveBigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    caused_by = models.ForeignKey(
-        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound"
-    )
+    caused_by = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound")
     in_reply_to = models.ForeignKey(
         Interchange, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
     )
@@ -268,6 +269,9 @@ class OutboxItem(models.Model):
             models.UniqueConstraint(fields=["in_reply_to"], condition=Q(kind="RECEP"), name="reg_one_recep"),
             models.UniqueConstraint(fields=["in_reply_to"], condition=Q(kind="FORWARD"), name="reg_one_forward"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.tx_type} ({self.status})"
 
 
 class Registration(models.Model):
@@ -291,3 +295,6 @@ class Registration(models.Model):
             ("view_capitation", "Can view registrations and capitation reports"),
             ("close_quarter", "Can close a quarter and send capitation to PCSE"),
         ]
+
+    def __str__(self) -> str:
+        return f"registration at {self.practice_id} from {self.acceptance_date}"

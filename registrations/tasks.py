@@ -20,7 +20,7 @@ BACKOFF_CAP_SECONDS = 300
 
 def backoff(attempt: int) -> float:
     """Capped exponential backoff with full jitter, so retries from many tasks do not stampede."""
-    return random.uniform(0, min(BACKOFF_CAP_SECONDS, 2 ** attempt))
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, 2**attempt))
 
 
 @shared_task(ignore_result=True)

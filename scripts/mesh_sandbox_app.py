@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registrations.mesh_directory import all_mailboxes  # noqa: E402
+from registrations.mesh_directory import all_mailboxes
 
 
 def write_directory(data_dir: Path) -> None:
@@ -23,8 +23,19 @@ def write_directory(data_dir: Path) -> None:
     boxes = all_mailboxes(os.environ.get("MESH_MAILBOX", "PCRMHUB01"), os.environ.get("MESH_PCSE_MAILBOX", "PCSEPAY01"))
     with (data_dir / "mailboxes.jsonl").open("w") as f:
         for box in boxes:
-            f.write(json.dumps({"mailbox_id": box, "mailbox_name": box, "billing_entity": "England",
-                                "ods_code": box, "org_code": box, "password": password}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "mailbox_id": box,
+                        "mailbox_name": box,
+                        "billing_entity": "England",
+                        "ods_code": box,
+                        "org_code": box,
+                        "password": password,
+                    }
+                )
+                + "\n"
+            )
     with (data_dir / "workflows.jsonl").open("w") as f:
         for workflow in ("NHAIS_REG", "NHAIS_RECEP", "PCRM_CAPITATION"):
             f.write(json.dumps({"workflow_id": workflow, "senders": boxes, "receivers": boxes}) + "\n")

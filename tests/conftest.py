@@ -50,16 +50,37 @@ def mesh_server():
 
     port = _free_port()
     data_dir = RUN / f"mesh-test-{port}"
-    env = {**os.environ, "AUTH_MODE": "full", "SHARED_KEY": settings.MESH_SHARED_KEY, "STORE_MODE": "memory",
-           "MESH_SANDBOX_DATA_DIR": str(data_dir), "PYTHONWARNINGS": "ignore::UserWarning",
-           "MESH_MAILBOX": settings.MESH_MAILBOX, "MESH_PCSE_MAILBOX": settings.MESH_PCSE_MAILBOX,
-           "MESH_PASSWORD": settings.MESH_PASSWORD}
+    env = {
+        **os.environ,
+        "AUTH_MODE": "full",
+        "SHARED_KEY": settings.MESH_SHARED_KEY,
+        "STORE_MODE": "memory",
+        "MESH_SANDBOX_DATA_DIR": str(data_dir),
+        "PYTHONWARNINGS": "ignore::UserWarning",
+        "MESH_MAILBOX": settings.MESH_MAILBOX,
+        "MESH_PCSE_MAILBOX": settings.MESH_PCSE_MAILBOX,
+        "MESH_PASSWORD": settings.MESH_PASSWORD,
+    }
     RUN.mkdir(exist_ok=True)
     log = (RUN / f"mesh-test-{port}.log").open("w")
     proc = subprocess.Popen(
-        [str(REPO / ".venv/bin/uvicorn"), "mesh_sandbox_app:app", "--app-dir", str(REPO / "scripts"),
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(REPO / ".venv/bin/uvicorn"),
+            "mesh_sandbox_app:app",
+            "--app-dir",
+            str(REPO / "scripts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -75,8 +96,9 @@ def mesh_server():
     from mesh_client import MeshClient
 
     # The sandbox builds its store lazily and loses messages when the first requests race.
-    with MeshClient(url, settings.MESH_MAILBOX, settings.MESH_PASSWORD,
-                    shared_key=settings.MESH_SHARED_KEY.encode()) as client:
+    with MeshClient(
+        url, settings.MESH_MAILBOX, settings.MESH_PASSWORD, shared_key=settings.MESH_SHARED_KEY.encode()
+    ) as client:
         client.handshake()
     yield url
     proc.terminate()
@@ -101,8 +123,9 @@ def mesh_as(mesh, settings):
     from mesh_client import MeshClient
 
     def _open(mailbox: str) -> MeshClient:
-        return MeshClient(mesh, mailbox, settings.MESH_PASSWORD, shared_key=settings.MESH_SHARED_KEY.encode(),
-                          timeout=10)
+        return MeshClient(
+            mesh, mailbox, settings.MESH_PASSWORD, shared_key=settings.MESH_SHARED_KEY.encode(), timeout=10
+        )
 
     return _open
 
@@ -114,16 +137,38 @@ class Worker:
         from django.db import connection
 
         self.log_path = RUN / f"worker-test-{os.getpid()}-{time.monotonic_ns()}.log"
-        env = {**os.environ, "POSTGRES_DB": connection.settings_dict["NAME"], "CELERY_BROKER_URL": TEST_REDIS_URL,
-               "CELERY_RESULT_BACKEND": TEST_REDIS_URL, "MESH_URL": mesh_url, "MESH_POLLING_ENABLED": "1",
-               "DJANGO_SETTINGS_MODULE": "pcrm_site.settings", "POSTGRES_CONN_MAX_AGE": "0"}
+        env = {
+            **os.environ,
+            "POSTGRES_DB": connection.settings_dict["NAME"],
+            "CELERY_BROKER_URL": TEST_REDIS_URL,
+            "CELERY_RESULT_BACKEND": TEST_REDIS_URL,
+            "MESH_URL": mesh_url,
+            "MESH_POLLING_ENABLED": "1",
+            "DJANGO_SETTINGS_MODULE": "pcrm_site.settings",
+            "POSTGRES_CONN_MAX_AGE": "0",
+        }
         RUN.mkdir(exist_ok=True)
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [str(REPO / ".venv/bin/celery"), "-A", "pcrm_site", "worker", f"--pool={pool}",
-             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"test-{time.monotonic_ns()}@%h"],
-            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(REPO / ".venv/bin/celery"),
+                "-A",
+                "pcrm_site",
+                "worker",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{time.monotonic_ns()}@%h",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._wait_ready()
 
@@ -186,9 +231,20 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, message: s
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # Debian's Chromium: Playwright cannot download its own browser on these machines.
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": [
-        "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
 
 
 @pytest.fixture

@@ -15,6 +15,15 @@ from registrations import models as reg
 from registrations.mesh_directory import gp_mailbox
 
 
+def _base36(n: int, width: int = 2) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = ""
+    for _ in range(width):
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -56,7 +65,7 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     address = "1 High Street, Leeds"
     postcode = "LS1 4AP"
     ha = factory.SubFactory(HealthAuthorityFactory)
-    link_code = factory.Sequence(lambda n: f"T{n % 1000:03d}"[:3] + "5")
+    link_code = factory.Sequence(lambda n: f"T{_base36(n)}5")
     mesh_mailbox = factory.Sequence(lambda n: gp_mailbox(300 + n % 100 + 1))
 
 
@@ -98,8 +107,14 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def address(self, create, extracted, **kwargs):
-        PatientAddress.objects.create(patient=self, house="", road="1 HIGH STREET", post_town="LEEDS",
-                                      postcode=extracted or "LS1 4AP", start=dt.date(2015, 1, 1))
+        PatientAddress.objects.create(
+            patient=self,
+            house="",
+            road="1 HIGH STREET",
+            post_town="LEEDS",
+            postcode=extracted or "LS1 4AP",
+            start=dt.date(2015, 1, 1),
+        )
 
     @factory.post_generation
     def registered_at(self, create, extracted, **kwargs):
@@ -144,8 +159,9 @@ class TransactionFactory(factory.django.DjangoModelFactory):
     sms = factory.SelfAttribute("message.sms")
     tn = factory.Sequence(lambda n: n + 1)
     type = "G1"
-    data = factory.LazyAttribute(lambda o: {"tn": o.tn, "type": o.type, "nhs_number": None, "errors": [],
-                                            "warnings": []})
+    data = factory.LazyAttribute(
+        lambda o: {"tn": o.tn, "type": o.type, "nhs_number": None, "errors": [], "warnings": []}
+    )
 
 
 class OutboxItemFactory(factory.django.DjangoModelFactory):

@@ -31,9 +31,14 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
         return Outcome.manual(CaseKind.INVALID_TRANSACTION, f"Acceptance breaks GP Links rules: {data['errors'][0]}")
     trace.add("validation", "passed", "All mandatory items are present and well formed.")
 
-    gp = GP.objects.select_related("practice__ha").filter(
-        national_code=(data.get("gp_code") or ",").split(",")[0],
-        local_code=(data.get("gp_code") or ",").split(",")[-1]).first()
+    gp = (
+        GP.objects.select_related("practice__ha")
+        .filter(
+            national_code=(data.get("gp_code") or ",").split(",")[0],
+            local_code=(data.get("gp_code") or ",").split(",")[-1],
+        )
+        .first()
+    )
     if gp is None or not gp.practice.active:
         trace.add("GP code", "unknown", f"GP code {data.get('gp_code')} is not in reference data.")
         return Outcome.manual(CaseKind.UNKNOWN_GP, f"Unknown GP code {data.get('gp_code')}")
@@ -47,28 +52,37 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
 
     if data.get("free_text"):
         trace.add("GP notes", "present", "PCSE stops on free text: a person must read the notes.")
-        return Outcome.manual(CaseKind.FREE_TEXT, "Acceptance carries GP notes to review",
-                              practice_ods=practice.ods_code)
+        return Outcome.manual(
+            CaseKind.FREE_TEXT, "Acceptance carries GP notes to review", practice_ods=practice.ods_code
+        )
     trace.add("GP notes", "none", "No free text to review.")
 
     if data.get("acceptance_code") in ("D", "R"):
-        trace.add("acceptance code", data["acceptance_code"],
-                  "A disputed (D) or re-sent (R) acceptance needs checking against earlier traffic.")
-        return Outcome.manual(CaseKind.ACCEPTANCE_CHECK, f"Acceptance code {data['acceptance_code']} needs checking",
-                              practice_ods=practice.ods_code)
+        trace.add(
+            "acceptance code",
+            data["acceptance_code"],
+            "A disputed (D) or re-sent (R) acceptance needs checking against earlier traffic.",
+        )
+        return Outcome.manual(
+            CaseKind.ACCEPTANCE_CHECK,
+            f"Acceptance code {data['acceptance_code']} needs checking",
+            practice_ods=practice.ods_code,
+        )
 
     nhs_number = data.get("nhs_number")
     if not nhs_number:
         trace.add("NHS number", "absent", "The acceptance has no NHS number: trace or allocation is needed.")
-        return Outcome.manual(CaseKind.NHS_NUMBER_ALLOCATION, "Acceptance without an NHS number",
-                              practice_ods=practice.ods_code)
+        return Outcome.manual(
+            CaseKind.NHS_NUMBER_ALLOCATION, "Acceptance without an NHS number", practice_ods=practice.ods_code
+        )
     if len(nhs_number) != 10 or not nhs_number.isdigit():
         trace.add("NHS number", "legacy", f"{nhs_number} is a pre-1996 number that PDS does not hold.")
         return Outcome.manual(CaseKind.LEGACY_NHS_NUMBER, "Legacy-format NHS number", practice_ods=practice.ods_code)
     if not is_valid_nhs_number(nhs_number):
         trace.add("NHS number", "invalid", "The check digit is wrong.")
-        return Outcome.manual(CaseKind.INVALID_TRANSACTION, "NHS number fails its check digit",
-                              practice_ods=practice.ods_code)
+        return Outcome.manual(
+            CaseKind.INVALID_TRANSACTION, "NHS number fails its check digit", practice_ods=practice.ods_code
+        )
 
     try:
         lookup = get_patient(nhs_number)
@@ -77,32 +91,43 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
         return Outcome.manual(CaseKind.NO_TRACE, "NHS number not known to PDS", practice_ods=practice.ods_code)
     patient = lookup.patient
     if lookup.superseded_from:
-        trace.add("PDS lookup", "superseded",
-                  f"The number was merged into another record; re-keyed to the retained record.")
+        trace.add(
+            "PDS lookup", "superseded", "The number was merged into another record; re-keyed to the retained record."
+        )
     else:
         trace.add("PDS lookup", "found", "PDS holds a record with this NHS number.")
     evidence = {"pds_version": patient.version}
 
     if patient.death_date:
         trace.add("death", "deceased", f"PDS records death on {patient.death_date}.")
-        return Outcome.manual(CaseKind.DECEASED, "PDS records the patient as deceased",
-                              practice_ods=practice.ods_code, evidence=evidence)
+        return Outcome.manual(
+            CaseKind.DECEASED, "PDS records the patient as deceased", practice_ods=practice.ods_code, evidence=evidence
+        )
     if patient.sensitive:
         trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
-        return Outcome.manual(CaseKind.SENSITIVE, "Sensitive (S-flagged) PDS record", practice_ods=practice.ods_code,
-                              evidence=evidence)
+        return Outcome.manual(
+            CaseKind.SENSITIVE, "Sensitive (S-flagged) PDS record", practice_ods=practice.ods_code, evidence=evidence
+        )
     mismatch = _demographic_mismatch(data, patient)
     if mismatch:
         trace.add("demographics", "differ", mismatch)
-        return Outcome.manual(CaseKind.DEMOGRAPHIC_MISMATCH, f"Demographics differ: {mismatch}",
-                              practice_ods=practice.ods_code, evidence=evidence)
+        return Outcome.manual(
+            CaseKind.DEMOGRAPHIC_MISMATCH,
+            f"Demographics differ: {mismatch}",
+            practice_ods=practice.ods_code,
+            evidence=evidence,
+        )
     trace.add("demographics", "agree", "Surname, birth date and sex agree with PDS.")
 
     current = patient.current_gp
     if current and current.practice_ods == practice.ods_code:
         trace.add("current registration", "same practice", f"PDS already shows {practice.ods_code}.")
-        return Outcome.manual(CaseKind.ALREADY_REGISTERED, "Patient is already registered at this practice",
-                              practice_ods=practice.ods_code, evidence=evidence)
+        return Outcome.manual(
+            CaseKind.ALREADY_REGISTERED,
+            "Patient is already registered at this practice",
+            practice_ods=practice.ods_code,
+            evidence=evidence,
+        )
 
     return _approve(tx, data, patient, lookup, gp, practice, trace)
 
@@ -121,15 +146,24 @@ def _demographic_mismatch(data: dict, patient) -> str:
 
 
 def _reject_wrong_ha(tx, practice: Practice, message_cipher: str, trace: Trace) -> Outcome:
-    trace.add("health authority", "wrong",
-              f"The message is addressed to HA {message_cipher}, but the practice is in {practice.ha.cipher}.")
+    trace.add(
+        "health authority",
+        "wrong",
+        f"The message is addressed to HA {message_cipher}, but the practice is in {practice.ha.cipher}.",
+    )
     link = Link.objects.filter(practice=practice, ha__cipher=message_cipher).first() or practice.links.first()
     if link is None:
-        return Outcome.manual(CaseKind.UNKNOWN_GP, "Wrong HA and no link to reject through",
-                              practice_ods=practice.ods_code)
+        return Outcome.manual(
+            CaseKind.UNKNOWN_GP, "Wrong HA and no link to reject through", practice_ods=practice.ods_code
+        )
     text = f"WRONG HA - PRACTICE IS IN {practice.ha.name.upper()}"[:70]
-    queue_transaction(link=link, tx_type="F3", quoted_tn=tx.tn, caused_by=tx,
-                      payload={"gp_code": tx.data.get("gp_code"), "free_text": text})
+    queue_transaction(
+        link=link,
+        tx_type="F3",
+        quoted_tn=tx.tn,
+        caused_by=tx,
+        payload={"gp_code": tx.data.get("gp_code"), "free_text": text},
+    )
     trace.add("reply", "F3 rejection queued", "The GP system re-sends the acceptance to the right HA.")
     return Outcome.done(f"Rejected: wrong HA ({message_cipher}); F3 sent", practice_ods=practice.ods_code)
 
@@ -137,12 +171,21 @@ def _reject_wrong_ha(tx, practice: Practice, message_cipher: str, trace: Trace) 
 def _approve(tx, data, patient, lookup, gp: GP, practice: Practice, trace: Trace) -> Outcome:
     accepted_on = _date(data.get("acceptance_date")) or tx.received_at.date()
     previous = register_with_practice(
-        patient, practice_ods=practice.ods_code, start=accepted_on, expected_version=patient.version,
-        by=SYSTEM, reason=f"transaction {tx.pk}",
+        patient,
+        practice_ods=practice.ods_code,
+        start=accepted_on,
+        expected_version=patient.version,
+        by=SYSTEM,
+        reason=f"transaction {tx.pk}",
     )
     Registration.objects.create(
-        nhs_number=patient.nhs_number, practice=practice, gp=gp, acceptance_code=data.get("acceptance_code", ""),
-        acceptance_type=data.get("acceptance_type", ""), acceptance_date=accepted_on, transaction=tx,
+        nhs_number=patient.nhs_number,
+        practice=practice,
+        gp=gp,
+        acceptance_code=data.get("acceptance_code", ""),
+        acceptance_type=data.get("acceptance_type", ""),
+        acceptance_date=accepted_on,
+        transaction=tx,
     )
     trace.add("PDS update", "registered", f"Registered GP set to {practice.ods_code} from {accepted_on}.")
 
@@ -165,8 +208,12 @@ def _deduct_from_previous(tx, patient, old_ods: str, new_practice: Practice, on:
     if old_link is None:
         trace.add("previous practice", "not a GP Links partner", f"{old_ods} gets no deduction over GP Links.")
         return ""
-    old_gp = (Registration.objects.filter(nhs_number=patient.nhs_number, practice=old, gp__isnull=False)
-              .order_by("-acceptance_date").values_list("gp", flat=True).first())
+    old_gp = (
+        Registration.objects.filter(nhs_number=patient.nhs_number, practice=old, gp__isnull=False)
+        .order_by("-acceptance_date")
+        .values_list("gp", flat=True)
+        .first()
+    )
     gp = GP.objects.filter(pk=old_gp).first() if old_gp else old.gps.filter(active=True).first()
     payload = {"gp_code": gp.gp_code if gp else "", "nhs_number": patient.nhs_number, "deduction_date": on.isoformat()}
     if old.ha_id != new_practice.ha_id:
@@ -177,6 +224,7 @@ def _deduct_from_previous(tx, patient, old_ods: str, new_practice: Practice, on:
         why = "an internal transfer within the HA (reason 3)"
     queue_transaction(link=old_link, tx_type="F2", caused_by=tx, payload=payload)
     Registration.objects.filter(nhs_number=patient.nhs_number, practice=old, deducted_on__isnull=True).update(
-        deducted_on=on, deduction_reason=payload["deduction_reason"])
+        deducted_on=on, deduction_reason=payload["deduction_reason"]
+    )
     trace.add("previous practice", "F2 deduction queued", f"{old.ods_code} is told: {why}.")
     return f"; F2 deduction sent to {old.ods_code}"

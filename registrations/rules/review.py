@@ -46,8 +46,14 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:
         if patient.sensitive:
             trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
             return Outcome.manual(CaseKind.SENSITIVE, "Address change for a sensitive record")
-        change_address(patient, address={k: v or "" for k, v in address.items()}, start=timezone.localdate(),
-                       expected_version=patient.version, by=SYSTEM, reason=f"transaction {tx.pk}")
+        change_address(
+            patient,
+            address={k: v or "" for k, v in address.items()},
+            start=timezone.localdate(),
+            expected_version=patient.version,
+            by=SYSTEM,
+            reason=f"transaction {tx.pk}",
+        )
         trace.add("PDS update", "address changed", "The whole address was replaced, as GP Links requires.")
         return Outcome.done("Address updated in PDS")
     trace.add("amended items", "none PCRM applies", "Nothing in this amendment changes PDS.")

@@ -59,8 +59,15 @@ class PollResult:
 
 
 def store_inbound(
-    *, mesh_message_id: str, body: bytes, workflow: str, message_type: str, sender: str, recipient: str,
-    local_id: str = "", linked_message_id: str = "",
+    *,
+    mesh_message_id: str,
+    body: bytes,
+    workflow: str,
+    message_type: str,
+    sender: str,
+    recipient: str,
+    local_id: str = "",
+    linked_message_id: str = "",
 ) -> tuple[Interchange, bool]:
     """Durably record what MESH gave us, exactly as received. Returns (row, created)."""
     with transaction.atomic():
@@ -86,19 +93,30 @@ def store_inbound(
 
 def _open_report_case(row: Interchange, linked_message_id: str) -> None:
     reported = Interchange.objects.filter(mesh_message_id=linked_message_id).first() if linked_message_id else None
-    open_case(CaseRequest(
-        kind=CaseKind.MESH_REPORT,
-        summary=f"MESH could not deliver message {linked_message_id or '(unknown)'}",
-        interchange_id=(reported or row).pk,
-        evidence={"report_interchange": row.pk, "linked_message_id": linked_message_id,
-                  "reported_interchange": reported.pk if reported else None},
-        rule_trace=[{"check": "MESH message type", "result": "REPORT",
-                     "why": "MESH sends a REPORT when a message we sent was not delivered or failed."}],
-    ))
+    open_case(
+        CaseRequest(
+            kind=CaseKind.MESH_REPORT,
+            summary=f"MESH could not deliver message {linked_message_id or '(unknown)'}",
+            interchange_id=(reported or row).pk,
+            evidence={
+                "report_interchange": row.pk,
+                "linked_message_id": linked_message_id,
+                "reported_interchange": reported.pk if reported else None,
+            },
+            rule_trace=[
+                {
+                    "check": "MESH message type",
+                    "result": "REPORT",
+                    "why": "MESH sends a REPORT when a message we sent was not delivered or failed.",
+                }
+            ],
+        )
+    )
 
 
-def poll_inbox(*, on_stored: Callable[[int], None] | None = None, before_ack: Callable[[str], None] | None = None
-               ) -> PollResult:
+def poll_inbox(
+    *, on_stored: Callable[[int], None] | None = None, before_ack: Callable[[str], None] | None = None
+) -> PollResult:
     """Drain PCRM's MESH inbox once. `on_stored` runs after commit for each new interchange.
 
     `before_ack` exists so the crash-between-store-and-acknowledge case can be tested for real.
@@ -128,9 +146,13 @@ def _fetch_one(client, message_id: str, result: PollResult, on_stored, before_ac
         finally:
             msg.close()
         row, created = store_inbound(
-            mesh_message_id=message_id, body=body, workflow=msg.workflow_id or "",
-            message_type=(msg.message_type or "DATA").upper(), sender=msg.sender or "",
-            recipient=msg.recipient or "", local_id=msg.local_id or "",
+            mesh_message_id=message_id,
+            body=body,
+            workflow=msg.workflow_id or "",
+            message_type=(msg.message_type or "DATA").upper(),
+            sender=msg.sender or "",
+            recipient=msg.recipient or "",
+            local_id=msg.local_id or "",
             linked_message_id=headers.get("linkedmsgid") or headers.get("mex-linkedmsgid") or "",
         )
         if created:
@@ -187,20 +209,29 @@ def _mark_invalid(ic: Interchange, error: str) -> None:
     ic.status = InterchangeStatus.INVALID
     ic.error = error
     ic.save(update_fields=["status", "error"])
-    open_case(CaseRequest(
-        kind=CaseKind.INVALID_INTERCHANGE,
-        summary=f"Interchange could not be read: {error}"[:200],
-        interchange_id=ic.pk,
-        evidence={"codec_error": error, "mesh_message_id": ic.mesh_message_id, "mesh_sender": ic.mesh_sender},
-        rule_trace=[{"check": "GP Links codec", "result": "failed", "why": error}],
-    ))
+    open_case(
+        CaseRequest(
+            kind=CaseKind.INVALID_INTERCHANGE,
+            summary=f"Interchange could not be read: {error}"[:200],
+            interchange_id=ic.pk,
+            evidence={"codec_error": error, "mesh_message_id": ic.mesh_message_id, "mesh_sender": ic.mesh_sender},
+            rule_trace=[{"check": "GP Links codec", "result": "failed", "why": error}],
+        )
+    )
 
 
 def _record_fhsreg(ic: Interchange, parsed, result: IngestResult) -> None:
     earlier = (
-        Interchange.objects.filter(direction=Direction.INBOUND, sender=parsed.sender, recipient=parsed.recipient,
-                                   sis=parsed.sis, sha256=ic.sha256)
-        .exclude(pk=ic.pk).exclude(status__in=[InterchangeStatus.RECEIVED, InterchangeStatus.DUPLICATE]).first()
+        Interchange.objects.filter(
+            direction=Direction.INBOUND,
+            sender=parsed.sender,
+            recipient=parsed.recipient,
+            sis=parsed.sis,
+            sha256=ic.sha256,
+        )
+        .exclude(pk=ic.pk)
+        .exclude(status__in=[InterchangeStatus.RECEIVED, InterchangeStatus.DUPLICATE])
+        .first()
     )
     practice = Practice.objects.select_related("ha").filter(link_code=parsed.sender).first()
     ha = HealthAuthority.objects.filter(link_code=parsed.recipient).first()
@@ -213,8 +244,9 @@ def _record_fhsreg(ic: Interchange, parsed, result: IngestResult) -> None:
         ic.duplicate_of = earlier
     elif forwarding:
         ic.status = InterchangeStatus.FORWARDED
-        OutboxItem.objects.create(kind=OutboxKind.FORWARD, mesh_recipient=ha.nhais_mailbox, ha_cipher=ha.cipher,
-                                  in_reply_to=ic)
+        OutboxItem.objects.create(
+            kind=OutboxKind.FORWARD, mesh_recipient=ha.nhais_mailbox, ha_cipher=ha.cipher, in_reply_to=ic
+        )
     else:
         ic.status = InterchangeStatus.PARSED
     ic.save()
@@ -230,25 +262,41 @@ def _record_fhsreg(ic: Interchange, parsed, result: IngestResult) -> None:
         return  # the earlier copy was already receipted; one RECEP per interchange
     if link is not None and not forwarding:
         _check_sequence(ic, link, parsed, result)
-        OutboxItem.objects.create(kind=OutboxKind.RECEP, link=link, mesh_recipient=practice.mesh_mailbox,
-                                  ha_cipher=ha.cipher, in_reply_to=ic)
+        OutboxItem.objects.create(
+            kind=OutboxKind.RECEP, link=link, mesh_recipient=practice.mesh_mailbox, ha_cipher=ha.cipher, in_reply_to=ic
+        )
     elif link is None and not forwarding:
-        open_case(CaseRequest(
-            kind=CaseKind.UNKNOWN_GP,
-            summary=f"Interchange from unknown trading partner {parsed.sender} to {parsed.recipient}",
-            interchange_id=ic.pk, ha_cipher=ha.cipher if ha else "",
-            evidence={"sender": parsed.sender, "recipient": parsed.recipient, "sis": parsed.sis},
-            rule_trace=[{"check": "trading-partner link", "result": "not found",
-                         "why": "No link between this GP link code and HA link code; the RECEP is held until "
-                                "reference data is fixed and the interchange reprocessed."}],
-        ))
+        open_case(
+            CaseRequest(
+                kind=CaseKind.UNKNOWN_GP,
+                summary=f"Interchange from unknown trading partner {parsed.sender} to {parsed.recipient}",
+                interchange_id=ic.pk,
+                ha_cipher=ha.cipher if ha else "",
+                evidence={"sender": parsed.sender, "recipient": parsed.recipient, "sis": parsed.sis},
+                rule_trace=[
+                    {
+                        "check": "trading-partner link",
+                        "result": "not found",
+                        "why": "No link between this GP link code and HA link code; the RECEP is held until "
+                        "reference data is fixed and the interchange reprocessed.",
+                    }
+                ],
+            )
+        )
 
 
 def _record_transaction(ic, message, msg_data, tx_data, *, forwarding: bool) -> Transaction:
     fields = {
-        "message": message, "sender": ic.sender, "recipient": ic.recipient, "sis": ic.sis, "sms": msg_data["sms"],
-        "tn": tx_data["tn"], "type": tx_data["type"], "data": tx_data,
-        "nhs_number": tx_data.get("nhs_number") or "", "gp_code": tx_data.get("gp_code") or "",
+        "message": message,
+        "sender": ic.sender,
+        "recipient": ic.recipient,
+        "sis": ic.sis,
+        "sms": msg_data["sms"],
+        "tn": tx_data["tn"],
+        "type": tx_data["type"],
+        "data": tx_data,
+        "nhs_number": tx_data.get("nhs_number") or "",
+        "gp_code": tx_data.get("gp_code") or "",
         "status": TxStatus.FORWARDED if forwarding else TxStatus.PARSED,
     }
     if ic.status == InterchangeStatus.DUPLICATE:
@@ -262,11 +310,16 @@ def _record_transaction(ic, message, msg_data, tx_data, *, forwarding: bool) -> 
 
 def _record_duplicate(fields: dict) -> Transaction:
     original = Transaction.objects.filter(
-        sender=fields["sender"], recipient=fields["recipient"], sis=fields["sis"], sms=fields["sms"],
-        tn=fields["tn"], is_duplicate=False,
+        sender=fields["sender"],
+        recipient=fields["recipient"],
+        sis=fields["sis"],
+        sms=fields["sms"],
+        tn=fields["tn"],
+        is_duplicate=False,
     ).first()
-    return Transaction.objects.create(**{**fields, "status": TxStatus.DUPLICATE, "is_duplicate": True,
-                                         "duplicate_of": original})
+    return Transaction.objects.create(
+        **{**fields, "status": TxStatus.DUPLICATE, "is_duplicate": True, "duplicate_of": original}
+    )
 
 
 def _check_sequence(ic: Interchange, link: Link, parsed, result: IngestResult) -> None:
@@ -276,8 +329,12 @@ def _check_sequence(ic: Interchange, link: Link, parsed, result: IngestResult) -
     first_sms = min((m.sms for m in parsed.messages), default=0)
     missing_sms = list(range(link.last_sms_received + 1, first_sms)) if link.last_sms_received else []
     if missing_sis or missing_sms:
-        result.suspected_gap = {"link_id": link.pk, "interchange_id": ic.pk, "sis": missing_sis[:50],
-                                "sms": missing_sms[:50]}
+        result.suspected_gap = {
+            "link_id": link.pk,
+            "interchange_id": ic.pk,
+            "sis": missing_sis[:50],
+            "sms": missing_sms[:50],
+        }
     link.last_sis_received = max(link.last_sis_received, parsed.sis)
     link.last_sms_received = max([link.last_sms_received, *(m.sms for m in parsed.messages)])
     link.save(update_fields=["last_sis_received", "last_sms_received", "updated_at"])
@@ -287,23 +344,36 @@ def _check_sequence(ic: Interchange, link: Link, parsed, result: IngestResult) -
 def confirm_sequence_gap(*, link_id: int, interchange_id: int, sis: list[int], sms: list[int]) -> bool:
     """Open a sequence-gap case for numbers that still have not arrived. Returns whether it did."""
     link = Link.objects.select_related("practice", "ha").get(pk=link_id)
-    received = Interchange.objects.filter(direction=Direction.INBOUND, sender=link.practice.link_code,
-                                          recipient=link.ha.link_code)
+    received = Interchange.objects.filter(
+        direction=Direction.INBOUND, sender=link.practice.link_code, recipient=link.ha.link_code
+    )
     still_sis = sorted(set(sis) - set(received.filter(sis__in=sis).values_list("sis", flat=True)))
-    still_sms = sorted(set(sms) - set(Message.objects.filter(interchange__in=received, sms__in=sms)
-                                      .values_list("sms", flat=True)))
+    still_sms = sorted(
+        set(sms) - set(Message.objects.filter(interchange__in=received, sms__in=sms).values_list("sms", flat=True))
+    )
     if not still_sis and not still_sms:
         return False
-    gaps = [f"SIS {', '.join(map(str, still_sis))}" if still_sis else "",
-            f"SMS {', '.join(map(str, still_sms))}" if still_sms else ""]
+    gaps = [
+        f"SIS {', '.join(map(str, still_sis))}" if still_sis else "",
+        f"SMS {', '.join(map(str, still_sms))}" if still_sms else "",
+    ]
     described = " and ".join(g for g in gaps if g)
-    open_case(CaseRequest(
-        kind=CaseKind.SEQUENCE_GAP,
-        summary=f"Nothing received from {link.practice.link_code} numbered {described}"[:200],
-        interchange_id=interchange_id, practice_ods=link.practice.ods_code, ha_cipher=link.ha.cipher,
-        evidence={"missing_sis": still_sis, "missing_sms": still_sms, "link": str(link)},
-        rule_trace=[{"check": "incoming sequence numbers", "result": "gap",
-                     "why": "A number that never arrives means an interchange from this partner was lost; ask "
-                            "the practice to retransmit it (PCRM never asks automatically)."}],
-    ))
+    open_case(
+        CaseRequest(
+            kind=CaseKind.SEQUENCE_GAP,
+            summary=f"Nothing received from {link.practice.link_code} numbered {described}"[:200],
+            interchange_id=interchange_id,
+            practice_ods=link.practice.ods_code,
+            ha_cipher=link.ha.cipher,
+            evidence={"missing_sis": still_sis, "missing_sms": still_sms, "link": str(link)},
+            rule_trace=[
+                {
+                    "check": "incoming sequence numbers",
+                    "result": "gap",
+                    "why": "A number that never arrives means an interchange from this partner was lost; ask "
+                    "the practice to retransmit it (PCRM never asks automatically).",
+                }
+            ],
+        )
+    )
     return True

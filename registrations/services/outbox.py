@@ -45,8 +45,14 @@ def queue_transaction(
     if tx_type in QUOTING_TYPES and quoted_tn is None:
         raise ValueError(f"{tx_type} must quote the GP's transaction number")
     return OutboxItem.objects.create(
-        kind=OutboxKind.TRANSACTION, link=link, mesh_recipient=link.practice.mesh_mailbox, tx_type=tx_type,
-        ha_cipher=link.ha.cipher, payload=payload, caused_by=caused_by, quoted_tn=quoted_tn,
+        kind=OutboxKind.TRANSACTION,
+        link=link,
+        mesh_recipient=link.practice.mesh_mailbox,
+        tx_type=tx_type,
+        ha_cipher=link.ha.cipher,
+        payload=payload,
+        caused_by=caused_by,
+        quoted_tn=quoted_tn,
     )
 
 
@@ -108,18 +114,28 @@ def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -
                 ha.last_tn_sent = _next(ha.last_tn_sent)
                 item.tn = ha.last_tn_sent
             transactions.append({**item.payload, "type": tx_type, "tn": item.tn})
-        messages.append({"sms": link.last_sms_sent, "type": tx_type, "ha_cipher": cipher,
-                         "transactions": transactions})
+        messages.append({"sms": link.last_sms_sent, "type": tx_type, "ha_cipher": cipher, "transactions": transactions})
     document = {
-        "sender": ha.link_code, "recipient": link.practice.link_code, "sis": link.last_sis_sent,
-        "prepared_at": timezone.localtime(now).isoformat(), "warnings": [], "messages": messages,
+        "sender": ha.link_code,
+        "recipient": link.practice.link_code,
+        "sis": link.last_sis_sent,
+        "prepared_at": timezone.localtime(now).isoformat(),
+        "warnings": [],
+        "messages": messages,
     }
     body = build_interchange(from_json(document))
-    ic = _outbound(body, workflow=mesh.WORKFLOW_REG, recipient_box=link.practice.mesh_mailbox, link=link,
-                   sender=ha.link_code, recipient=link.practice.link_code, sis=link.last_sis_sent, now=now)
+    ic = _outbound(
+        body,
+        workflow=mesh.WORKFLOW_REG,
+        recipient_box=link.practice.mesh_mailbox,
+        link=link,
+        sender=ha.link_code,
+        recipient=link.practice.link_code,
+        sis=link.last_sis_sent,
+        now=now,
+    )
     for message in messages:
-        Message.objects.create(interchange=ic, sms=message["sms"], type=message["type"],
-                               ha_cipher=message["ha_cipher"])
+        Message.objects.create(interchange=ic, sms=message["sms"], type=message["type"], ha_cipher=message["ha_cipher"])
     for item in items:
         item.status = OutboxStatus.BATCHED
         item.interchange = ic
@@ -136,8 +152,16 @@ def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
     link.last_sms_sent = _next(link.last_sms_sent)
     received = parse_interchange(bytes(item.in_reply_to.raw))
     body = build_recep(received, sis=link.last_sis_sent, sms=link.last_sms_sent, now=timezone.localtime(now))
-    ic = _outbound(body, workflow=mesh.WORKFLOW_RECEP, recipient_box=item.mesh_recipient, link=link,
-                   sender=link.ha.link_code, recipient=link.practice.link_code, sis=link.last_sis_sent, now=now)
+    ic = _outbound(
+        body,
+        workflow=mesh.WORKFLOW_RECEP,
+        recipient_box=item.mesh_recipient,
+        link=link,
+        sender=link.ha.link_code,
+        recipient=link.practice.link_code,
+        sis=link.last_sis_sent,
+        now=now,
+    )
     link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
     _mark_batched(item, ic)
     return ic.pk
@@ -146,9 +170,16 @@ def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
 def _build_forward(item: OutboxItem, now: dt.datetime) -> int:
     original = item.in_reply_to
     # Forwarded byte for byte: NHAIS numbers and receipts it as if it had come straight from the GP.
-    ic = _outbound(bytes(original.raw), workflow=original.workflow or mesh.WORKFLOW_REG,
-                   recipient_box=item.mesh_recipient, link=None, sender=original.sender,
-                   recipient=original.recipient, sis=original.sis, now=now)
+    ic = _outbound(
+        bytes(original.raw),
+        workflow=original.workflow or mesh.WORKFLOW_REG,
+        recipient_box=item.mesh_recipient,
+        link=None,
+        sender=original.sender,
+        recipient=original.recipient,
+        sis=original.sis,
+        now=now,
+    )
     _mark_batched(item, ic)
     return ic.pk
 
@@ -161,9 +192,17 @@ def _mark_batched(item: OutboxItem, ic: Interchange) -> None:
 
 def _outbound(body: bytes, *, workflow, recipient_box, link, sender, recipient, sis, now) -> Interchange:
     ic = Interchange.objects.create(
-        direction=Direction.OUTBOUND, workflow=workflow, raw=body, sha256=hashlib.sha256(body).hexdigest(),
-        mesh_recipient=recipient_box, sender=sender, recipient=recipient, sis=sis, prepared_at=now,
-        status=InterchangeStatus.BUILT, link=link,
+        direction=Direction.OUTBOUND,
+        workflow=workflow,
+        raw=body,
+        sha256=hashlib.sha256(body).hexdigest(),
+        mesh_recipient=recipient_box,
+        sender=sender,
+        recipient=recipient,
+        sis=sis,
+        prepared_at=now,
+        status=InterchangeStatus.BUILT,
+        link=link,
     )
     ic.local_id = f"pcrm-{ic.pk}"
     ic.save(update_fields=["local_id"])
@@ -174,7 +213,8 @@ def send_built() -> list[int]:
     """Send every built-but-unsent interchange, oldest first; each send is recorded on its own."""
     pending = list(
         Interchange.objects.filter(direction=Direction.OUTBOUND, status=InterchangeStatus.BUILT)
-        .order_by("id").values_list("id", flat=True)
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     sent = []
     if not pending:
@@ -182,13 +222,17 @@ def send_built() -> list[int]:
     with mesh.mesh_client() as client:
         for pk in pending:
             with transaction.atomic():
-                ic = Interchange.objects.select_for_update(skip_locked=True).filter(
-                    pk=pk, status=InterchangeStatus.BUILT).first()
+                ic = (
+                    Interchange.objects.select_for_update(skip_locked=True)
+                    .filter(pk=pk, status=InterchangeStatus.BUILT)
+                    .first()
+                )
                 if ic is None:
                     continue
                 # Holding the row lock across the POST keeps a second relay from sending it twice.
-                ic.mesh_message_id = mesh.send(client, recipient=ic.mesh_recipient, body=bytes(ic.raw),
-                                               workflow=ic.workflow, local_id=ic.local_id)
+                ic.mesh_message_id = mesh.send(
+                    client, recipient=ic.mesh_recipient, body=bytes(ic.raw), workflow=ic.workflow, local_id=ic.local_id
+                )
                 ic.mesh_sender = settings.MESH_MAILBOX
                 ic.status = InterchangeStatus.SENT
                 ic.sent_at = timezone.now()

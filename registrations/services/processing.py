@@ -40,8 +40,9 @@ def process_transaction(tx_id: int) -> ProcessResult:
         trace = Trace()
         handler = RULES.get(tx.type)
         if handler is None:
-            outcome = Outcome.manual(CaseKind.INVALID_TRANSACTION,
-                                     f"{tx.type} is not a transaction PCRM receives from GP systems")
+            outcome = Outcome.manual(
+                CaseKind.INVALID_TRANSACTION, f"{tx.type} is not a transaction PCRM receives from GP systems"
+            )
             trace.add("transaction type", "unsupported", f"{tx.type} has no processing rules.")
         else:
             outcome = handler(tx, trace)
@@ -58,12 +59,19 @@ def _apply_outcome(tx: Transaction, outcome: Outcome, trace: Trace) -> None:
     tx.save()
     if outcome.case_kind:
         data = tx.data
-        open_case(CaseRequest(
-            kind=outcome.case_kind, summary=outcome.summary, transaction_id=tx.pk,
-            interchange_id=tx.message.interchange_id, nhs_number=tx.nhs_number,
-            practice_ods=outcome.practice_ods, ha_cipher=tx.message.ha_cipher,
-            evidence={"transaction": data, **outcome.evidence}, rule_trace=trace.steps,
-        ))
+        open_case(
+            CaseRequest(
+                kind=outcome.case_kind,
+                summary=outcome.summary,
+                transaction_id=tx.pk,
+                interchange_id=tx.message.interchange_id,
+                nhs_number=tx.nhs_number,
+                practice_ods=outcome.practice_ods,
+                ha_cipher=tx.message.ha_cipher,
+                evidence={"transaction": data, **outcome.evidence},
+                rule_trace=trace.steps,
+            )
+        )
 
 
 def record_retry(tx_id: int, error: str) -> str:
@@ -76,14 +84,24 @@ def record_retry(tx_id: int, error: str) -> str:
         tx.last_error = error[:2000]
         if tx.attempts >= settings.PROCESSING_MAX_ATTEMPTS:
             tx.status = TxStatus.DEAD
-            open_case(CaseRequest(
-                kind=CaseKind.DEAD_LETTER,
-                summary=f"{tx.type} TN {tx.tn} failed {tx.attempts} times: {error}"[:200],
-                transaction_id=tx.pk, interchange_id=tx.message.interchange_id, nhs_number=tx.nhs_number,
-                ha_cipher=tx.message.ha_cipher, evidence={"transaction": tx.data, "last_error": error},
-                rule_trace=[{"check": "processing attempts", "result": str(tx.attempts),
-                             "why": "Transient failures kept recurring; a person should look, then reprocess."}],
-            ))
+            open_case(
+                CaseRequest(
+                    kind=CaseKind.DEAD_LETTER,
+                    summary=f"{tx.type} TN {tx.tn} failed {tx.attempts} times: {error}"[:200],
+                    transaction_id=tx.pk,
+                    interchange_id=tx.message.interchange_id,
+                    nhs_number=tx.nhs_number,
+                    ha_cipher=tx.message.ha_cipher,
+                    evidence={"transaction": tx.data, "last_error": error},
+                    rule_trace=[
+                        {
+                            "check": "processing attempts",
+                            "result": str(tx.attempts),
+                            "why": "Transient failures kept recurring; a person should look, then reprocess.",
+                        }
+                    ],
+                )
+            )
         else:
             tx.status = TxStatus.RETRY_WAIT
         tx.save(update_fields=["attempts", "last_error", "status"])

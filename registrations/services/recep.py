@@ -13,8 +13,9 @@ def apply_recep(recep_interchange: Interchange, parsed) -> int:
     recep = parsed.recep
     sent = (
         Interchange.objects.select_for_update()
-        .filter(direction=Direction.OUTBOUND, sender=parsed.recipient, recipient=parsed.sender,
-                sis=recep.interchange_sis)
+        .filter(
+            direction=Direction.OUTBOUND, sender=parsed.recipient, recipient=parsed.sender, sis=recep.interchange_sis
+        )
         .first()
     )
     if sent is None:

@@ -35,13 +35,30 @@ def gp_link():
 
 
 def g1_interchange(sis: int = 1, tn: int = 7) -> bytes:
-    tx = Transaction(tn=tn, type="G1", gp_code="4826940,281", nhs_number="9434765919", surname="STEVENS",
-                     forenames=["JANE"], sex="2", birth_date=dt.date(1980, 5, 17), acceptance_code="A",
-                     acceptance_type="1", acceptance_date=dt.date(2026, 11, 2),
-                     address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"))
-    return build_interchange(Interchange(
-        sender="TES5", recipient="XX11", sis=sis, prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-        messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=[tx])], warnings=[]))
+    tx = Transaction(
+        tn=tn,
+        type="G1",
+        gp_code="4826940,281",
+        nhs_number="9434765919",
+        surname="STEVENS",
+        forenames=["JANE"],
+        sex="2",
+        birth_date=dt.date(1980, 5, 17),
+        acceptance_code="A",
+        acceptance_type="1",
+        acceptance_date=dt.date(2026, 11, 2),
+        address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
+    )
+    return build_interchange(
+        Interchange(
+            sender="TES5",
+            recipient="XX11",
+            sis=sis,
+            prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
+            messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=[tx])],
+            warnings=[],
+        )
+    )
 
 
 def test_unreadable_interchange_is_stored_acknowledged_invalid_and_visible(mesh, mesh_as, gp_link):
@@ -102,14 +119,22 @@ def test_same_interchange_under_a_new_mesh_id_is_a_duplicate_with_one_recep(mesh
     assert first.status == InterchangeStatus.PARSED
     assert second.status == InterchangeStatus.DUPLICATE and second.duplicate_of == first
     assert list(TxRow.objects.order_by("id").values_list("status", "is_duplicate")) == [
-        (TxStatus.DONE, False), (TxStatus.DUPLICATE, True)]
+        (TxStatus.DONE, False),
+        (TxStatus.DUPLICATE, True),
+    ]
     assert OutboxItem.objects.filter(kind="RECEP").count() == 1
     assert OutboxItem.objects.filter(tx_type="F4").count() == 1, "the duplicate had no side effects"
 
 
 def _store_and_ingest(body: bytes, mesh_id: str) -> inbound.IngestResult:
-    row, _ = inbound.store_inbound(mesh_message_id=mesh_id, body=body, workflow="NHAIS_REG", message_type="DATA",
-                                   sender="GPMB00301", recipient="PCRMHUB01")
+    row, _ = inbound.store_inbound(
+        mesh_message_id=mesh_id,
+        body=body,
+        workflow="NHAIS_REG",
+        message_type="DATA",
+        sender="GPMB00301",
+        recipient="PCRMHUB01",
+    )
     return inbound.ingest_interchange(row.pk)
 
 

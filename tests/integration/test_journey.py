@@ -21,11 +21,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def acceptance(*, tn, gp_code, nhs_number, surname, forenames, birth_date, sex="2") -> Transaction:
     return Transaction(
-        tn=tn, type="G1", gp_code=gp_code, nhs_number=nhs_number, surname=surname, forenames=forenames,
-        sex=sex, birth_date=birth_date, acceptance_code="A", acceptance_type="1",
+        tn=tn,
+        type="G1",
+        gp_code=gp_code,
+        nhs_number=nhs_number,
+        surname=surname,
+        forenames=forenames,
+        sex=sex,
+        birth_date=birth_date,
+        acceptance_code="A",
+        acceptance_type="1",
         acceptance_date=dt.date(2026, 11, 2),
-        address=Address(house="", road="1 HIGH STREET", locality="", post_town="LEEDS", county="",
-                        postcode="LS1 4AP"),
+        address=Address(house="", road="1 HIGH STREET", locality="", post_town="LEEDS", county="", postcode="LS1 4AP"),
     )
 
 
@@ -43,14 +50,33 @@ def world():
 
 
 def test_acceptance_travels_end_to_end(world, mesh_as, celery_worker_process):
-    known = acceptance(tn=41, gp_code="4826940,281", nhs_number="9434765919", surname="STEVENS",
-                       forenames=["JANE"], birth_date=dt.date(1980, 5, 17))
-    unknown = acceptance(tn=42, gp_code="4826940,281", nhs_number="9999999999", surname="NOBODY",
-                         forenames=["NEIL"], birth_date=dt.date(1970, 1, 1), sex="1")
-    body = build_interchange(Interchange(
-        sender="NEW5", recipient="XX11", sis=1, prepared_at=dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC),
-        messages=[Message(sms=1, type="G1", ha_cipher="XX1", transactions=[known, unknown])], warnings=[],
-    ))
+    known = acceptance(
+        tn=41,
+        gp_code="4826940,281",
+        nhs_number="9434765919",
+        surname="STEVENS",
+        forenames=["JANE"],
+        birth_date=dt.date(1980, 5, 17),
+    )
+    unknown = acceptance(
+        tn=42,
+        gp_code="4826940,281",
+        nhs_number="9999999999",
+        surname="NOBODY",
+        forenames=["NEIL"],
+        birth_date=dt.date(1970, 1, 1),
+        sex="1",
+    )
+    body = build_interchange(
+        Interchange(
+            sender="NEW5",
+            recipient="XX11",
+            sis=1,
+            prepared_at=dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC),
+            messages=[Message(sms=1, type="G1", ha_cipher="XX1", transactions=[known, unknown])],
+            warnings=[],
+        )
+    )
     with mesh_as("GPMB00301") as gp:
         gp.send_message("PCRMHUB01", body, workflow_id="NHAIS_REG", local_id="gp-1")
 
@@ -61,8 +87,10 @@ def test_acceptance_travels_end_to_end(world, mesh_as, celery_worker_process):
     wait_for(lambda: Patient.objects.get(pk=patient.pk).current_gp.practice_ods == "A10001", message="PDS update")
     wait_for(lambda: ExceptionCase.objects.filter(kind="NO_TRACE").exists(), message="unknown-patient case")
     relay_outbox.delay()
-    wait_for(lambda: InterchangeRow.objects.filter(direction="out", status="SENT").count() >= 3,
-             message="RECEP, F4 and F2 sent")
+    wait_for(
+        lambda: InterchangeRow.objects.filter(direction="out", status="SENT").count() >= 3,
+        message="RECEP, F4 and F2 sent",
+    )
 
     # Stored raw, then acknowledged: the inbox is empty and the bytes are exactly what the GP sent.
     inbound = InterchangeRow.objects.get(direction="in")

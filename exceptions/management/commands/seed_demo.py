@@ -26,29 +26,107 @@ from registrations.models import GP, HealthAuthority, Link, Practice
 
 MIGRATED = {"BAA": dt.date(2026, 4, 1), "COV": dt.date(2026, 7, 1), "KC": dt.date(2026, 10, 1)}
 NOT_MIGRATED = "BE"
-TOWNS = {"BAA": ("BARNSLEY", "S70"), "COV": ("COVENTRY", "CV1"), "KC": ("MAIDSTONE", "ME14"),
-         "BE": ("READING", "RG1")}
+TOWNS = {"BAA": ("BARNSLEY", "S70"), "COV": ("COVENTRY", "CV1"), "KC": ("MAIDSTONE", "ME14"), "BE": ("READING", "RG1")}
 PRACTICES = [
-    ("C85001", "Ardsley Medical Centre", "BAA"), ("C85002", "Dodworth Surgery", "BAA"),
-    ("C85003", "Kendray Health Centre", "BAA"), ("C85004", "Royston Group Practice", "BAA"),
-    ("Y02601", "Earlsdon Medical Centre", "COV"), ("Y02602", "Foleshill Health Centre", "COV"),
-    ("Y02603", "Tile Hill Surgery", "COV"), ("G82001", "Bearsted Medical Practice", "KC"),
-    ("G82002", "Allington Clinic", "KC"), ("G82003", "Marden Medical Centre", "KC"),
-    ("K81001", "Caversham Group Practice", "BE"), ("K81002", "Tilehurst Surgery", "BE"),
+    ("C85001", "Ardsley Medical Centre", "BAA"),
+    ("C85002", "Dodworth Surgery", "BAA"),
+    ("C85003", "Kendray Health Centre", "BAA"),
+    ("C85004", "Royston Group Practice", "BAA"),
+    ("Y02601", "Earlsdon Medical Centre", "COV"),
+    ("Y02602", "Foleshill Health Centre", "COV"),
+    ("Y02603", "Tile Hill Surgery", "COV"),
+    ("G82001", "Bearsted Medical Practice", "KC"),
+    ("G82002", "Allington Clinic", "KC"),
+    ("G82003", "Marden Medical Centre", "KC"),
+    ("K81001", "Caversham Group Practice", "BE"),
+    ("K81002", "Tilehurst Surgery", "BE"),
 ]
-SURNAMES = ["SMITH", "JONES", "TAYLOR", "BROWN", "WILLIAMS", "WILSON", "JOHNSON", "DAVIES", "PATEL", "WRIGHT",
-            "ROBINSON", "WOOD", "THOMPSON", "EVANS", "WALKER", "WHITE", "ROBERTS", "GREEN", "HALL", "KHAN",
-            "CLARKE", "JACKSON", "HUGHES", "EDWARDS", "HILL", "MOORE", "TURNER", "LEWIS", "AHMED", "O'BRIEN"]
-FEMALE = ["OLIVIA", "AMELIA", "ISLA", "AVA", "MIA", "SOPHIA", "GRACE", "LILY", "FREYA", "EMILY", "MARGARET",
-          "SUSAN", "PATRICIA", "FATIMA", "AISHA"]
-MALE = ["OLIVER", "GEORGE", "NOAH", "ARTHUR", "LEO", "HARRY", "JACK", "MUHAMMAD", "JAMES", "DAVID", "JOHN",
-        "PETER", "MICHAEL", "THOMAS", "ALI"]
-ROADS = ["HIGH STREET", "CHURCH ROAD", "STATION ROAD", "MILL LANE", "PARK AVENUE", "VICTORIA ROAD", "THE GREEN",
-         "QUEENS ROAD", "NEW STREET", "GROVE ROAD"]
+SURNAMES = [
+    "SMITH",
+    "JONES",
+    "TAYLOR",
+    "BROWN",
+    "WILLIAMS",
+    "WILSON",
+    "JOHNSON",
+    "DAVIES",
+    "PATEL",
+    "WRIGHT",
+    "ROBINSON",
+    "WOOD",
+    "THOMPSON",
+    "EVANS",
+    "WALKER",
+    "WHITE",
+    "ROBERTS",
+    "GREEN",
+    "HALL",
+    "KHAN",
+    "CLARKE",
+    "JACKSON",
+    "HUGHES",
+    "EDWARDS",
+    "HILL",
+    "MOORE",
+    "TURNER",
+    "LEWIS",
+    "AHMED",
+    "O'BRIEN",
+]
+FEMALE = [
+    "OLIVIA",
+    "AMELIA",
+    "ISLA",
+    "AVA",
+    "MIA",
+    "SOPHIA",
+    "GRACE",
+    "LILY",
+    "FREYA",
+    "EMILY",
+    "MARGARET",
+    "SUSAN",
+    "PATRICIA",
+    "FATIMA",
+    "AISHA",
+]
+MALE = [
+    "OLIVER",
+    "GEORGE",
+    "NOAH",
+    "ARTHUR",
+    "LEO",
+    "HARRY",
+    "JACK",
+    "MUHAMMAD",
+    "JAMES",
+    "DAVID",
+    "JOHN",
+    "PETER",
+    "MICHAEL",
+    "THOMAS",
+    "ALI",
+]
+ROADS = [
+    "HIGH STREET",
+    "CHURCH ROAD",
+    "STATION ROAD",
+    "MILL LANE",
+    "PARK AVENUE",
+    "VICTORIA ROAD",
+    "THE GREEN",
+    "QUEENS ROAD",
+    "NEW STREET",
+    "GROVE ROAD",
+]
 
-USERS = [("agent", "NBO agent", "Alex", "Agent"), ("agent2", "NBO agent", "Sam", "Second"),
-         ("leader", "Team leader", "Terry", "Leader"), ("pcse", "PCSE viewer", "Pat", "Pcse"),
-         ("admin", "Administrator", "Ada", "Admin")]
+USERS = [
+    ("agent", "NBO agent", "Alex", "Agent"),
+    ("agent2", "NBO agent", "Sam", "Second"),
+    ("leader", "Team leader", "Terry", "Leader"),
+    ("pcse", "PCSE viewer", "Pat", "Pcse"),
+    ("admin", "Administrator", "Ada", "Admin"),
+]
 DEMO_PASSWORD = "pcrm-demo-password"
 
 
@@ -86,12 +164,19 @@ class Command(BaseCommand):
             town, district = TOWNS[cipher]
             practice, _ = Practice.objects.update_or_create(
                 ods_code=ods,
-                defaults={"name": name, "ha": ha, "address": f"{n} {ROADS[n % len(ROADS)].title()}, {town.title()}",
-                          "postcode": f"{district} {n % 9 + 1}AB", "link_code": f"P{n:02d}5", "mesh_mailbox": gp_mailbox(n)},
+                defaults={
+                    "name": name,
+                    "ha": ha,
+                    "address": f"{n} {ROADS[n % len(ROADS)].title()}, {town.title()}",
+                    "postcode": f"{district} {n % 9 + 1}AB",
+                    "link_code": f"P{n:02d}5",
+                    "mesh_mailbox": gp_mailbox(n),
+                },
             )
             for g in range(1 + n % 3):
                 GP.objects.update_or_create(
-                    national_code=f"{4800000 + n * 10 + g:07d}", local_code=f"{n * 10 + g}",
+                    national_code=f"{4800000 + n * 10 + g:07d}",
+                    local_code=f"{n * 10 + g}",
                     defaults={"practice": practice, "name": f"DR {SURNAMES[(n + g) % len(SURNAMES)]}"},
                 )
             Link.objects.get_or_create(practice=practice, ha=ha)
@@ -101,33 +186,51 @@ class Command(BaseCommand):
     # --- PDS population --------------------------------------------------------------------
 
     def _patients(self, rng: random.Random, practices: list[Practice], count: int) -> list[Patient]:
-        patients = Patient.objects.bulk_create([
-            Patient(
-                nhs_number=from_serial(10_000_000 + i * 13),
-                gender=rng.choice("12"),
-                birth_date=dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(0, 34_000)),
-                place_of_birth=rng.choice(["LEEDS", "BARNSLEY", "COVENTRY", "MAIDSTONE", "READING", ""]),
-                sensitive=i % 250 == 7,
-                death_date=dt.date(2025, 3, 1) if i % 300 == 11 else None,
-                death_status="formal" if i % 300 == 11 else "",
-            )
-            for i in range(count)
-        ])
+        patients = Patient.objects.bulk_create(
+            [
+                Patient(
+                    nhs_number=from_serial(10_000_000 + i * 13),
+                    gender=rng.choice("12"),
+                    birth_date=dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(0, 34_000)),
+                    place_of_birth=rng.choice(["LEEDS", "BARNSLEY", "COVENTRY", "MAIDSTONE", "READING", ""]),
+                    sensitive=i % 250 == 7,
+                    death_date=dt.date(2025, 3, 1) if i % 300 == 11 else None,
+                    death_status="formal" if i % 300 == 11 else "",
+                )
+                for i in range(count)
+            ]
+        )
         names, addresses, periods = [], [], []
         for i, p in enumerate(patients):
             first = rng.choice(FEMALE if p.gender == "2" else MALE)
             middle = rng.choice(FEMALE if p.gender == "2" else MALE) if i % 3 == 0 else None
-            names.append(PatientName(patient=p, family=rng.choice(SURNAMES), given=[x for x in (first, middle) if x],
-                                     prefix="MRS" if p.gender == "2" else "MR"))
+            names.append(
+                PatientName(
+                    patient=p,
+                    family=rng.choice(SURNAMES),
+                    given=[x for x in (first, middle) if x],
+                    prefix="MRS" if p.gender == "2" else "MR",
+                )
+            )
             practice = practices[i % len(practices)]
             town, district = TOWNS[practice.ha.cipher]
-            addresses.append(PatientAddress(
-                patient=p, house="", road=f"{rng.randrange(1, 200)} {rng.choice(ROADS)}", post_town=town,
-                postcode=f"{district} {rng.randrange(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}",
-                start=dt.date(2010, 1, 1) + dt.timedelta(days=rng.randrange(0, 5000)),
-            ))
-            periods.append(GPPeriod(patient=p, practice_ods=practice.ods_code,
-                                    start=dt.date(2012, 1, 1) + dt.timedelta(days=rng.randrange(0, 4000))))
+            addresses.append(
+                PatientAddress(
+                    patient=p,
+                    house="",
+                    road=f"{rng.randrange(1, 200)} {rng.choice(ROADS)}",
+                    post_town=town,
+                    postcode=f"{district} {rng.randrange(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}",
+                    start=dt.date(2010, 1, 1) + dt.timedelta(days=rng.randrange(0, 5000)),
+                )
+            )
+            periods.append(
+                GPPeriod(
+                    patient=p,
+                    practice_ods=practice.ods_code,
+                    start=dt.date(2012, 1, 1) + dt.timedelta(days=rng.randrange(0, 4000)),
+                )
+            )
         PatientName.objects.bulk_create(names)
         for a in addresses:
             a.postcode = a.postcode.upper()
@@ -154,20 +257,33 @@ class Command(BaseCommand):
         for practice, transactions, cipher in plan:
             sis = counters[practice.link_code] = counters.get(practice.link_code, 0) + 1
             document = {
-                "sender": practice.link_code, "recipient": practice.ha.link_code,
-                "sis": sis, "prepared_at": timezone.localtime().replace(second=0, microsecond=0).isoformat(),
+                "sender": practice.link_code,
+                "recipient": practice.ha.link_code,
+                "sis": sis,
+                "prepared_at": timezone.localtime().replace(second=0, microsecond=0).isoformat(),
                 "warnings": [],
-                "messages": [{"sms": sis, "type": transactions[0]["type"], "ha_cipher": cipher,
-                              "transactions": transactions}],
+                "messages": [
+                    {"sms": sis, "type": transactions[0]["type"], "ha_cipher": cipher, "transactions": transactions}
+                ],
             }
             body = build_interchange(from_json(document))
             with mesh.mesh_client(practice.mesh_mailbox) as client:
-                mesh.send(client, recipient=settings.MESH_MAILBOX, body=body, workflow=mesh.WORKFLOW_REG,
-                          local_id=f"demo-{practice.link_code}-{sis}")
+                mesh.send(
+                    client,
+                    recipient=settings.MESH_MAILBOX,
+                    body=body,
+                    workflow=mesh.WORKFLOW_REG,
+                    local_id=f"demo-{practice.link_code}-{sis}",
+                )
             sent += 1
         with mesh.mesh_client(practices[0].mesh_mailbox) as client:
-            mesh.send(client, recipient=settings.MESH_MAILBOX, body=b"THIS IS NOT EDIFACT",
-                      workflow=mesh.WORKFLOW_REG, local_id="demo-garbage")
+            mesh.send(
+                client,
+                recipient=settings.MESH_MAILBOX,
+                body=b"THIS IS NOT EDIFACT",
+                workflow=mesh.WORKFLOW_REG,
+                local_id="demo-garbage",
+            )
         return sent + 1
 
 
@@ -175,13 +291,27 @@ def _person(patient: Patient, gp: GP, tn: int, **extra) -> dict:
     name = patient.usual_name
     address = patient.current_address
     tx = {
-        "tn": tn, "type": "G1", "gp_code": gp.gp_code, "nhs_number": patient.nhs_number,
-        "surname": name.family, "forenames": list(name.given), "sex": patient.gender,
-        "birth_date": patient.birth_date.isoformat(), "acceptance_code": "A", "acceptance_type": "1",
+        "tn": tn,
+        "type": "G1",
+        "gp_code": gp.gp_code,
+        "nhs_number": patient.nhs_number,
+        "surname": name.family,
+        "forenames": list(name.given),
+        "sex": patient.gender,
+        "birth_date": patient.birth_date.isoformat(),
+        "acceptance_code": "A",
+        "acceptance_type": "1",
         "acceptance_date": dt.date(2026, 11, 2).isoformat(),
-        "address": {"house": address.house, "road": address.road, "locality": "", "post_town": address.post_town,
-                    "county": "", "postcode": address.postcode},
-        "errors": [], "warnings": [],
+        "address": {
+            "house": address.house,
+            "road": address.road,
+            "locality": "",
+            "post_town": address.post_town,
+            "county": "",
+            "postcode": address.postcode,
+        },
+        "errors": [],
+        "warnings": [],
     }
     tx.update(extra)
     return tx
@@ -195,13 +325,19 @@ def build_backlog_plan(practices, people, by_ods):
     for i, patient in enumerate(movers[:24]):
         # Moves between demo practices: most auto-process, giving F4 approvals and F2 deductions.
         current = patient.current_gp.practice_ods
-        target = next(p for p in practices[(i % 10) + 1:] + practices if p.ods_code != current
-                      and p.ha.cipher != NOT_MIGRATED)
+        target = next(
+            p for p in practices[(i % 10) + 1 :] + practices if p.ods_code != current and p.ha.cipher != NOT_MIGRATED
+        )
         tn += 1
-        transfer = {"acceptance_type": "3", "previous_gp": "DR PREVIOUS", "previous_ha": "BAA",
-                    "previous_address": ["1 OLD ROAD", "LEEDS"]}
-        plan.append((target, [_person(patient, target.gps.first(), tn, **(transfer if i % 2 else {}))],
-                     target.ha.cipher))
+        transfer = {
+            "acceptance_type": "3",
+            "previous_gp": "DR PREVIOUS",
+            "previous_ha": "BAA",
+            "previous_address": ["1 OLD ROAD", "LEEDS"],
+        }
+        plan.append(
+            (target, [_person(patient, target.gps.first(), tn, **(transfer if i % 2 else {}))], target.ha.cipher)
+        )
     target = practices[0]
     gp = target.gps.first()
     unknown = Patient(nhs_number=from_serial(99_000_001), gender="1", birth_date=dt.date(1990, 2, 3))
@@ -226,21 +362,78 @@ def build_backlog_plan(practices, people, by_ods):
     tn += 1
     plan.append((target, [_person(movers[35], gp, tn, acceptance_code="D")], target.ha.cipher))
     # G2 amendments: an address change (auto) and a name change (a request to the master).
-    for j, extra in enumerate(({"address": {"house": "", "road": "7 NEW STREET", "locality": "",
-                                            "post_town": "BARNSLEY", "county": "", "postcode": "S70 2AB"}},
-                               {"surname": "NEWNAME"})):
+    for j, extra in enumerate(
+        (
+            {
+                "address": {
+                    "house": "",
+                    "road": "7 NEW STREET",
+                    "locality": "",
+                    "post_town": "BARNSLEY",
+                    "county": "",
+                    "postcode": "S70 2AB",
+                }
+            },
+            {"surname": "NEWNAME"},
+        )
+    ):
         tn += 1
         patient = movers[36 + j]
-        plan.append((target, [{"tn": tn, "type": "G2", "gp_code": gp.gp_code, "nhs_number": patient.nhs_number,
-                               "errors": [], "warnings": [], **extra}], target.ha.cipher))
+        plan.append(
+            (
+                target,
+                [
+                    {
+                        "tn": tn,
+                        "type": "G2",
+                        "gp_code": gp.gp_code,
+                        "nhs_number": patient.nhs_number,
+                        "errors": [],
+                        "warnings": [],
+                        **extra,
+                    }
+                ],
+                target.ha.cipher,
+            )
+        )
     tn += 1
-    plan.append((target, [{"tn": tn, "type": "G3", "gp_code": gp.gp_code, "nhs_number": movers[38].nhs_number,
-                           "free_text": "PATIENT MOVED OUT OF AREA", "errors": [], "warnings": []}],
-                 target.ha.cipher))
+    plan.append(
+        (
+            target,
+            [
+                {
+                    "tn": tn,
+                    "type": "G3",
+                    "gp_code": gp.gp_code,
+                    "nhs_number": movers[38].nhs_number,
+                    "free_text": "PATIENT MOVED OUT OF AREA",
+                    "errors": [],
+                    "warnings": [],
+                }
+            ],
+            target.ha.cipher,
+        )
+    )
     tn += 1
-    plan.append((target, [{"tn": tn, "type": "G5", "gp_code": gp.gp_code, "nhs_number": deceased.nhs_number,
-                           "deduction_reason": "1", "deduction_date": "2026-10-30",
-                           "free_text": "DIED AT HOME", "errors": [], "warnings": []}], target.ha.cipher))
+    plan.append(
+        (
+            target,
+            [
+                {
+                    "tn": tn,
+                    "type": "G5",
+                    "gp_code": gp.gp_code,
+                    "nhs_number": deceased.nhs_number,
+                    "deduction_reason": "1",
+                    "deduction_date": "2026-10-30",
+                    "free_text": "DIED AT HOME",
+                    "errors": [],
+                    "warnings": [],
+                }
+            ],
+            target.ha.cipher,
+        )
+    )
     not_migrated = next(p for p in practices if p.ha.cipher == NOT_MIGRATED)
     tn += 1
     plan.append((not_migrated, [_person(movers[39], not_migrated.gps.first(), tn)], NOT_MIGRATED))

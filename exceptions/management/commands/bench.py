@@ -1,0 +1,43 @@
+"""`python manage.py bench <area> --json`: performance is measured here, never asserted by timed tests.
+
+Each area is a module with `run(options) -> dict`. Figures are compared with a limit or a peer
+measured in the same run, as a ratio, because these machines are noisy.
+"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
+
+AREAS = {
+    "codec": "registrations.benchmarks.codec.run",
+    "pipeline": "registrations.benchmarks.pipeline.run",
+    "pds": "pds.benchmarks.run",
+    "queue": "exceptions.benchmarks.run",
+    "capitation": "registrations.benchmarks.capitation.run",
+}
+
+
+class Command(BaseCommand):
+    help = "Run a benchmark area and print its figures."
+
+    def add_arguments(self, parser):
+        parser.add_argument("area", choices=sorted(AREAS))
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("-n", "--size", type=int, default=None, help="override the area's default size")
+
+    def handle(self, *args, area, size=None, **options):
+        try:
+            run = import_string(AREAS[area])
+        except ImportError as exc:
+            raise CommandError(f"benchmark area '{area}' is not built yet ({exc})") from exc
+        figures = run({"size": size})
+        if options["json"]:
+            self.stdout.write(_dumps(figures))
+        else:
+            for key, value in figures.items():
+                self.stdout.write(f"{key}: {value}")
+
+
+def _dumps(figures: dict) -> str:
+    return json.dumps(figures, sort_keys=False)
