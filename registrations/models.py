@@ -140,6 +140,7 @@ class Interchange(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     recep_code = models.CharField("RECEP code", max_length=2, blank=True)
     recep_at = models.DateTimeField("RECEP received", null=True, blank=True)
+    recep_overdue_at = models.DateTimeField("missing RECEP reported", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -211,6 +212,7 @@ class Transaction(models.Model):
     outcome = models.TextField(blank=True)
     rule_trace = models.JSONField(default=list, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TransactionQuerySet.as_manager()

@@ -1,16 +1,18 @@
 """Celery tasks: thin. Each loads by id, calls one service and owns only its retry policy."""
 
+import datetime as dt
 import logging
 import random
 
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError, transaction
+from django.utils import timezone
 
 from pds.services import VersionConflict
 
 from . import mesh
-from .services import inbound, outbox, processing
+from .services import inbound, outbox, processing, recep
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,25 @@ def process_transaction(self, tx_id: int) -> str:
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
     return len(outbox.relay().sent)
+
+
+@shared_task(ignore_result=True)
+def requeue_stalled() -> int:
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.STALLED_AFTER_SECONDS)
+    interchanges, transactions = inbound.stalled_work(
+        older_than=cutoff, retry_grace=dt.timedelta(seconds=BACKOFF_CAP_SECONDS)
+    )
+    for pk in interchanges:
+        ingest_interchange.delay(pk)
+    for pk in transactions:
+        process_transaction.delay(pk)
+    return len(interchanges) + len(transactions)
+
+
+@shared_task(ignore_result=True)
+def report_missing_receps() -> int:
+    after = dt.timedelta(hours=settings.RECEP_MISSING_AFTER_HOURS)
+    return len(recep.report_missing_receps(now=timezone.now(), after=after))
 
 
 @shared_task(ignore_result=True)

@@ -4,6 +4,7 @@ Store before acknowledge: a message is acknowledged to MESH only after its raw b
 crash anywhere leaves it in the inbox to be fetched again, and the unique MESH id makes that harmless.
 """
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import mesh
@@ -377,3 +379,25 @@ def confirm_sequence_gap(*, link_id: int, interchange_id: int, sis: list[int], s
         )
     )
     return True
+
+
+def stalled_work(*, older_than: dt.datetime, retry_grace: dt.timedelta) -> tuple[list[int], list[int]]:
+    """Interchanges stored but never parsed, and transactions never decided, older than a cut-off.
+
+    Tasks can be lost (Redis keeps no data across a restart; a worker can die); the rows cannot.
+    Re-queuing is safe because every task is idempotent on its row's status.
+    """
+    interchanges = list(
+        Interchange.objects.filter(
+            direction=Direction.INBOUND, status=InterchangeStatus.RECEIVED, received_at__lt=older_than
+        ).values_list("id", flat=True)[:1000]
+    )
+    # A transaction waiting to retry has a task on its way; only one silent for longer than the
+    # longest backoff has lost it.
+    transactions = list(
+        Transaction.objects.filter(
+            Q(status=TxStatus.PARSED, updated_at__lt=older_than)
+            | Q(status=TxStatus.RETRY_WAIT, updated_at__lt=older_than - retry_grace)
+        ).values_list("id", flat=True)[:5000]
+    )
+    return interchanges, transactions

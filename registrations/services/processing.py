@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import Transaction, TxStatus
@@ -33,6 +33,10 @@ class ProcessResult:
 def process_transaction(tx_id: int) -> ProcessResult:
     """Decide and apply one transaction. Re-running on a transaction that moved on does nothing."""
     with transaction.atomic():
+        # A record held by someone else is a transient condition: fail fast and retry later rather
+        # than tie up a worker (and the visibility timeout) waiting for it.
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", [f"{settings.PROCESSING_LOCK_TIMEOUT_MS}ms"])
         tx = Transaction.objects.select_for_update().select_related("message__interchange").get(pk=tx_id)
         if tx.status not in RUNNABLE:
             return ProcessResult(tx.status, ran=False)
@@ -104,7 +108,7 @@ def record_retry(tx_id: int, error: str) -> str:
             )
         else:
             tx.status = TxStatus.RETRY_WAIT
-        tx.save(update_fields=["attempts", "last_error", "status"])
+        tx.save(update_fields=["attempts", "last_error", "status", "updated_at"])
         return tx.status
 
 
@@ -115,4 +119,4 @@ def reprocess(tx_id: int) -> None:
         if tx.status in (TxStatus.DEAD, TxStatus.MANUAL, TxStatus.RETRY_WAIT):
             tx.status = TxStatus.PARSED
             tx.attempts = 0
-            tx.save(update_fields=["status", "attempts"])
+            tx.save(update_fields=["status", "attempts", "updated_at"])

@@ -1,8 +1,14 @@
-"""RECEPs received for interchanges PCRM sent: mark what the partner acknowledged."""
+"""RECEPs received for interchanges PCRM sent: mark what the partner acknowledged, and report the
+ones that never came. PCRM never retransmits by itself: a person asks the partner (GP Links rule)."""
 
+import datetime as dt
+
+from django.db import transaction
 from django.utils import timezone
 
+from ..mesh import WORKFLOW_REG
 from ..models import Direction, Interchange, InterchangeStatus
+from ..ports import CaseKind, CaseRequest, open_case
 
 
 def apply_recep(recep_interchange: Interchange, parsed) -> int:
@@ -33,3 +39,48 @@ def apply_recep(recep_interchange: Interchange, parsed) -> int:
             message.save(update_fields=["recep_code"])
             matched += 1
     return matched
+
+
+@transaction.atomic
+def report_missing_receps(*, now: dt.datetime, after: dt.timedelta) -> list[int]:
+    """Open one case per sent registration interchange still without a RECEP after `after`."""
+    overdue = list(
+        Interchange.objects.select_for_update(skip_locked=True)
+        .filter(
+            direction=Direction.OUTBOUND,
+            workflow=WORKFLOW_REG,
+            status=InterchangeStatus.SENT,
+            sent_at__lt=now - after,
+            recep_overdue_at__isnull=True,
+        )
+        .exclude(link__isnull=True)
+        .select_related("link__practice", "link__ha")
+    )
+    for ic in overdue:
+        hours = int((now - ic.sent_at).total_seconds() // 3600)
+        open_case(
+            CaseRequest(
+                kind=CaseKind.MISSING_RECEP,
+                summary=f"No RECEP from {ic.recipient} for SIS {ic.sis} after {hours} hours",
+                interchange_id=ic.pk,
+                practice_ods=ic.link.practice.ods_code,
+                ha_cipher=ic.link.ha.cipher,
+                evidence={
+                    "sis": ic.sis,
+                    "sent_at": ic.sent_at.isoformat(),
+                    "mesh_message_id": ic.mesh_message_id,
+                    "messages": list(ic.messages.values_list("sms", "type")),
+                },
+                rule_trace=[
+                    {
+                        "check": "RECEP received",
+                        "result": "no",
+                        "why": "A sent interchange without a RECEP must be assumed unprocessed. PCRM never "
+                        "retransmits automatically: confirm with the practice, then resend by hand.",
+                    }
+                ],
+            )
+        )
+        ic.recep_overdue_at = now
+        ic.save(update_fields=["recep_overdue_at"])
+    return [ic.pk for ic in overdue]
