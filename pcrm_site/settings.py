@@ -205,6 +205,9 @@ MESH_POLLING_ENABLED = env_bool("MESH_POLLING_ENABLED", True)
 
 # Processing.
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 5)
+PROCESSING_LOCK_TIMEOUT_MS = env_int("PROCESSING_LOCK_TIMEOUT_MS", 5000)
+# Work whose task was lost (a broker restart, a killed worker) is queued again after this long.
+STALLED_AFTER_SECONDS = env_int("STALLED_AFTER_SECONDS", 120)
 RECEP_MISSING_AFTER_HOURS = env_int("RECEP_MISSING_AFTER_HOURS", 48)
 # MESH does not promise delivery order: a skipped number is only a gap if it is still missing after this.
 SEQUENCE_GAP_GRACE_SECONDS = env_int("SEQUENCE_GAP_GRACE_SECONDS", 600)
@@ -213,6 +216,8 @@ CELERY_BEAT_SCHEDULE = {
     "mesh-poll": {"task": "registrations.tasks.poll_mesh_inbox", "schedule": float(MESH_POLL_SECONDS)},
     "outbox-relay": {"task": "registrations.tasks.relay_outbox", "schedule": float(OUTBOX_RELAY_SECONDS)},
     "mesh-handshake": {"task": "registrations.tasks.validate_mailbox", "schedule": 6 * 3600.0},
+    "requeue-stalled": {"task": "registrations.tasks.requeue_stalled", "schedule": 60.0},
+    "missing-receps": {"task": "registrations.tasks.report_missing_receps", "schedule": 15 * 60.0},
 }
 
 LOGGING = {
