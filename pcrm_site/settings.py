@@ -160,6 +160,9 @@ STORAGES = {
     },
 }
 
+# Every django-tables2 table renders as an NHS.UK table with htmx-aware sort and page links.
+DJANGO_TABLES2_TEMPLATE = "django_tables2/nhsuk_table.html"
+
 # Production hardening, on whenever DEBUG is off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

@@ -2,9 +2,11 @@ import django_tables2 as tables
 
 from .models import Interchange
 
+_NOWRAP = {"td": {"class": "pcrm-nowrap"}}  # static/pcrm/pcrm.css: times stay on one line
+
 
 class InterchangeTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="Recorded", format="d M Y H:i")
+    created_at = tables.DateTimeColumn(verbose_name="Recorded", format="d M Y H:i", attrs=_NOWRAP)
     direction = tables.Column(verbose_name="Direction")
     workflow = tables.Column()
     sender = tables.Column(verbose_name="From")

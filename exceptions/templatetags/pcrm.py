@@ -1,0 +1,97 @@
+"""Template filters and tags for PCRM's NHS.UK templates: thin wrappers over the presenters.
+
+Load with `{% load pcrm %}`. Every decision (a label, a colour, which links a user sees) is made in
+Python, in `exceptions.presenters` or `registrations.presenters`, so templates only lay things out.
+"""
+
+from django import template
+from django.core.paginator import Page
+from django.utils.safestring import SafeString
+from django_tables2.utils import AttributeDict
+
+from registrations import presenters as pipeline
+
+from .. import presenters
+
+register = template.Library()
+
+
+@register.filter
+def nhs_number(value: str | None) -> str:
+    """`{{ case.nhs_number|nhs_number }}` -> "943 476 5919"."""
+    return presenters.nhs_number(value)
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    """`{{ case.kind|kind_label }}` -> "No trace"."""
+    return presenters.kind_label(kind)
+
+
+@register.filter
+def kind_tag(kind: str) -> pipeline.Tag:
+    return presenters.kind_tag(kind)
+
+
+@register.filter
+def case_status_tag(status: str) -> pipeline.Tag:
+    return presenters.case_status_tag(status)
+
+
+@register.filter
+def interchange_status_tag(status: str) -> pipeline.Tag:
+    return pipeline.interchange_status_tag(status)
+
+
+@register.filter
+def message_banner(message) -> presenters.Banner:
+    return presenters.message_banner(getattr(message, "level_tag", ""))
+
+
+@register.simple_tag(takes_context=True)
+def primary_navigation(context) -> list[presenters.NavItem]:
+    """`{% primary_navigation as items %}`: the header links the signed-in user may follow."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    if user is None:
+        return []
+    match = getattr(request, "resolver_match", None)
+    return presenters.primary_navigation(user, match.namespace if match else None)
+
+
+@register.filter
+def with_class(attrs, css_class: str) -> SafeString:
+    """Render django-tables2 attributes with `css_class` added in front of any classes already there, so a
+    column's own classes (`orderable`, `asc`, a Meta `td` class) survive: `<th {{ attrs|with_class:"x" }}>`."""
+    merged = AttributeDict(attrs or {})
+    existing = merged.get("class")
+    existing = existing() if callable(existing) else existing
+    classes = [css_class, *str(existing or "").split()]
+    merged["class"] = " ".join(dict.fromkeys(c for c in classes if c))
+    return merged.as_html()
+
+
+@register.filter
+def elided_page_range(page: Page) -> list:
+    """Page numbers for the NHS.UK numbered pagination: 1 … 4 5 6 … 20 (the ellipsis is Paginator.ELLIPSIS)."""
+    if page is None:
+        return []
+    return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+
+
+@register.filter
+def is_ellipsis(item) -> bool:
+    return not isinstance(item, int)
+
+
+@register.filter
+def form_error_list(form) -> list[dict[str, str]]:
+    """A form's errors as NHS.UK error summary items: form-wide errors first, then each field's first
+    error linking to its input (`#id_<name>`), in the order the fields appear."""
+    if form is None or not form.errors:
+        return []
+    items = [{"text": error, "href": ""} for error in form.non_field_errors()]
+    for field in form:
+        if field.errors:
+            items.append({"text": field.errors[0], "href": f"#{field.id_for_label}"})
+    return items
