@@ -179,6 +179,14 @@ X_FRAME_OPTIONS = "DENY"
 # outlast the longest task or Redis would hand a running task to a second worker.
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+# A shared cache (Redis), used for cross-process coordination such as collapsing relay triggers.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", CELERY_BROKER_URL),
+        "KEY_PREFIX": DATABASES["default"]["NAME"],
+    }
+}
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

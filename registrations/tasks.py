@@ -6,6 +6,7 @@ import random
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -41,7 +42,7 @@ def ingest_interchange(interchange_id: int) -> None:
     for tx_id in result.new_transaction_ids:
         process_transaction.delay(tx_id)
     # The RECEP (or forward) is queued: relay now rather than waiting for beat's next tick.
-    relay_outbox.delay()
+    trigger_relay()
 
 
 @shared_task(ignore_result=True)
@@ -54,7 +55,7 @@ def process_transaction(self, tx_id: int) -> str:
     try:
         result = processing.process_transaction(tx_id)
         if result.ran:
-            relay_outbox.delay()
+            trigger_relay()
         return result.status
     except TRANSIENT as exc:
         status = processing.record_retry(tx_id, f"{type(exc).__name__}: {exc}")
@@ -63,8 +64,19 @@ def process_transaction(self, tx_id: int) -> str:
         return status
 
 
+RELAY_DEBOUNCE_SECONDS = 0.2
+
+
+def trigger_relay() -> None:
+    """Ask for a relay soon; many triggers within the window collapse into one run, so a burst of
+    decisions is sent as a few batched interchanges rather than one relay per transaction."""
+    if cache.add("relay-scheduled", 1, timeout=5):
+        relay_outbox.apply_async(countdown=RELAY_DEBOUNCE_SECONDS)
+
+
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
+    cache.delete("relay-scheduled")
     return len(outbox.relay().sent)
 
 

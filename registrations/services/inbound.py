@@ -36,6 +36,7 @@ from .recep import apply_recep
 log = logging.getLogger(__name__)
 
 LIST_PAGE = 500
+STORE_BATCH = 50
 
 
 @contextmanager
@@ -121,7 +122,9 @@ def poll_inbox(
 ) -> PollResult:
     """Drain PCRM's MESH inbox once. `on_stored` runs after commit for each new interchange.
 
-    `before_ack` exists so the crash-between-store-and-acknowledge case can be tested for real.
+    Messages are stored in small batches, one commit each, then acknowledged: the durability rule
+    holds and the inbox drains at close to the speed of a bare download loop. `before_ack` exists
+    so the crash-between-store-and-acknowledge case can be tested for real.
     """
     result = PollResult()
     with advisory_lock(f"mesh-poll:{mesh.WORKFLOW_REG}") as got:
@@ -132,39 +135,106 @@ def poll_inbox(
             for workflow in (mesh.WORKFLOW_REG, mesh.WORKFLOW_RECEP):
                 while True:
                     ids = client.list_messages(max_results=LIST_PAGE, workflow_filter=workflow)
-                    for message_id in ids:
-                        _fetch_one(client, message_id, result, on_stored, before_ack)
+                    # One query per page tells which messages a crashed run already stored.
+                    stored = set(
+                        Interchange.objects.filter(mesh_message_id__in=ids).values_list("mesh_message_id", flat=True)
+                    )
+                    for start in range(0, len(ids), STORE_BATCH):
+                        chunk = ids[start : start + STORE_BATCH]
+                        fetched = [_download(client, mid) for mid in chunk if mid not in stored]
+                        for row in _store_batch(fetched):
+                            result.stored.append(row.pk)
+                            if on_stored and row.status == InterchangeStatus.RECEIVED:
+                                on_stored(row.pk)
+                        for message_id in chunk:
+                            if before_ack:
+                                before_ack(message_id)
+                            client.acknowledge_message(message_id)
+                            result.acknowledged += 1
                     if len(ids) < LIST_PAGE:
                         break
     return result
 
 
-def _fetch_one(client, message_id: str, result: PollResult, on_stored, before_ack) -> None:
-    if not Interchange.objects.filter(mesh_message_id=message_id).exists():
-        msg = client.retrieve_message(message_id)
-        try:
-            body = msg.read()
-            headers = {k.lower(): v for k, v in dict(msg.mex_headers()).items()}
-        finally:
-            msg.close()
-        row, created = store_inbound(
-            mesh_message_id=message_id,
-            body=body,
-            workflow=msg.workflow_id or "",
-            message_type=(msg.message_type or "DATA").upper(),
-            sender=msg.sender or "",
-            recipient=msg.recipient or "",
-            local_id=msg.local_id or "",
-            linked_message_id=headers.get("linkedmsgid") or headers.get("mex-linkedmsgid") or "",
-        )
-        if created:
-            result.stored.append(row.pk)
-            if on_stored and row.status == InterchangeStatus.RECEIVED:
-                on_stored(row.pk)
-    if before_ack:
-        before_ack(message_id)
-    client.acknowledge_message(message_id)
-    result.acknowledged += 1
+@dataclass(frozen=True)
+class Downloaded:
+    mesh_message_id: str
+    body: bytes
+    workflow: str
+    message_type: str
+    sender: str
+    recipient: str
+    local_id: str
+    linked_message_id: str
+
+
+def _download(client, message_id: str) -> Downloaded:
+    msg = client.retrieve_message(message_id)
+    try:
+        body = msg.read()
+        headers = {k.lower(): v for k, v in dict(msg.mex_headers()).items()}
+    finally:
+        msg.close()
+    return Downloaded(
+        mesh_message_id=message_id,
+        body=body,
+        workflow=msg.workflow_id or "",
+        message_type=(msg.message_type or "DATA").upper(),
+        sender=msg.sender or "",
+        recipient=msg.recipient or "",
+        local_id=msg.local_id or "",
+        linked_message_id=headers.get("linkedmsgid") or headers.get("mex-linkedmsgid") or "",
+    )
+
+
+def _store_batch(fetched: list[Downloaded]) -> list[Interchange]:
+    """Store downloaded messages in one commit; returns the rows created."""
+    if not fetched:
+        return []
+    reports = [d for d in fetched if d.message_type == "REPORT"]
+    data = [d for d in fetched if d.message_type != "REPORT"]
+    created: list[Interchange] = []
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            created = Interchange.objects.bulk_create(
+                [
+                    Interchange(
+                        direction=Direction.INBOUND,
+                        workflow=d.workflow,
+                        raw=d.body,
+                        sha256=hashlib.sha256(d.body).hexdigest(),
+                        mesh_message_id=d.mesh_message_id,
+                        mesh_sender=d.sender,
+                        mesh_recipient=d.recipient,
+                        local_id=d.local_id,
+                        status=InterchangeStatus.RECEIVED,
+                        received_at=now,
+                    )
+                    for d in data
+                ]
+            )
+    except IntegrityError:
+        # Someone stored one of these meanwhile (a replay through `gplinks ingest`): go one by one.
+        created = [row for d in data for row, was_new in [_store_one(d)] if was_new]
+    for d in reports:
+        row, was_new = _store_one(d)
+        if was_new:
+            created.append(row)
+    return created
+
+
+def _store_one(d: Downloaded) -> tuple[Interchange, bool]:
+    return store_inbound(
+        mesh_message_id=d.mesh_message_id,
+        body=d.body,
+        workflow=d.workflow,
+        message_type=d.message_type,
+        sender=d.sender,
+        recipient=d.recipient,
+        local_id=d.local_id,
+        linked_message_id=d.linked_message_id,
+    )
 
 
 # --- parsing an interchange into transactions -------------------------------------------------

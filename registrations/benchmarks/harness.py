@@ -1,0 +1,120 @@
+"""Real processes for tests and benchmarks: a private MESH sandbox and Celery worker processes.
+
+Both start on their own (a free port; the caller's database and broker), so nothing a developer
+has running can take or feed their messages.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+REPO = Path(__file__).resolve().parents[2]
+RUN = REPO / ".run"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MeshSandbox:
+    """NHS England's mesh-sandbox (memory store, full HMAC auth) in its own process, warmed up once."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        RUN.mkdir(exist_ok=True)
+        self.log = (RUN / f"mesh-{self.port}.log").open("w")
+        env = {**os.environ, "AUTH_MODE": "full", "SHARED_KEY": settings.MESH_SHARED_KEY, "STORE_MODE": "memory",
+               "MESH_SANDBOX_DATA_DIR": str(RUN / f"mesh-{self.port}"), "PYTHONWARNINGS": "ignore::UserWarning",
+               "MESH_MAILBOX": settings.MESH_MAILBOX, "MESH_PCSE_MAILBOX": settings.MESH_PCSE_MAILBOX,
+               "MESH_PASSWORD": settings.MESH_PASSWORD}
+        self.proc = subprocess.Popen(
+            [str(REPO / ".venv/bin/uvicorn"), "mesh_sandbox_app:app", "--app-dir", str(REPO / "scripts"),
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1", "--log-level", "warning"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self._wait_healthy()
+        self.warm_up()
+
+    def _wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"mesh-sandbox did not start; see {self.log.name}")
+
+    def warm_up(self) -> None:
+        # The sandbox builds its store lazily and loses messages when the first requests race.
+        from mesh_client import MeshClient
+
+        with MeshClient(self.url, settings.MESH_MAILBOX, settings.MESH_PASSWORD,
+                        shared_key=settings.MESH_SHARED_KEY.encode()) as client:
+            client.handshake()
+
+    def reset(self) -> None:
+        requests.delete(f"{self.url}/admin/reset", timeout=10).raise_for_status()
+        self.warm_up()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class Worker:
+    """A real `celery worker` process on the given database, broker and MESH server."""
+
+    def __init__(self, *, database: str, broker: str, mesh_url: str, concurrency: int = 1, extra_env=None):
+        self.log_path = RUN / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
+        env = {**os.environ, "POSTGRES_DB": database, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker,
+               "MESH_URL": mesh_url, "DJANGO_SETTINGS_MODULE": "pcrm_site.settings",
+               **(extra_env or {})}
+        RUN.mkdir(exist_ok=True)
+        self.log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [str(REPO / ".venv/bin/celery"), "-A", "pcrm_site", "worker", "--pool=prefork",
+             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"w{time.monotonic_ns()}@%h"],
+            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready." in self.log_path.read_text(errors="replace"):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker not ready: {self.log_path.read_text()[-2000:]}")
+
+    def kill_hard(self) -> None:
+        """SIGKILL the whole worker process group, as a machine crash would."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
