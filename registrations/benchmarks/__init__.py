@@ -1,0 +1,1 @@
+"""Benchmarks run by `manage.py bench <area>`; each module exposes ``run(options) -> dict``."""
