@@ -71,6 +71,31 @@ class ExceptionCase(models.Model):
             models.Index(fields=["status", "due_at", "opened_at"]),
             models.Index(fields=["assigned_to", "status"]),
             models.Index(fields=["kind", "status"]),
+            # The work queue (exceptions/queue.py): partial indexes over open cases only, one per keyset order
+            # (sort key, then id) and per view, so a page deep in 100,000 open cases reads 26 index entries.
+            models.Index(fields=["due_at", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_due"),
+            models.Index(
+                fields=["opened_at", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_opened"
+            ),
+            models.Index(fields=["kind", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_kind"),
+            models.Index(
+                fields=["practice_ods", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_practice"
+            ),
+            models.Index(
+                fields=["nhs_number", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_nhs"
+            ),
+            models.Index(fields=["ha_cipher", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_ha"),
+            models.Index(
+                fields=["assigned_to", "due_at", "id"],
+                condition=Q(status__in=["OPEN", "IN_PROGRESS"]),
+                name="exc_q_assignee",
+            ),
+            # Take next and the Unassigned view: the most urgent unassigned case is the first entry.
+            models.Index(
+                fields=["due_at", "opened_at", "id"],
+                condition=Q(status__in=["OPEN", "IN_PROGRESS"], assigned_to__isnull=True),
+                name="exc_q_unassigned",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
