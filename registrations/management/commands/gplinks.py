@@ -3,8 +3,9 @@
     gplinks parse FILE [--strict]          interchange (FHSREG or RECEP) -> JSON on stdout
     gplinks recep FILE [--sis N] [--sms N] the RECEP PCRM would send back for FILE
     gplinks build FILE.json                JSON (the parse shape) -> EDIFACT on stdout
+    gplinks ingest FILE... [--json]        feed files through the MESH pipeline, synchronously
 
-FILE may be ``-`` for stdin. None of these touches the database or any service. Input that
+FILE may be ``-`` for stdin. Only ``ingest`` touches the database (and MESH, to send replies). Input that
 cannot be read ends the command with exit status 1 and one line on stderr, never a traceback.
 
 Adding a subcommand is one decorated function; ``run`` gets the parsed options and returns the
@@ -137,3 +138,44 @@ def _build(options: dict) -> str:
         return build_interchange(from_json(document)).decode("latin-1")
     except CodecError as exc:
         raise CommandFailure(f"{name}: {exc}") from None
+
+
+def _ingest_arguments(parser: CommandParser) -> None:
+    parser.add_argument("files", nargs="+", help="EDIFACT interchange files")
+    parser.add_argument("--json", action="store_true", help="one JSON object per transaction, one per line")
+    parser.add_argument("--no-send", action="store_true", help="number the replies but leave sending to the relay")
+
+
+@subcommand(
+    "ingest", "Feed interchange files through the same pipeline as MESH, synchronously.", arguments=_ingest_arguments
+)
+def _ingest(options: dict) -> str:
+    # Imported here so the pure codec subcommands never need Django's database layer.
+    from django.db import Error as DatabaseError
+
+    from registrations.services import replay
+
+    paths = [Path(name) for name in options["files"]]
+    for path in paths:
+        if not path.is_file():
+            raise CommandFailure(f"{path}: no such file")
+    try:
+        rows = [row for path in paths for row in replay.ingest_file(path)]
+    except DatabaseError as exc:
+        raise CommandFailure(f"database unavailable: {exc}") from None
+    if not options["no_send"]:
+        try:
+            replay.send_replies()
+        except Exception as exc:  # MESH being down must not lose the replay's result
+            sys.stderr.write(
+                f"gplinks: replies are queued; sending failed ({type(exc).__name__}), the relay will retry\n"
+            )
+    if options["json"]:
+        return "\n".join(json.dumps(row) for row in rows)
+    return "\n".join(
+        f"{row['interchange']['sender']}->{row['interchange']['recipient']} SIS {row['interchange']['sis']} "
+        f"SMS {row['sms']} TN {row['tn']} {row['type']}: {row['status']}"
+        + (f" ({row['exception_kind']})" if row["exception_kind"] else "")
+        + "".join(f"; {o['type']} to {o['recipient']}" + (f" TN {o['tn']}" if o["tn"] else "") for o in row["outbound"])
+        for row in rows
+    )

@@ -1,0 +1,71 @@
+"""`manage.py gplinks ingest`: files through the same pipeline as MESH, synchronously, as a person runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import FIXTURES, REPO
+from django.db import connection
+from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
+from test_inbound import g1_interchange
+
+from pds.models import Patient
+from registrations.models import OutboxItem
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def ingest(*paths, mesh_url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "POSTGRES_DB": connection.settings_dict["NAME"], "MESH_URL": mesh_url}
+    return subprocess.run([sys.executable, "manage.py", "gplinks", "ingest", *map(str, paths), "--json"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def tes5():
+    ha = HealthAuthorityFactory(cipher="XX1", link_code="XX11", migrated=True)
+    practice = PracticeFactory(ods_code="A10001", link_code="TES5", ha=ha, mesh_mailbox="GPMB00301")
+    GPFactory(practice=practice, national_code="4826940", local_code="281")
+    return LinkFactory(practice=practice, ha=ha)
+
+
+def test_ingest_reports_each_transaction_and_a_replay_is_all_duplicates(tes5, mesh, mesh_as, tmp_path):
+    patient = PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="Z99999")
+    ours = tmp_path / "acceptance.dat"
+    ours.write_bytes(g1_interchange(sis=5, tn=77))
+    legacy = FIXTURES / "gp-to-ha/acceptance/type1-birth-all.edifact.dat"
+
+    first = ingest(ours, legacy, mesh_url=mesh)
+    assert first.returncode == 0, first.stderr
+    rows = [json.loads(line) for line in first.stdout.splitlines()]
+    assert rows[0] == {
+        "interchange": {"sender": "TES5", "recipient": "XX11", "sis": 5}, "sms": 5, "tn": 77, "type": "G1",
+        "status": "DONE", "exception_kind": None, "outbound": [{"recipient": "TES5", "type": "F4", "tn": 77}],
+    }
+    assert rows[1]["status"] == "MANUAL" and rows[1]["exception_kind"] == "FREE_TEXT"  # the fixture carries GP notes
+    assert Patient.objects.get(pk=patient.pk).current_gp.practice_ods == "A10001"
+    version = Patient.objects.get(pk=patient.pk).version
+    with mesh_as("GPMB00301") as gp:
+        assert len(gp.list_messages()) == 3, "two RECEPs and the F4 were sent"
+
+    again = ingest(ours, legacy, mesh_url=mesh)
+    assert again.returncode == 0, again.stderr
+    replay = [json.loads(line) for line in again.stdout.splitlines()]
+    assert [r["status"] for r in replay] == ["DUPLICATE", "DUPLICATE"]
+    assert all(r["outbound"] == [] for r in replay)
+    assert Patient.objects.get(pk=patient.pk).version == version, "nothing changed"
+    assert OutboxItem.objects.filter(kind="TX").count() == 1
+
+
+def test_unreadable_or_missing_input_is_one_line_and_exit_1(tes5, mesh, tmp_path):
+    garbage = tmp_path / "garbage.dat"
+    garbage.write_bytes(b"\x00\x01 not edifact")
+    missing = ingest(tmp_path / "nope.dat", mesh_url=mesh)
+    assert missing.returncode == 1 and missing.stderr.strip().count("\n") == 0 and "no such file" in missing.stderr
+
+    bad = ingest(garbage, mesh_url=mesh)
+    assert bad.returncode == 0, "an unreadable interchange is stored and reported, not lost"
+    (row,) = [json.loads(line) for line in bad.stdout.splitlines()]
+    assert row["status"] == "INVALID" and row["exception_kind"] == "INVALID_INTERCHANGE"
