@@ -74,8 +74,9 @@ def celery_worker_process(mesh, transactional_db):
     workers: list[Worker] = []
 
     def start(concurrency: int = 1) -> Worker:
-        worker = Worker(database=connection.settings_dict["NAME"], broker=TEST_REDIS_URL, mesh_url=mesh,
-                        concurrency=concurrency)
+        worker = Worker(
+            database=connection.settings_dict["NAME"], broker=TEST_REDIS_URL, mesh_url=mesh, concurrency=concurrency
+        )
         workers.append(worker)
         return worker
 

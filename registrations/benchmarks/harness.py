@@ -32,14 +32,35 @@ class MeshSandbox:
         self.url = f"http://127.0.0.1:{self.port}"
         RUN.mkdir(exist_ok=True)
         self.log = (RUN / f"mesh-{self.port}.log").open("w")
-        env = {**os.environ, "AUTH_MODE": "full", "SHARED_KEY": settings.MESH_SHARED_KEY, "STORE_MODE": "memory",
-               "MESH_SANDBOX_DATA_DIR": str(RUN / f"mesh-{self.port}"), "PYTHONWARNINGS": "ignore::UserWarning",
-               "MESH_MAILBOX": settings.MESH_MAILBOX, "MESH_PCSE_MAILBOX": settings.MESH_PCSE_MAILBOX,
-               "MESH_PASSWORD": settings.MESH_PASSWORD}
+        env = {
+            **os.environ,
+            "AUTH_MODE": "full",
+            "SHARED_KEY": settings.MESH_SHARED_KEY,
+            "STORE_MODE": "memory",
+            "MESH_SANDBOX_DATA_DIR": str(RUN / f"mesh-{self.port}"),
+            "PYTHONWARNINGS": "ignore::UserWarning",
+            "MESH_MAILBOX": settings.MESH_MAILBOX,
+            "MESH_PCSE_MAILBOX": settings.MESH_PCSE_MAILBOX,
+            "MESH_PASSWORD": settings.MESH_PASSWORD,
+        }
         self.proc = subprocess.Popen(
-            [str(REPO / ".venv/bin/uvicorn"), "mesh_sandbox_app:app", "--app-dir", str(REPO / "scripts"),
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1", "--log-level", "warning"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                str(REPO / ".venv/bin/uvicorn"),
+                "mesh_sandbox_app:app",
+                "--app-dir",
+                str(REPO / "scripts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_healthy()
         self.warm_up()
@@ -59,8 +80,9 @@ class MeshSandbox:
         # The sandbox builds its store lazily and loses messages when the first requests race.
         from mesh_client import MeshClient
 
-        with MeshClient(self.url, settings.MESH_MAILBOX, settings.MESH_PASSWORD,
-                        shared_key=settings.MESH_SHARED_KEY.encode()) as client:
+        with MeshClient(
+            self.url, settings.MESH_MAILBOX, settings.MESH_PASSWORD, shared_key=settings.MESH_SHARED_KEY.encode()
+        ) as client:
             client.handshake()
 
     def reset(self) -> None:
@@ -81,16 +103,37 @@ class Worker:
 
     def __init__(self, *, database: str, broker: str, mesh_url: str, concurrency: int = 1, extra_env=None):
         self.log_path = RUN / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
-        env = {**os.environ, "POSTGRES_DB": database, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker,
-               "MESH_URL": mesh_url, "DJANGO_SETTINGS_MODULE": "pcrm_site.settings",
-               **(extra_env or {})}
+        env = {
+            **os.environ,
+            "POSTGRES_DB": database,
+            "CELERY_BROKER_URL": broker,
+            "CELERY_RESULT_BACKEND": broker,
+            "MESH_URL": mesh_url,
+            "DJANGO_SETTINGS_MODULE": "pcrm_site.settings",
+            **(extra_env or {}),
+        }
         RUN.mkdir(exist_ok=True)
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [str(REPO / ".venv/bin/celery"), "-A", "pcrm_site", "worker", "--pool=prefork",
-             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"w{time.monotonic_ns()}@%h"],
-            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(REPO / ".venv/bin/celery"),
+                "-A",
+                "pcrm_site",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"w{time.monotonic_ns()}@%h",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._wait_ready()
 

@@ -48,15 +48,26 @@ def run(options: dict) -> dict:
 
         app.control.purge()
         # Workers run as in production (DEBUG off: no per-query bookkeeping).
-        workers.append(Worker(database=connection.settings_dict["NAME"], broker=BROKER, mesh_url=sandbox.url,
-                              concurrency=2, extra_env={"DEBUG": "0", "DJANGO_SECRET_KEY": "bench-" + "k" * 50}))
+        workers.append(
+            Worker(
+                database=connection.settings_dict["NAME"],
+                broker=BROKER,
+                mesh_url=sandbox.url,
+                concurrency=2,
+                extra_env={"DEBUG": "0", "DJANGO_SECRET_KEY": "bench-" + "k" * 50},
+            )
+        )
         tx_per_s, tx_count = _end_to_end(sandbox, bodies)
         latency = _trickle_latency(sandbox, world, count=100)
         return {
-            "interchanges": n, "transactions": tx_count,
-            "drain_per_s": round(ours, 1), "bare_drain_per_s": round(bare, 1),
-            "drain_ratio": round(ours / bare, 3), "tx_per_s": round(tx_per_s, 1),
-            "p95_latency_s": round(latency["p95"], 3), "p50_latency_s": round(latency["p50"], 3),
+            "interchanges": n,
+            "transactions": tx_count,
+            "drain_per_s": round(ours, 1),
+            "bare_drain_per_s": round(bare, 1),
+            "drain_ratio": round(ours / bare, 3),
+            "tx_per_s": round(tx_per_s, 1),
+            "p95_latency_s": round(latency["p95"], 3),
+            "p50_latency_s": round(latency["p50"], 3),
         }
     finally:
         for worker in workers:
@@ -67,12 +78,14 @@ def run(options: dict) -> dict:
 
 
 def _world() -> dict:
-    ha, _ = HealthAuthority.objects.update_or_create(cipher="XX1", defaults={
-        "name": "Bench HA", "nation": "England", "link_code": "XX11", "migrated": True})
+    ha, _ = HealthAuthority.objects.update_or_create(
+        cipher="XX1", defaults={"name": "Bench HA", "nation": "England", "link_code": "XX11", "migrated": True}
+    )
     practices = []
     for i in range(10):
-        practice = Practice.objects.create(ods_code=f"B{i:05d}", name=f"Bench {i}", ha=ha, link_code=f"BN{i}5",
-                                           mesh_mailbox=f"GPMB{i + 1:05d}")
+        practice = Practice.objects.create(
+            ods_code=f"B{i:05d}", name=f"Bench {i}", ha=ha, link_code=f"BN{i}5", mesh_mailbox=f"GPMB{i + 1:05d}"
+        )
         GP.objects.create(national_code=f"{4900000 + i}", local_code=f"{i + 1}", practice=practice)
         Link.objects.create(practice=practice, ha=ha)
         practices.append(practice)
@@ -84,8 +97,11 @@ def _patient(world: dict, rng: random.Random):
     from pds.nhs_number import from_serial
 
     world["next_patient"] += 1
-    patient = Patient.objects.create(nhs_number=from_serial(50_000_000 + world["next_patient"] * 7), gender="2",
-                                     birth_date=dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(20000)))
+    patient = Patient.objects.create(
+        nhs_number=from_serial(50_000_000 + world["next_patient"] * 7),
+        gender="2",
+        birth_date=dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(20000)),
+    )
     PatientName.objects.create(patient=patient, family="BENCH", given=["ANNA"])
     PatientAddress.objects.create(patient=patient, road="1 BENCH ROAD", post_town="LEEDS", postcode="LS1 1AA")
     GPPeriod.objects.create(patient=patient, practice_ods="Z99999", start=dt.date(2010, 1, 1))
@@ -101,18 +117,34 @@ def _one(world: dict, rng: random.Random) -> tuple[bytes, int]:
     roll = rng.random()
     common = {"tn": sis, "gp_code": gp.gp_code, "nhs_number": patient.nhs_number}
     if roll < 0.7:
-        tx = Transaction(type="G1", surname="BENCH", forenames=["ANNA"], sex="2", birth_date=patient.birth_date,
-                         acceptance_code="A", acceptance_type="1", acceptance_date=dt.date(2026, 11, 2),
-                         address=Address("", "1 BENCH ROAD", "", "LEEDS", "", "LS1 1AA"), **common)
+        tx = Transaction(
+            type="G1",
+            surname="BENCH",
+            forenames=["ANNA"],
+            sex="2",
+            birth_date=patient.birth_date,
+            acceptance_code="A",
+            acceptance_type="1",
+            acceptance_date=dt.date(2026, 11, 2),
+            address=Address("", "1 BENCH ROAD", "", "LEEDS", "", "LS1 1AA"),
+            **common,
+        )
     elif roll < 0.85:
         tx = Transaction(type="G2", address=Address("", "2 NEW ROAD", "", "LEEDS", "", "LS2 2BB"), **common)
     elif roll < 0.95:
         tx = Transaction(type="G3", free_text="MOVED AWAY", **common)
     else:
         tx = Transaction(type="G5", deduction_reason="5", deduction_date=dt.date(2026, 11, 1), **common)
-    body = build_interchange(Interchange(
-        sender=practice.link_code, recipient="XX11", sis=sis, prepared_at=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC),
-        messages=[Message(sms=sis, type=tx.type, ha_cipher="XX1", transactions=[tx])], warnings=[]))
+    body = build_interchange(
+        Interchange(
+            sender=practice.link_code,
+            recipient="XX11",
+            sis=sis,
+            prepared_at=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC),
+            messages=[Message(sms=sis, type=tx.type, ha_cipher="XX1", transactions=[tx])],
+            warnings=[],
+        )
+    )
     return body, practice.mesh_mailbox
 
 
@@ -127,8 +159,13 @@ def _send_all(bodies) -> None:
         for body, mailbox in bodies:
             if mailbox not in clients:
                 clients[mailbox] = mesh.mesh_client(mailbox).__enter__()
-            mesh.send(clients[mailbox], recipient=settings.MESH_MAILBOX, body=body, workflow=mesh.WORKFLOW_REG,
-                      local_id="bench")
+            mesh.send(
+                clients[mailbox],
+                recipient=settings.MESH_MAILBOX,
+                body=body,
+                workflow=mesh.WORKFLOW_REG,
+                local_id="bench",
+            )
     finally:
         for client in clients.values():
             client.close()

@@ -19,8 +19,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def ingest(*paths, mesh_url: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "POSTGRES_DB": connection.settings_dict["NAME"], "MESH_URL": mesh_url}
-    return subprocess.run([sys.executable, "manage.py", "gplinks", "ingest", *map(str, paths), "--json"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "gplinks", "ingest", *map(str, paths), "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -41,8 +47,13 @@ def test_ingest_reports_each_transaction_and_a_replay_is_all_duplicates(tes5, me
     assert first.returncode == 0, first.stderr
     rows = [json.loads(line) for line in first.stdout.splitlines()]
     assert rows[0] == {
-        "interchange": {"sender": "TES5", "recipient": "XX11", "sis": 5}, "sms": 5, "tn": 77, "type": "G1",
-        "status": "DONE", "exception_kind": None, "outbound": [{"recipient": "TES5", "type": "F4", "tn": 77}],
+        "interchange": {"sender": "TES5", "recipient": "XX11", "sis": 5},
+        "sms": 5,
+        "tn": 77,
+        "type": "G1",
+        "status": "DONE",
+        "exception_kind": None,
+        "outbound": [{"recipient": "TES5", "type": "F4", "tn": 77}],
     }
     assert rows[1]["status"] == "MANUAL" and rows[1]["exception_kind"] == "FREE_TEXT"  # the fixture carries GP notes
     assert Patient.objects.get(pk=patient.pk).current_gp.practice_ods == "A10001"
