@@ -5,20 +5,15 @@ Tests get their own MESH sandbox process on a free port and their own Redis data
 """
 
 import os
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from support import FIXTURES
 
 from registrations.benchmarks.harness import MeshSandbox, Worker
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "nhais-fixtures"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -86,17 +81,6 @@ def celery_worker_process(mesh, transactional_db):
     app.control.purge()
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
-    """Poll until `predicate()` is truthy; a bounded wait for work done by other processes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # Debian's Chromium: Playwright cannot download its own browser on these machines.
@@ -122,6 +106,3 @@ def fixture_bytes():
         return (FIXTURES / relative).read_bytes()
 
     return read
-
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))

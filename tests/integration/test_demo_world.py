@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.management import call_command
-from test_inbound import drain
+from support import drain
 
 from exceptions.models import ExceptionCase
 from pds.models import Patient

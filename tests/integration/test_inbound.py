@@ -1,29 +1,17 @@
 """The inbound path against the real MESH sandbox and PostgreSQL: store before acknowledge, bad input
 kept and made visible, duplicates recorded without side effects."""
 
-import datetime as dt
-
 import pytest
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
+from support import drain, g1_interchange
 
 from exceptions.models import ExceptionCase
-from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, OutboxItem, TxStatus
 from registrations.models import Transaction as TxRow
-from registrations.services import inbound, processing
+from registrations.services import inbound
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def drain() -> inbound.PollResult:
-    """One poll, ingesting synchronously what it stored (the worker's job, done in-process here)."""
-    stored = []
-    result = inbound.poll_inbox(on_stored=stored.append)
-    for pk in stored:
-        for tx_id in inbound.ingest_interchange(pk).new_transaction_ids:
-            processing.process_transaction(tx_id)
-    return result
 
 
 @pytest.fixture
@@ -32,33 +20,6 @@ def gp_link():
     practice = PracticeFactory(ods_code="A10001", link_code="TES5", ha=ha, mesh_mailbox="GPMB00301")
     GPFactory(practice=practice, national_code="4826940", local_code="281")
     return LinkFactory(practice=practice, ha=ha)
-
-
-def g1_interchange(sis: int = 1, tn: int = 7) -> bytes:
-    tx = Transaction(
-        tn=tn,
-        type="G1",
-        gp_code="4826940,281",
-        nhs_number="9434765919",
-        surname="STEVENS",
-        forenames=["JANE"],
-        sex="2",
-        birth_date=dt.date(1980, 5, 17),
-        acceptance_code="A",
-        acceptance_type="1",
-        acceptance_date=dt.date(2026, 11, 2),
-        address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
-    )
-    return build_interchange(
-        Interchange(
-            sender="TES5",
-            recipient="XX11",
-            sis=sis,
-            prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-            messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=[tx])],
-            warnings=[],
-        )
-    )
 
 
 def test_unreadable_interchange_is_stored_acknowledged_invalid_and_visible(mesh, mesh_as, gp_link):

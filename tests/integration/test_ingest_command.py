@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES, REPO
 from django.db import connection
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
-from test_inbound import g1_interchange
+from support import FIXTURES, REPO, g1_interchange
 
 from pds.models import Patient
 from registrations.models import OutboxItem

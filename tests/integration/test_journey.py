@@ -5,8 +5,8 @@ and the old practice a deduction, both downloadable from their MESH mailboxes.""
 import datetime as dt
 
 import pytest
-from conftest import wait_for
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
+from support import wait_for
 
 from exceptions.models import ExceptionCase
 from pds.models import Patient

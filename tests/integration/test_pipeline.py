@@ -6,11 +6,10 @@ import time
 import psycopg
 import pytest
 import requests
-from conftest import wait_for
 from django.db import connection
 from django.utils import timezone
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
-from test_inbound import drain, g1_interchange
+from support import drain, g1_interchange, wait_for
 
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod
