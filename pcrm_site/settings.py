@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django_filters",
     "template_partials",
     "axes",
+    "pgtrigger",
+    "pghistory",
     "pds",
     "registrations",
     "exceptions",
@@ -213,6 +215,19 @@ MESH_POLL_SECONDS = env_int("MESH_POLL_SECONDS", 5)
 OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 5)
 # Kill switch: stop pulling from MESH without stopping the workers.
 MESH_POLLING_ENABLED = env_bool("MESH_POLLING_ENABLED", True)
+
+# PDS: where processing finds the demographic master. "local" is this database; "remote" is a PDS
+# FHIR R4 endpoint (ours on another host, or the national one) reached over HTTP with a bearer token.
+PDS_BACKEND = env("PDS_BACKEND", "local")
+if PDS_BACKEND not in ("local", "remote"):
+    raise ImproperlyConfigured("PDS_BACKEND must be 'local' or 'remote'")
+PDS_FHIR_URL = env("PDS_FHIR_URL", "http://127.0.0.1:8000/pds/FHIR/R4")
+PDS_API_TOKEN = env("PDS_API_TOKEN", "")
+PDS_CONNECT_TIMEOUT_SECONDS = float(env("PDS_CONNECT_TIMEOUT_SECONDS", "3"))
+PDS_READ_TIMEOUT_SECONDS = float(env("PDS_READ_TIMEOUT_SECONDS", "10"))
+# Busy (429) and unavailable (5xx) answers are retried this many times in all, with backoff.
+PDS_MAX_ATTEMPTS = env_int("PDS_MAX_ATTEMPTS", 3)
+PDS_BACKOFF_SECONDS = float(env("PDS_BACKOFF_SECONDS", "0.5"))
 
 # Processing.
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 5)

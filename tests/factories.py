@@ -218,3 +218,33 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     action = "view_case"
     object_type = "case"
     object_id = "1"
+
+
+# --- PDS (appended for the PDS issue) -------------------------------------------------------------------
+
+
+class PatientTelecomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pds.PatientTelecom"
+
+    patient = factory.SubFactory(PatientFactory)
+    system = "phone"
+    use = "mobile"
+    value = "07700 900123"
+    start = dt.date(2020, 1, 1)
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    """A FHIR API token; the raw bearer value is on `.raw` (only its hash is stored)."""
+
+    class Meta:
+        model = "pds.ApiToken"
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"test system {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, user=None, name="", **kwargs):
+        token, raw = model_class.issue(user, name)
+        token.raw = raw
+        return token

@@ -1,0 +1,449 @@
+"""The FHIR R4 Patient API at /pds/FHIR/R4/Patient, answering as the national PDS does.
+
+Read (`GET /Patient/{nhs}`), search (`GET /Patient?...`) and update (`PATCH /Patient/{nhs}` with
+If-Match). Plain Django views returning JSON: they authenticate for themselves (bearer token or
+session; pds/auth.py), so they are exempt from the login redirect and from CSRF for token callers.
+Every answer that is not a Patient or a Bundle is an OperationOutcome with PDS's Spine error code.
+Reads and amendments are separate permissions, and every one is audited.
+"""
+
+import datetime as dt
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Upper
+from django.http import JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from . import audit, fhir, fhir_patch, services, trace
+from . import nhs_number as nhs
+from .auth import NotAuthenticated, authenticate, csrf_failure
+from .models import GPPeriod, Patient, PatientAddress, PatientName, PatientTelecom, normalise_postcode
+
+logger = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+JSON_PATCH = "application/json-patch+json"
+READ_PERMISSION = "pds.view_patient_record"
+AMEND_PERMISSION = "pds.amend_patient_record"
+SENSITIVE_PERMISSION = "pds.view_sensitive_record"
+SEARCH_PARAMS = {
+    "family",
+    "given",
+    "gender",
+    "birthdate",
+    "death-date",
+    "address-postalcode",
+    "address-postcode",
+    "general-practitioner",
+    "email",
+    "phone",
+    "_fuzzy-match",
+    "_exact-match",
+    "_history",
+    "_max-results",
+}
+MAX_RESULTS = 50
+NON_FUZZY_FETCH_LIMIT = 500
+IF_MATCH = re.compile(r'^W/"(\d+)"$')
+
+
+class FhirError(Exception):
+    def __init__(self, code: str, diagnostics: str = "", status: int | None = None):
+        super().__init__(diagnostics or code)
+        self.code = code
+        self.diagnostics = diagnostics
+        self.status = status
+
+
+def _respond(request, status: int, body: dict, *, version: int | None = None) -> JsonResponse:
+    response = JsonResponse(body, status=status, content_type=FHIR_JSON, json_dumps_params={"separators": (",", ":")})
+    for header in ("X-Request-ID", "X-Correlation-ID"):
+        if request.headers.get(header):
+            response[header] = request.headers[header]
+    if version is not None:
+        response["ETag"] = fhir.etag(version)
+    return response
+
+
+def _outcome(request, code: str, diagnostics: str = "", status: int | None = None) -> JsonResponse:
+    default_status, body = fhir.operation_outcome(code, diagnostics)
+    response = _respond(request, status or default_status, body)
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="pds"'
+    return response
+
+
+def _prepare(request, permission: str):
+    """Authenticate, authorise and check the request id: the user, or raise FhirError."""
+    request_id = request.headers.get("X-Request-ID")
+    if request_id:
+        try:
+            uuid.UUID(request_id)
+        except ValueError as exc:
+            raise FhirError("INVALID_VALUE", f"Invalid value - '{request_id}' in header 'X-Request-ID'") from exc
+    try:
+        user = authenticate(request)
+    except NotAuthenticated as exc:
+        raise FhirError("ACCESS_DENIED", str(exc), status=401) from exc
+    if not user.has_perm(permission):
+        raise FhirError("ACCESS_DENIED", f"The caller lacks the permission {permission}")
+    return user
+
+
+def _check_nhs_number(value: str) -> None:
+    if not nhs.is_valid(value):
+        raise FhirError("INVALID_RESOURCE_ID", f"Invalid resource ID - '{value}' is not a valid NHS number")
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri(reverse("pds:fhir-search"))
+
+
+# --- /Patient/{id} -----------------------------------------------------------------------------------
+
+
+@csrf_exempt
+@login_not_required
+def patient(request, nhs_number: str):
+    try:
+        if request.method == "GET":
+            return _read(request, nhs_number)
+        if request.method == "PATCH":
+            return _patch(request, nhs_number)
+        raise FhirError("METHOD_NOT_ALLOWED", f"{request.method} is not supported on Patient/{{id}} (GET, PATCH)")
+    except FhirError as exc:
+        return _outcome(request, exc.code, exc.diagnostics, exc.status)
+
+
+def _lookup(nhs_number: str) -> services.Lookup:
+    try:
+        return services.get_patient(nhs_number)
+    except services.PatientNotFound as exc:
+        raise FhirError("RESOURCE_NOT_FOUND", "Patient record not found") from exc
+
+
+def _read(request, nhs_number: str) -> JsonResponse:
+    user = _prepare(request, READ_PERMISSION)
+    if request.GET:
+        raise FhirError("ADDITIONAL_PROPERTIES", f"Unexpected query parameters: {', '.join(sorted(request.GET))}")
+    _check_nhs_number(nhs_number)
+    lookup = _lookup(nhs_number)
+    found = lookup.patient
+    restricted = not user.has_perm(SENSITIVE_PERMISSION)
+    detail = {"superseded_from": lookup.superseded_from} if lookup.superseded_from else {}
+    audit.record(action=audit.API_READ, user=user, nhs_number=found.nhs_number, detail=detail)
+    resource = fhir.patient_resource(found, restricted_view=restricted)
+    return _respond(request, 200, resource, version=found.version)
+
+
+def _if_match(request) -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise FhirError("PRECONDITION_FAILED", "Invalid update with error - If-Match header must be supplied")
+    match = IF_MATCH.match(header.strip())
+    if not match:
+        raise FhirError("PRECONDITION_FAILED", f'Invalid If-Match header - "{header}" is not W/"<versionId>"')
+    return int(match.group(1))
+
+
+def _patch(request, nhs_number: str) -> JsonResponse:
+    user = _prepare(request, AMEND_PERMISSION)
+    if reason := csrf_failure(request):
+        raise FhirError("ACCESS_DENIED", reason)
+    _check_nhs_number(nhs_number)
+    content_type = request.content_type or ""
+    if content_type != JSON_PATCH:
+        raise FhirError("INVALID_VALUE", f"Invalid Content-Type - PATCH takes {JSON_PATCH}, not '{content_type}'")
+    version = _if_match(request)
+    lookup = _lookup(nhs_number)
+    found = lookup.patient
+    if found.sensitive and not user.has_perm(SENSITIVE_PERMISSION):
+        raise FhirError("FORBIDDEN_UPDATE", "The record is restricted; the caller may not update it")
+    if version != found.version:
+        raise FhirError(
+            "RESOURCE_VERSION_MISMATCH", f"Invalid update with error - version {version} is not the current version"
+        )
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FhirError("INVALID_UPDATE", "Invalid patch - the body is not valid JSON") from exc
+    before = fhir.patient_resource(found)
+    try:
+        patched = fhir_patch.apply(before, fhir_patch.parse_body(body))
+        changes = fhir_patch.changes_between(before, patched)
+    except fhir_patch.PatchRejected as exc:
+        raise FhirError(exc.code, f"Invalid update with error - {exc.diagnostics}") from exc
+    request_ref = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    reason = f"FHIR PATCH request {request_ref}"
+    correlation = request.headers.get("X-Correlation-ID", "").strip()
+    if correlation and correlation != request_ref:
+        reason += f": {correlation[:200]}"
+    try:
+        services.apply_changes(
+            found,
+            changes,
+            expected_version=version,
+            by=user.get_username(),
+            reason=reason,
+            user=user,
+        )
+    except services.VersionConflict as exc:
+        raise FhirError(
+            "RESOURCE_VERSION_MISMATCH", "Invalid update with error - the record changed meanwhile"
+        ) from exc
+    except services.ForbiddenUpdate as exc:
+        raise FhirError("FORBIDDEN_UPDATE", f"Forbidden update with error - {exc}") from exc
+    except services.InvalidChange as exc:
+        raise FhirError("INVALID_UPDATE", f"Invalid update with error - {exc}") from exc
+    audit.record(action=audit.API_AMEND, user=user, nhs_number=found.nhs_number, detail={"request": request_ref})
+    logger.info("PDS record amended through the FHIR API (request %s)", request_ref)
+    updated = services.get_patient(found.nhs_number).patient
+    return _respond(request, 200, fhir.patient_resource(updated), version=updated.version)
+
+
+# --- /Patient?... --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Search:
+    family: str = ""
+    given: list[str] = field(default_factory=list)
+    gender: str = ""
+    birth_from: dt.date | None = None
+    birth_to: dt.date | None = None
+    death_from: dt.date | None = None
+    death_to: dt.date | None = None
+    postcode: str = ""
+    gp: str = ""
+    email: str = ""
+    phone: str = ""
+    fuzzy: bool = False
+    exact: bool = False
+    history: bool = False
+    max_results: int = MAX_RESULTS
+
+    @property
+    def birth_exact(self) -> dt.date | None:
+        return self.birth_from if self.birth_from and self.birth_from == self.birth_to else None
+
+
+def _bool(params, name: str) -> bool:
+    value = params.get(name)
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise FhirError("INVALID_VALUE", f"Invalid value - '{value}' in field '{name}' (true or false)")
+    return value.lower() == "true"
+
+
+def _date_range(values: list[str], name: str) -> tuple[dt.date | None, dt.date | None]:
+    if len(values) > 2:
+        raise FhirError("INVALID_SEARCH_DATA", f"Invalid search data - at most two '{name}' values (a range)")
+    lo = hi = None
+    for value in values:
+        prefix, raw = value[:2], value[2:]
+        if prefix not in ("eq", "ge", "le"):
+            prefix, raw = "eq", value
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError as exc:
+            raise FhirError(
+                "INVALID_VALUE", f"Invalid value - '{value}' in field '{name}' (eq/ge/le YYYY-MM-DD)"
+            ) from exc
+        if prefix in ("eq", "ge"):
+            lo = day
+        if prefix in ("eq", "le"):
+            hi = day
+    return lo, hi
+
+
+def parse_search(params) -> Search:
+    if not params:
+        raise FhirError("UNSUPPORTED_SERVICE", "Unsupported service - a search needs parameters")
+    unknown = sorted(set(params) - SEARCH_PARAMS)
+    if unknown:
+        raise FhirError(
+            "ADDITIONAL_PROPERTIES", f"Invalid request with error - unknown parameter(s): {', '.join(unknown)}"
+        )
+    if "address-postalcode" in params and "address-postcode" in params:
+        raise FhirError("INVALID_SEARCH_DATA", "Use address-postalcode only (address-postcode is deprecated)")
+    search = Search(
+        fuzzy=_bool(params, "_fuzzy-match"), exact=_bool(params, "_exact-match"), history=_bool(params, "_history")
+    )
+    if "_max-results" in params:
+        raw = params["_max-results"]
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_RESULTS:
+            raise FhirError("INVALID_VALUE", f"Invalid value - '{raw}' in field '_max-results' (1 to {MAX_RESULTS})")
+        search.max_results = int(raw)
+    search.family = params.get("family", "").strip().upper()
+    if len(search.family) > 35:
+        raise FhirError("INVALID_VALUE", "Invalid value - 'family' is at most 35 characters")
+    search.given = [g.strip().upper() for g in params.getlist("given") if g.strip()]
+    if len(search.given) > 5:
+        raise FhirError("INVALID_VALUE", "Invalid value - at most 5 'given' names")
+    for name, value in [("family", search.family), *[("given", g) for g in search.given]]:
+        if "*" in value and (search.fuzzy or value.index("*") < 2):
+            raise FhirError(
+                "INVALID_SEARCH_DATA",
+                f"Invalid search data - wildcard in '{name}' (not in the first 2 characters or fuzzy)",
+            )
+    if "gender" in params:
+        if params["gender"] not in fhir.FHIR_TO_GENDER:
+            raise FhirError("INVALID_VALUE", f"Invalid value - '{params['gender']}' in field 'gender'")
+        search.gender = fhir.FHIR_TO_GENDER[params["gender"]]
+    search.birth_from, search.birth_to = _date_range(params.getlist("birthdate"), "birthdate")
+    search.death_from, search.death_to = _date_range(params.getlist("death-date"), "death-date")
+    postcode = params.get("address-postalcode") or params.get("address-postcode") or ""
+    search.postcode = postcode.strip().upper()
+    search.gp = params.get("general-practitioner", "").strip().upper()
+    search.email = params.get("email", "").strip()
+    search.phone = params.get("phone", "").strip()
+    _check_combination(search)
+    return search
+
+
+def _check_combination(search: Search) -> None:
+    has_birth = search.birth_from is not None or search.birth_to is not None
+    if search.fuzzy:
+        combos = (
+            bool(search.given and search.family and has_birth),
+            bool(search.family and has_birth and search.gender and search.postcode),
+            bool(search.given and has_birth and search.gender and search.postcode),
+        )
+        if not any(combos):
+            raise FhirError(
+                "INVALID_SEARCH_DATA",
+                "Invalid search data - a fuzzy search needs given+family+birthdate, family+birthdate+gender+postcode "
+                "or given+birthdate+gender+postcode",
+            )
+        return
+    if search.email or search.phone:
+        return
+    if not has_birth:
+        raise FhirError("MISSING_VALUE", "Missing value - 'birthdate' is required for a non-fuzzy search")
+    if not search.family:
+        raise FhirError(
+            "INVALID_SEARCH_DATA", "Invalid search data - a non-fuzzy search needs 'family' and 'birthdate'"
+        )
+
+
+@csrf_exempt
+@login_not_required
+def patient_search(request):
+    try:
+        if request.method != "GET":
+            raise FhirError("METHOD_NOT_ALLOWED", f"{request.method} is not supported on Patient (GET)")
+        user = _prepare(request, READ_PERMISSION)
+        search = parse_search(request.GET)
+        scored = _fuzzy(search) if search.fuzzy else _non_fuzzy(search)
+    except FhirError as exc:
+        return _outcome(request, exc.code, exc.diagnostics, exc.status)
+    if search.exact:
+        scored = [(p, s) for p, s in scored if s >= 1.0]
+    if len(scored) > search.max_results:
+        audit.record(action=audit.API_SEARCH, user=user, detail={"outcome": "TOO_MANY_MATCHES", "results": []})
+        status, body = fhir.operation_outcome("TOO_MANY_MATCHES")
+        return _respond(request, status, body)
+    restricted = not user.has_perm(SENSITIVE_PERMISSION)
+    entries = [(fhir.patient_resource(p, restricted_view=restricted, search_subset=True), s) for p, s in scored]
+    audit.record(action=audit.API_SEARCH, user=user, detail={"results": [p.nhs_number for p, _ in scored]})
+    bundle = fhir.search_bundle(entries, base_url=_base_url(request), timestamp=timezone.now())
+    return _respond(request, 200, bundle)
+
+
+def _prefetched(qs):
+    return qs.prefetch_related("names", "addresses", "gp_periods", "telecoms")
+
+
+def _trace_query(search: Search) -> trace.TraceQuery:
+    return trace.TraceQuery(
+        surname=search.family.replace("*", "") if "*" not in search.family else "",
+        forenames=tuple(g for g in search.given if "*" not in g),
+        gender=search.gender,
+        birth_date=search.birth_exact,
+        birth_from=None if search.birth_exact else search.birth_from,
+        birth_to=None if search.birth_exact else search.birth_to,
+        postcode=search.postcode if "*" not in search.postcode else "",
+    )
+
+
+def _fuzzy(search: Search) -> list[tuple[Patient, float]]:
+    query = _trace_query(search)
+    result = trace.trace(query, max_results=search.max_results)
+    plausible = [c for c in result.all_scored if c.score >= trace.PLAUSIBLE]
+    if len(plausible) > search.max_results and not search.exact:
+        return [(None, c.score) for c in plausible]  # too many: only the count matters
+    patients = {p.pk: p for p in _prefetched(Patient.objects.filter(pk__in=[c.patient_id for c in plausible]))}
+    if search.postcode or search.gp:
+        patients = {pk: p for pk, p in patients.items() if not p.sensitive}
+    return [(patients[c.patient_id], c.score) for c in plausible if c.patient_id in patients]
+
+
+def _text_filter(column: str, value: str) -> Q:
+    if "*" in value:
+        return Q(**{f"{column}__startswith": value.split("*", 1)[0]})
+    return Q(**{column: value})
+
+
+def _non_fuzzy(search: Search) -> list[tuple[Patient, float]]:
+    qs = Patient.objects.all()
+    if search.birth_from:
+        qs = qs.filter(birth_date__gte=search.birth_from)
+    if search.birth_to:
+        qs = qs.filter(birth_date__lte=search.birth_to)
+    if search.death_from:
+        qs = qs.filter(death_date__gte=search.death_from)
+    if search.death_to:
+        qs = qs.filter(death_date__lte=search.death_to)
+    if search.gender:
+        qs = qs.filter(gender=search.gender)
+    if search.family or search.given:
+        names = PatientName.objects.annotate(family_upper=Upper("family")).filter(patient=OuterRef("pk"))
+        if not search.history:
+            names = names.filter(use__in=["usual", "nickname", "temp"], end__isnull=True)
+        if search.family:
+            names = names.filter(_text_filter("family_upper", search.family))
+        for position, given in enumerate(search.given[:1]):
+            names = names.filter(_text_filter(f"given__{position}", given))
+        qs = qs.filter(Exists(names))
+    if search.postcode:
+        wanted = search.postcode if "*" in search.postcode else normalise_postcode(search.postcode)
+        addresses = PatientAddress.objects.filter(patient=OuterRef("pk")).filter(_text_filter("postcode", wanted))
+        if not search.history:
+            addresses = addresses.filter(end__isnull=True)
+        qs = qs.filter(Exists(addresses), sensitive=False)
+    if search.gp:
+        qs = qs.filter(
+            Exists(GPPeriod.objects.filter(patient=OuterRef("pk"), practice_ods=search.gp, end__isnull=True)),
+            sensitive=False,
+        )
+    for system, value in (("email", search.email), ("phone", search.phone)):
+        if value:
+            telecoms = PatientTelecom.objects.filter(patient=OuterRef("pk"), system=system, value=value)
+            if not search.history:
+                telecoms = telecoms.filter(end__isnull=True)
+            qs = qs.filter(Exists(telecoms))
+    found = list(_prefetched(qs.order_by("pk"))[:NON_FUZZY_FETCH_LIMIT])
+    query = _trace_query(search)
+    wildcard = any("*" in v for v in (search.family, search.postcode, *search.given))
+    scored = []
+    for candidate in found:
+        score = trace.score(query, candidate).score if (query.surname or query.forenames) else 1.0
+        scored.append((candidate, min(score, 0.9) if wildcard else score))
+    scored.sort(key=lambda pair: (-pair[1], pair[0].nhs_number))
+    return scored
+
+
+@csrf_exempt
+@login_not_required
+def not_found(request, path: str = ""):
+    """Anything else under the FHIR base: PDS answers with an OperationOutcome, not an HTML page."""
+    return _outcome(request, "NOT_FOUND", f"No such FHIR endpoint: /{path}")

@@ -1,0 +1,99 @@
+"""Patient lookup for the back office, as NCRS offers it: find, summarise, and show the history.
+
+Every page that shows a patient record writes an audit event (through pds.audit, which the
+exceptions app plugs into its audit log). Restricted (S-flagged) details are hidden by the
+presenters unless the viewer's role allows them.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from . import audit, history, presenters, services, trace
+from . import nhs_number as nhs
+from .forms import PatientSearchForm
+from .models import Patient
+
+VIEW = "pds.view_patient_record"
+SENSITIVE = "pds.view_sensitive_record"
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def patient_search(request):
+    form = PatientSearchForm(request.GET if request.GET else None)
+    context: dict = {"form": form}
+    if form.is_bound and form.is_valid():
+        number = form.cleaned_data["nhs_number"]
+        if number:
+            try:
+                found = services.get_patient(number)
+            except services.PatientNotFound:
+                form.add_error("nhs_number", "No patient has this NHS number")
+            else:
+                if found.superseded_from:
+                    messages.info(request, "That NHS number was merged into this record, which is now used instead.")
+                return redirect("pds:patient-detail", nhs_number=found.patient.nhs_number)
+        else:
+            result = trace.trace(form.trace_query(), max_results=20)
+            patients = {
+                p.pk: p
+                for p in Patient.objects.filter(pk__in=[c.patient_id for c in result.candidates]).prefetch_related(
+                    "names", "addresses"
+                )
+            }
+            rows = presenters.result_rows(result, patients, can_see_restricted=request.user.has_perm(SENSITIVE))
+            audit.record(
+                action=audit.SEARCH_PATIENTS,
+                user=request.user,
+                object_type="trace",
+                detail={"outcome": result.outcome, "results": [c.nhs_number for c in result.candidates]},
+            )
+            context.update(result=result, rows=rows, outcome_text=presenters.OUTCOME_TEXT[result.outcome])
+    return render(request, "pds/patient_search.html", context)
+
+
+def _find(request, nhs_number: str):
+    if not nhs.is_valid(nhs_number):
+        return None
+    try:
+        return services.get_patient(nhs_number)
+    except services.PatientNotFound:
+        return None
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def patient_detail(request, nhs_number: str):
+    lookup = _find(request, nhs_number)
+    if lookup is None:
+        return render(request, "pds/patient_not_found.html", {"nhs_number": nhs_number}, status=404)
+    if lookup.superseded_from:
+        return redirect("pds:patient-detail", nhs_number=lookup.patient.nhs_number)
+    patient = Patient.objects.prefetch_related(*services.RELATED, "superseded_numbers").get(pk=lookup.patient.pk)
+    can_see = request.user.has_perm(SENSITIVE)
+    summary = presenters.PatientSummary(patient, can_see_restricted=can_see)
+    audit.record(
+        action=audit.VIEW_PATIENT,
+        user=request.user,
+        nhs_number=patient.nhs_number,
+        detail={"restricted_shown": patient.sensitive and can_see},
+    )
+    return render(request, "pds/patient_detail.html", {"summary": summary, "patient": patient})
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def patient_history(request, nhs_number: str):
+    lookup = _find(request, nhs_number)
+    if lookup is None:
+        return render(request, "pds/patient_not_found.html", {"nhs_number": nhs_number}, status=404)
+    if lookup.superseded_from:
+        return redirect("pds:patient-history", nhs_number=lookup.patient.nhs_number)
+    patient = lookup.patient
+    can_see = request.user.has_perm(SENSITIVE)
+    entries = history.timeline(patient, show_restricted=can_see)
+    audit.record(action=audit.VIEW_HISTORY, user=request.user, nhs_number=patient.nhs_number)
+    summary = presenters.PatientSummary(patient, can_see_restricted=can_see)
+    return render(request, "pds/patient_history.html", {"summary": summary, "entries": entries})
