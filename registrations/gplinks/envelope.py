@@ -15,7 +15,7 @@ LONDON = ZoneInfo("Europe/London")
 class ParseContext:
     """State shared while reading one interchange: strictness, warnings, current segment."""
 
-    __slots__ = ("strict", "warnings", "segment", "memo")
+    __slots__ = ("strict", "warnings", "segment", "memo", "text_is_clean")
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
@@ -23,6 +23,7 @@ class ParseContext:
         self.segment: int | None = None
         # segment text -> (item, immutable value) for segments that set exactly one item
         self.memo: dict[str, tuple[str, object]] = {}
+        self.text_is_clean = False
 
     def envelope_problem(self, segment: int, problem: str) -> None:
         """Control-reference trouble: fatal when strict, otherwise remembered as a warning."""

@@ -16,7 +16,7 @@ from .model import ABSENT, Address, Interchange, Message, Transaction
 from .nhs_number import is_legacy_nhs_number
 from .recep import read_recep_message
 from .tokenizer import components, decode, split_segments, text_of, wire_of
-from .validation import validate_unchecked
+from .validation import APPENDIX_K, validate_unchecked
 
 _DTM_FIELDS = {
     "329": "birth_date",
@@ -29,6 +29,7 @@ _DTM_FIELDS = {
 _NAD_FIELDS = {"GP": "gp_code", "RIC": "residential_institute", "PFH": "previous_ha", "NFH": "new_ha"}
 _HEA_FIELDS = {"ACD": "acceptance_code", "ATP": "acceptance_type", "DM": "drugs_dispensed", "FRN": "fp69_reason"}
 _ENVELOPE = frozenset({"UNT", "UNH", "UNZ"})
+_DELETE_WIRE_CHARACTERS = str.maketrans("", "", APPENDIX_K + "\r\n")
 
 
 def parse_interchange(data: bytes | str, *, strict: bool = False) -> Interchange:
@@ -51,6 +52,9 @@ def parse_interchange(data: bytes | str, *, strict: bool = False) -> Interchange
 def _parse(data: bytes | str, ctx: ParseContext) -> Interchange:
     text, warnings = decode(data)
     ctx.warnings.extend(warnings)
+    # One pass over the whole interchange instead of an Appendix K check per transaction: if the
+    # wire holds nothing else (line breaks aside), no unescaped value can.
+    ctx.text_is_clean = not text.translate(_DELETE_WIRE_CHARACTERS)
     segs = split_segments(text)
     ctx.segment = 1
     if not segs[0].startswith("UNB+"):
@@ -135,7 +139,7 @@ def _read_message(segs: list[str], i: int, unh: list[str], ctx: ParseContext) ->
         raise CodecError(f"message {sms:08d} has no RFF+950 transaction type", segment=i + 1)
     if not ha_cipher:
         ctx.warnings.append(f"segment {i + 1}: message {sms:08d} has no NAD+FHS HA cipher")
-    txs, k = _read_transactions(segs, k, tx_type, quarter_end, ctx.memo)
+    txs, k = _read_transactions(segs, k, tx_type, quarter_end, ctx.memo, ctx.text_is_clean)
     if k >= n or segs[k].split("+", 1)[0] != "UNT":
         raise CodecError(f"message {sms:08d} (segment {i + 1}) is not closed by UNT", segment=min(k + 1, n))
     check_unt(segs, i, k, sms, ctx)
@@ -253,7 +257,12 @@ _NOOP = ("", None)  # memo entry for a segment that sets nothing (S02, obsolete 
 
 
 def _read_transactions(
-    segs: list[str], start: int, tx_type: str, quarter_end, memo: dict[str, tuple[str, object]]
+    segs: list[str],
+    start: int,
+    tx_type: str,
+    quarter_end,
+    memo: dict[str, tuple[str, object]],
+    text_is_clean: bool,
 ) -> tuple[list[Transaction], int]:
     """Read transactions from ``start`` up to (not including) the next envelope segment.
 
@@ -291,7 +300,25 @@ def _read_transactions(
             tag = els[0]
             if keep_raw and tag not in _ENVELOPE and tag != "S01" and not s.startswith("RFF+TN:"):
                 raw.append(wire_of(s))
-            if tag == "NAD":
+            if tag == "S01":
+                if k + 1 >= n or not segs[k + 1].startswith("RFF+TN:"):
+                    raise CodecError("S01 is not followed by RFF+TN", segment=k + 1)
+                s01_at = k
+            elif tag == "RFF" and len(els) > 1 and els[1][:3] == "TN:":
+                tn_text = els[1][3:]
+                if not (tn_text.isascii() and tn_text.isdigit() and len(tn_text) <= 14):
+                    raise CodecError(f"transaction number {text_of(tn_text)!r} is not a number", segment=k + 1)
+                if tx is not None:
+                    _finish(tx, raw, keep_raw, text_is_clean)
+                tx = Transaction(tn=int(tn_text), type=tx_type)
+                txs.append(tx)
+                if keep_raw:
+                    raw = [wire_of(segs[j]) for j in range(s01_at if s01_at >= 0 else k, k + 1)]
+                    tx.warnings.append(f"segment {k + 1}: transaction type {tx_type} is obsolete or unknown; kept raw")
+                elif is_f8:
+                    tx.quarter_end = quarter_end
+                s01_at = -1
+            elif tag == "NAD":
                 q = els[1] if len(els) > 1 else ""
                 if q == "PAT":
                     tx.address = _address(els)
@@ -355,24 +382,6 @@ def _read_transactions(
                             tx.previous_surname = _value(e[3:])
                 else:
                     tx.warnings.append(f"segment {k + 1}: unexpected PNA+{text_of(q)} ignored")
-            elif tag == "S01":
-                if k + 1 >= n or not segs[k + 1].startswith("RFF+TN:"):
-                    raise CodecError("S01 is not followed by RFF+TN", segment=k + 1)
-                s01_at = k
-            elif tag == "RFF" and len(els) > 1 and els[1][:3] == "TN:":
-                tn_text = els[1][3:]
-                if not (tn_text.isascii() and tn_text.isdigit() and len(tn_text) <= 14):
-                    raise CodecError(f"transaction number {text_of(tn_text)!r} is not a number", segment=k + 1)
-                if tx is not None:
-                    _finish(tx, raw, keep_raw)
-                tx = Transaction(tn=int(tn_text), type=tx_type)
-                txs.append(tx)
-                if keep_raw:
-                    raw = [wire_of(segs[j]) for j in range(s01_at if s01_at >= 0 else k, k + 1)]
-                    tx.warnings.append(f"segment {k + 1}: transaction type {tx_type} is obsolete or unknown; kept raw")
-                elif is_f8:
-                    tx.quarter_end = quarter_end
-                s01_at = -1
             elif tag == "PDI":
                 tx.sex = v = _value(els[1].split(":")[0]) if len(els) > 1 else ABSENT
                 memo[s] = ("sex", v)
@@ -405,14 +414,14 @@ def _read_transactions(
     except Exception as exc:
         raise unexpected(exc, "unreadable", segment=k + 1) from exc
     if tx is not None:
-        _finish(tx, raw, keep_raw)
+        _finish(tx, raw, keep_raw, text_is_clean)
     return txs, k
 
 
-def _finish(tx: Transaction, raw: list[str], keep_raw: bool) -> None:
+def _finish(tx: Transaction, raw: list[str], keep_raw: bool, text_is_clean: bool) -> None:
     if keep_raw:
         tx.raw_segments = raw
     nhs = tx.nhs_number
     if nhs and not (len(nhs) == 10 and nhs.isdigit()) and is_legacy_nhs_number(nhs):
         tx.nhs_number_legacy = True
-    tx.errors = validate_unchecked(tx)
+    tx.errors = validate_unchecked(tx, text_is_clean=text_is_clean)

@@ -46,6 +46,9 @@ _RELEASED_PAIRS = (("??", S_RELEASE), ("?'", S_SEGMENT), ("?+", S_ELEMENT), ("?:
 # standard says the release character simply disappears.
 _OTHER_RELEASE = re.compile(r"\?(.)", re.S)
 _DEFAULT_UNA = "UNA:+.? '"
+_PLACEHOLDER = "'NAD+PAT++??:"
+_ESCAPED_PLACEHOLDER = "?" + _PLACEHOLDER
+_NO_HOUSE = "'NAD+PAT++:"
 
 
 def decode(data: bytes | bytearray | memoryview | str) -> tuple[str, list[str]]:
@@ -92,6 +95,12 @@ def split_segments(text: str) -> list[str]:
         text = text[9:]
     if not text.isascii() and any(c in text for c in _SHADOWED):
         text = text.translate(_SHADOW)
+    if _PLACEHOLDER in text and _ESCAPED_PLACEHOLDER not in text:
+        # The commonest escape by far is `??`, NHAIS's "no house name", at the start of NAD+PAT.
+        # Dropping it here (an empty house name means the same) often leaves no release character
+        # at all, so the whole escape pass below is skipped. Only done when every such terminator
+        # is certainly real, i.e. none is preceded by a release character.
+        text = text.replace(_PLACEHOLDER, _NO_HOUSE)
     if RELEASE in text:
         # "??" first: pairing releases from the left is how a left-to-right reader sees them, so
         # what remains afterwards is a lone release before the next character. A replace with

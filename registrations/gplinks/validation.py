@@ -20,6 +20,7 @@ from .model import ABSENT, ADDRESS_PARTS, Address, Transaction
 from .nhs_number import is_legacy_nhs_number, is_valid_nhs_number
 
 # Appendix K: the only characters a GP Links text may hold.
+APPENDIX_K = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-()/=!\"%&*;<>'+:?"
 _NOT_APPENDIX_K = re.compile(r"""[^A-Z0-9 .,\-()/=!"%&*;<>'+:?]""")
 _GP_CODE = re.compile(r"[0-9]{7},[A-Z0-9]{1,8}")
 _CIPHER = re.compile(r"[A-Z]{2,3}")
@@ -100,8 +101,11 @@ def _picker(names: tuple[str, ...]) -> itemgetter:
     return itemgetter(*idx, *idx) if len(idx) == 1 else itemgetter(*idx)
 
 
-# Per type: (required names, picker, not-allowed names, picker). The address is tested on its own,
-# because comparing an Address inside the tuple tests would call its Python __eq__.
+# Per type: (required names, picker, needs an address, not-allowed names, picker, erasure picker).
+# The address is tested on its own, because comparing an Address inside the tuple tests would
+# call its Python __eq__. The erasure picker covers only what can matter: in an amendment the
+# items that may never be erased, elsewhere the items the type may carry (anything else is
+# already reported as not part of the type).
 _PLANS = {
     t: (
         required,
@@ -109,13 +113,12 @@ _PLANS = {
         "address" in required,
         forbidden,
         _picker(forbidden) if forbidden else None,
+        _picker(_NEVER_ERASED if t in codes.AMENDMENT_TYPES else tuple(n for n in ITEMS if n in allowed - {"address"})),
     )
     for t, (required, allowed) in _RULES.items()
     for forbidden in [tuple(n for n in ITEMS if n not in allowed)]
 }
 _get_items = attrgetter(*ITEMS)
-# Everything but the address, whose dataclass __eq__ would be called by `None in ...`.
-_pick_erasable = itemgetter(*(i for i, name in enumerate(ITEMS) if name != "address"))
 _get_address = attrgetter(*ADDRESS_PARTS)
 
 
@@ -129,8 +132,12 @@ def validate_transaction(tx: Transaction) -> list[str]:
         raise unexpected(exc, f"cannot validate TN {tx.tn!r}") from exc
 
 
-def validate_unchecked(tx: Transaction) -> list[str]:
-    """validate_transaction without the guards, for the parser, which only hands it its own output."""
+def validate_unchecked(tx: Transaction, *, text_is_clean: bool = False) -> list[str]:
+    """validate_transaction without the guards, for the parser, which only hands it its own output.
+
+    ``text_is_clean`` says the whole interchange was already found to hold Appendix K characters
+    only, so no item can fail that check and it is skipped.
+    """
     errors: list[str] = []
     t = tx.type
     tn = tx.tn
@@ -140,7 +147,7 @@ def validate_unchecked(tx: Transaction) -> list[str]:
     if plan is None:
         # Obsolete or unknown types are kept raw and flagged by the parser; nothing to check.
         return errors
-    required, pick_required, needs_address, forbidden, pick_forbidden = plan
+    required, pick_required, needs_address, forbidden, pick_forbidden, pick_erasable = plan
     values = _get_items(tx)
     (
         gp_code, nhs_number, surname, forenames, title, sex, birth_date, address, acceptance_code,
@@ -164,7 +171,7 @@ def validate_unchecked(tx: Transaction) -> list[str]:
                     errors.append(f"{name}: not part of a {t} ({codes.TYPE_NAMES[t]})")
 
     amendment = t in codes.AMENDMENT_TYPES
-    if address is None or None in _pick_erasable(values):
+    if address is None or None in pick_erasable(values):
         _check_erasures(values, amendment, errors)
 
     # Identity: NHS numbers, GP code, HA ciphers, the shape of the forenames.
@@ -216,19 +223,20 @@ def validate_unchecked(tx: Transaction) -> list[str]:
                 errors.append("address.post_town: the post town is missing")
 
     # Appendix K, every text at once; item by item only to name the culprit.
-    texts = [surname, title, place_of_birth, previous_gp, free_text, previous_surname]
-    if forenames.__class__ is list:
-        texts += forenames
-    if previous_address.__class__ is list:
-        texts += previous_address
-    if address.__class__ is Address:
-        texts += _get_address(address)
-    try:
-        bad = _NOT_APPENDIX_K.search(" ".join(filter(None, texts)))
-    except TypeError:
-        bad = True
-    if bad:
-        _check_text(tx, errors)
+    if not text_is_clean:
+        texts = [surname, title, place_of_birth, previous_gp, free_text, previous_surname]
+        if forenames.__class__ is list:
+            texts += forenames
+        if previous_address.__class__ is list:
+            texts += previous_address
+        if address.__class__ is Address:
+            texts += _get_address(address)
+        try:
+            bad = _NOT_APPENDIX_K.search(" ".join(filter(None, texts)))
+        except TypeError:
+            bad = True
+        if bad:
+            _check_text(tx, errors)
 
     if t == "G1":
         _check_acceptance(tx, errors)

@@ -29,14 +29,14 @@ def test_all_25_fixtures_are_present():
 
 
 @pytest.mark.parametrize("name", GOOD)
-def test_fixture_parses_cleanly_in_strict_mode(name):
+def test_fixture_parses_cleanly_in_strict_mode(name, no_safety_net):
     ic = parse_interchange(read_fixture(name), strict=True)
     assert ic.warnings == []
     assert ic.messages or ic.recep is not None
 
 
 @pytest.mark.parametrize("name", sorted(BAD_CONTROL_FIXTURES))
-def test_wrong_control_fixture_parses_leniently_with_warnings(name):
+def test_wrong_control_fixture_parses_leniently_with_warnings(name, no_safety_net):
     ic = parse(name)
     assert ic.warnings
     assert all(w.startswith("segment ") for w in ic.warnings)
@@ -58,7 +58,7 @@ def test_control_problems_are_reported_precisely():
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_every_fixture_serialises_to_json(name):
+def test_every_fixture_serialises_to_json(name, no_safety_net):
     assert to_json(parse(name))["sender"]
 
 

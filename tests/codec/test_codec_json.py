@@ -7,7 +7,7 @@ import json
 import pytest
 from codec_support import fixture_names, read_fixture
 
-from registrations.gplinks import ABSENT, CodecError, from_json, parse_interchange, to_json
+from registrations.gplinks import ABSENT, CodecError, build_interchange, from_json, parse_interchange, to_json
 
 TOP_KEYS = {"sender", "recipient", "sis", "prepared_at", "warnings", "messages"}
 MESSAGE_KEYS = {"sms", "type", "ha_cipher", "transactions"}
@@ -139,3 +139,18 @@ def test_malformed_json_raises_codec_error(mutate, message):
 def test_non_objects_raise_codec_error(data):
     with pytest.raises(CodecError):
         from_json(data)  # type: ignore[arg-type]
+
+
+def test_f8_quarter_end_may_come_on_the_transaction_when_building_from_json():
+    document = {
+        "sender": "XX11",
+        "recipient": "TES5",
+        "sis": 4,
+        "prepared_at": "2024-07-01T09:30:00+01:00",
+        "messages": [{"sms": 9, "type": "F8", "ha_cipher": "XX1", "transactions": [
+            {"tn": 99, "type": "F8", "quarter_end": "2024-06-30"},
+        ]}],
+    }  # fmt: skip
+    ic = from_json(document)
+    assert ic.messages[0].quarter_end.isoformat() == "2024-06-30"
+    assert b"DTM+206:20240630:102'" in build_interchange(ic)

@@ -98,3 +98,18 @@ def test_escape_is_the_inverse_of_reading():
 def test_escape_refuses_line_breaks():
     with pytest.raises(CodecError, match="line break"):
         escape("TWO\nLINES")
+
+
+def test_house_placeholder_reads_as_an_empty_component():
+    segs = split_segments("UNB+X'NAD+PAT++??:1 ROAD:::TOWN'")
+    assert components(segs[1].split("+")[3]) == ["", "1 ROAD", "", "", "TOWN"]
+
+
+def test_placeholder_shortcut_never_fires_after_an_escaped_terminator():
+    # Here the "'" is data, so "NAD+PAT" is not a segment start and "??" must stay a literal "?".
+    segs = split_segments("FTX+RGI+++A?'NAD+PAT++??:X'NAD+PAT++??:Y'")
+    first = segs[0].split("+")
+    assert text_of(first[4]) == "A'NAD" and components(first[7]) == ["?", "X"]
+    # The genuine placeholder in the same text is still read as "no house name" (here as "?",
+    # which the parser maps to "" just the same).
+    assert components(segs[1].split("+")[3])[1] == "Y"
