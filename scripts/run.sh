@@ -17,6 +17,7 @@ pids+=($!)
 .venv/bin/celery -A pcrm_site beat --loglevel=INFO --schedule="$RUN/celerybeat-schedule" --logfile="$RUN/beat.log" &
 pids+=($!)
 echo "PCRM: http://${ADDR:-127.0.0.1:8000}  (worker log $RUN/worker.log, beat log $RUN/beat.log; Ctrl-C stops all)"
-.venv/bin/python manage.py runserver "${ADDR:-127.0.0.1:8000}" &
+# --noreload: one process, so Ctrl-C (or TERM) stops it for certain; restart to pick up code changes.
+.venv/bin/python manage.py runserver --noreload "${ADDR:-127.0.0.1:8000}" &
 pids+=($!)
 wait "${pids[-1]}"
