@@ -121,3 +121,13 @@ def message_banner(level_tag: str) -> Banner:
     if level_tag == "success":
         return Banner("Success", success=True)
     return Banner("Important")
+
+
+# SLA states (exceptions.queue): red when late, orange when due by the end of the next working day.
+SLA_COLOURS = {"overdue": "red", "due_soon": "orange", "on_time": "green"}
+
+
+def sla_tag(state: str) -> Tag:
+    from .queue import SLA_LABELS
+
+    return Tag(SLA_LABELS.get(state, str(state)), SLA_COLOURS.get(state, "grey"))

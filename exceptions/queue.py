@@ -325,3 +325,33 @@ def bulk_claim(case_ids: Iterable[int], *, by) -> BulkResult:
 
 def bulk_release(case_ids: Iterable[int], *, by) -> BulkResult:
     return _each(case_ids, lambda case_id: release(case_id, by=by))
+
+
+def _resolution():
+    import importlib
+
+    return importlib.import_module("exceptions.resolution")
+
+
+def bulk_reprocess(case_ids: Iterable[int], *, by, reason_code: str, note: str = "") -> BulkResult:
+    """Reprocess each case through exceptions.resolution.reprocess (after reference data or PDS was fixed).
+
+    Only cases that are unassigned or the user's own: a case someone else holds is theirs to decide.
+    """
+    _require(by, WORK, "work cases")
+    resolution = _resolution()
+
+    def move(case_id: int) -> None:
+        case = ExceptionCase.objects.filter(pk=case_id).first()
+        if case is None:
+            raise QueueError(f"Case {case_id} does not exist.")
+        if case.assigned_to_id not in (None, by.pk):
+            raise AlreadyAssigned(f"Case {case.pk} is assigned to {_name(case.assigned_to)}.")
+        if "reprocess" not in resolution.available_actions(case):
+            raise NotAllowed(f"Case {case.pk} cannot be reprocessed.")
+        try:
+            resolution.reprocess(case, by=by, reason_code=reason_code, note=note)
+        except resolution.ResolutionError as exc:
+            raise QueueError(str(exc)) from exc
+
+    return _each(case_ids, move)

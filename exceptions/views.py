@@ -1,11 +1,30 @@
-from django.contrib.auth.decorators import permission_required
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
-from django_tables2 import RequestConfig
+"""The work queue pages: the queue itself (one URL, two renderings), take next, and bulk moves.
 
+Views are thin: they read the request, call exceptions.queue (or the filters and tables that wrap
+it) and render. Every view needs `exceptions.view_queue`; moves are checked again by the services.
+"""
+
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from . import audit, queue
+from .filters import CaseFilter
+from .forms import BulkActionForm
 from .models import ExceptionCase
-from .tables import CaseTable
+from .pagination import Order, paginate
+from .tables import DEFAULT_SORT, SORTS, CaseTable
+
+PER_PAGE = 25
+QUEUE_URL_KEY = "pcrm_queue_url"
 
 
 @require_GET
@@ -13,14 +32,141 @@ def home(request):
     return redirect("exceptions:case-list")
 
 
+def queue_url(request) -> str:
+    """Where "Back to the queue" goes: the queue page the user last saw, with its view, filters and page."""
+    return request.session.get(QUEUE_URL_KEY) or reverse("exceptions:case-list")
+
+
+def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None = None) -> dict:
+    user = request.user
+    view = params.get("view") if params.get("view") in queue.VIEWS else queue.DEFAULT_VIEW
+    counts = queue.view_counts(user)
+    base = queue.for_view(
+        ExceptionCase.objects.select_related("assigned_to").defer("evidence", "rule_trace"), view, user
+    )
+    filterset = CaseFilter(params, queryset=base, request=request)
+    valid = filterset.is_valid()
+    qs = filterset.qs if valid else base.none()
+
+    sort = params.get("sort") or DEFAULT_SORT
+    if sort.lstrip("-") not in SORTS:
+        sort = DEFAULT_SORT
+    order = Order(SORTS[sort.lstrip("-")], descending=sort.startswith("-"))
+    page = paginate(qs, order, after=params.get("after"), before=params.get("before"), per_page=PER_PAGE)
+
+    if not valid:
+        total, more = 0, False
+    elif filterset.narrowed:
+        total, more = queue.bounded_count(qs)
+    else:
+        total, more = counts[view], False
+
+    now = timezone.now()
+    can_bulk = user.has_perm(queue.WORK)
+    table = CaseTable(page.rows, order_by=sort, now=now, selectable=can_bulk)
+    nhs_number = filterset.form.cleaned_data.get("q") if valid else None
+    if nhs_number:
+        audit.record(user, audit.SEARCH_QUEUE, nhs_number=nhs_number, detail={"view": view})
+    query = params.urlencode()
+    return {
+        "current_url": reverse("exceptions:case-list") + (f"?{query}" if query else ""),
+        "view": view,
+        "views": [
+            {
+                "text": queue.VIEW_LABELS[v],
+                "count": counts[v],
+                "href": f"?view={v}",
+                "current": v == view,
+                "id": f"view-{v}",
+            }
+            for v in queue.VIEWS
+        ],
+        "filter": filterset,
+        "filter_errors": filterset.form.errors if not valid else None,
+        "table": table,
+        "page": page,
+        "total": total,
+        "more": more,
+        "sort": sort,
+        "bulk_form": bulk_form or BulkActionForm(user=user),
+        "can_work": can_bulk,
+        "can_assign": user.has_perm(queue.ASSIGN),
+    }
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 @permission_required("exceptions.view_queue", raise_exception=True)
 def case_list(request):
-    table = CaseTable(ExceptionCase.objects.open().select_related("assigned_to"))
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    context = _queue_context(request, request.GET)
+    request.session[QUEUE_URL_KEY] = request.get_full_path()
     template = "exceptions/case_list.html"
-    # A history-restore request (back button after the cache missed) needs the whole page.
-    if request.htmx and not request.htmx.history_restore_request:
-        template += "#table"
-    return render(request, template, {"table": table})
+    # A history-restore request (back button after the cache missed) and a boosted form need the whole page.
+    if request.htmx and not request.htmx.history_restore_request and not request.htmx.boosted:
+        template += "#queue"
+    return render(request, template, context)
+
+
+@require_POST
+@permission_required("exceptions.resolve_case", raise_exception=True)
+def take_next(request):
+    try:
+        case = queue.take_next(by=request.user)
+    except queue.QueueError as exc:
+        messages.error(request, str(exc))
+        return redirect(queue_url(request))
+    if case is None:
+        messages.info(request, "There are no unassigned cases to take.")
+        return redirect(queue_url(request))
+    return redirect("exceptions:case-detail", pk=case.pk)
+
+
+def _safe_next(request, value: str | None) -> str:
+    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}):
+        return value
+    return reverse("exceptions:case-list")
+
+
+def _describe(result: queue.BulkResult, verb: str) -> tuple[str, str]:
+    n = len(result.done)
+    done = f"{verb} {n} case{'s' if n != 1 else ''}."
+    skipped = " ".join(f"Case {pk}: {why}" for pk, why in result.skipped)
+    return done, skipped
+
+
+@require_POST
+@permission_required("exceptions.view_queue", raise_exception=True)
+def bulk(request):
+    """Claim, assign, release or reprocess the ticked cases; then back to the same queue page."""
+    next_url = _safe_next(request, request.POST.get("next"))
+    form = BulkActionForm(request.POST, user=request.user)
+    if not form.is_valid():
+        # Show the same queue page again, with the error summary: rebuild it from the page's own URL.
+        params = QueryDict(urlsplit(next_url).query)
+        # The page's links are built from the request (sort, page, filters): make it the queue's.
+        request.GET, request.path = params, reverse("exceptions:case-list")
+        context = _queue_context(request, params, bulk_form=form)
+        return render(request, "exceptions/case_list.html", context, status=400)
+
+    ids, action, user = form.cleaned_data["case"], form.cleaned_data["action"], request.user
+    try:
+        if action == BulkActionForm.CLAIM:
+            result, verb = queue.bulk_claim(ids, by=user), "Claimed"
+        elif action == BulkActionForm.ASSIGN:
+            to = form.cleaned_data["assignee"]
+            result = queue.bulk_assign(ids, to=to, by=user)
+            verb = f"Assigned to {to.get_full_name() or to.get_username()}:"
+        elif action == BulkActionForm.RELEASE:
+            result, verb = queue.bulk_release(ids, by=user), "Released"
+        else:
+            result = queue.bulk_reprocess(ids, by=user, reason_code=form.cleaned_data["reason_code"])
+            verb = "Reprocessed"
+    except queue.QueueError as exc:
+        messages.error(request, str(exc))
+        return redirect(next_url)
+    done, skipped = _describe(result, verb)
+    if result.done:
+        messages.success(request, done)
+    if skipped:
+        messages.warning(request, f"Not changed — {skipped}")
+    return redirect(next_url)

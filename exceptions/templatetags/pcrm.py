@@ -95,3 +95,30 @@ def form_error_list(form) -> list[dict[str, str]]:
         if field.errors:
             items.append({"text": field.errors[0], "href": f"#{field.id_for_label}"})
     return items
+
+
+@register.simple_tag
+def nhs_field(field, **params) -> SafeString:
+    """`{% nhs_field form.note label_size="m" %}`: one form field as its NHS.UK component (label, hint, error
+    message, input), using the template exceptions.forms.NHSBoundField picks for the widget."""
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    return mark_safe(render_to_string(field.nhs_template, {"field": field, **params}))
+
+
+@register.filter
+def get_item(mapping, key):
+    """`{{ hints|get_item:value }}`: a dictionary lookup with a variable key (None when absent)."""
+    if not mapping:
+        return None
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def thousands(value) -> str:
+    """`{{ 100000|thousands }}` -> "100,000"."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)

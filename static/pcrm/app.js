@@ -30,4 +30,121 @@
       window.location.assign(event.detail.pathInfo.finalRequestPath || event.detail.pathInfo.requestPath);
     }
   });
+
+  // Keyboard shortcuts for people who work the queue all day (templates/exceptions/shortcuts.html lists
+  // them): j / k move through the queue, Enter opens the highlighted case, t takes the next case,
+  // / jumps to the NHS number search, ? shows the list. Keys typed into a form field are left alone.
+  var CURRENT = "pcrm-row--current";
+
+  function typing(target) {
+    if (!target || !target.tagName) {
+      return false;
+    }
+    var tag = target.tagName.toLowerCase();
+    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  function queueRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("tr[data-case-url]"));
+  }
+
+  function moveRow(step) {
+    var rows = queueRows();
+    if (!rows.length) {
+      return;
+    }
+    var index = rows.findIndex(function (row) {
+      return row.classList.contains(CURRENT);
+    });
+    var next = index === -1 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, index + step));
+    rows.forEach(function (row) {
+      row.classList.remove(CURRENT);
+    });
+    var row = rows[next];
+    row.classList.add(CURRENT);
+    // Focus the row's own link: screen readers announce the case, and Enter opens it natively.
+    var link = row.querySelector("a.pcrm-case-link");
+    if (link) {
+      link.focus();
+    }
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  function toggleShortcuts() {
+    var dialog = document.getElementById("shortcuts");
+    if (!dialog || typeof dialog.showModal !== "function") {
+      return;
+    }
+    if (dialog.open) {
+      dialog.close();
+    } else {
+      dialog.showModal();
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
+      return;
+    }
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && dialog.open && event.key !== "?") {
+      return; // the dialog handles its own keys (Escape closes it)
+    }
+    switch (event.key) {
+      case "j":
+        moveRow(1);
+        break;
+      case "k":
+        moveRow(-1);
+        break;
+      case "Enter": {
+        var tag = event.target && event.target.tagName ? event.target.tagName.toLowerCase() : "";
+        if (tag === "a" || tag === "button" || tag === "summary") {
+          return; // the focused control does its own thing
+        }
+        var current = document.querySelector("tr." + CURRENT + "[data-case-url]");
+        if (!current) {
+          return;
+        }
+        window.location.assign(current.dataset.caseUrl);
+        break;
+      }
+      case "t": {
+        var form = document.getElementById("take-next-form");
+        if (!form) {
+          return;
+        }
+        if (typeof form.requestSubmit === "function") {
+          form.requestSubmit();
+        } else {
+          form.submit();
+        }
+        break;
+      }
+      case "/": {
+        var search = document.querySelector("[data-shortcut='search']");
+        if (!search) {
+          return;
+        }
+        search.focus();
+        search.select();
+        break;
+      }
+      case "?":
+        toggleShortcuts();
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+
+  // A swapped queue starts with no highlighted row; the focus htmx restores (by id) is kept.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail && event.detail.target && event.detail.target.id === "queue") {
+      queueRows().forEach(function (row) {
+        row.classList.remove(CURRENT);
+      });
+    }
+  });
 })();

@@ -58,8 +58,8 @@ def test_an_agent_signs_in_sees_the_no_trace_case_and_sorts_the_queue(browser_pa
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/cases/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Exception cases")
-    expect(page.locator("#case-count")).to_have_text("4 open cases")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
+    expect(page.locator("#case-count")).to_have_text("4 cases")
     row = page.get_by_role("row").filter(has_text="NHS number not known to PDS")
     expect(row).to_have_count(1)
     expect(row.locator(".nhsuk-tag").first).to_have_text("No trace")
@@ -76,7 +76,7 @@ def test_an_agent_signs_in_sees_the_no_trace_case_and_sorts_the_queue(browser_pa
     expect(page.get_by_role("columnheader", name="Practice")).to_have_attribute("aria-sort", "ascending")
     assert page.evaluate("window.__sameDocument") is True, "the sort reloaded the page instead of swapping"
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
-    practices = page.locator("#case-table tbody tr td:nth-child(4)").all_inner_texts()
+    practices = page.locator("#queue tbody tr td:nth-child(4)").all_inner_texts()
     assert practices == sorted(practices) == ["A81002", "B82005", "C84001", "Y03001"]
     # Focus stays on the header link the user activated (htmx restores it by id).
     expect(page.locator("#sort-practice_ods")).to_be_focused()
@@ -121,7 +121,7 @@ def test_when_the_session_has_expired_an_htmx_sort_goes_to_the_sign_in_page(brow
     page.get_by_label("Username").fill("asha.patel")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Exception cases")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
 
     # As if the idle timeout had passed. Wait for the favicon and friends first: every response through
     # Django re-sets the session cookie (SESSION_SAVE_EVERY_REQUEST), so one still in flight would undo this.
@@ -131,7 +131,7 @@ def test_when_the_session_has_expired_an_htmx_sort_goes_to_the_sign_in_page(brow
 
     # Not a sign-in form swapped into the table: the whole page goes to sign in, and comes back after.
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/cases/%3Fsort%3Dkind$"))
-    expect(page.locator("#case-table")).to_have_count(0)
+    expect(page.locator("#queue")).to_have_count(0)
     page.get_by_label("Username").fill("asha.patel")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

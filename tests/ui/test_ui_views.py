@@ -2,7 +2,7 @@
 
 import pytest
 from django.urls import reverse
-from factories import ExceptionCaseFactory, InterchangeFactory, UserFactory
+from factories import InterchangeFactory, UserFactory
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains, assertRedirects
 
 from registrations.models import InterchangeStatus
@@ -48,119 +48,6 @@ def test_a_pcse_viewer_cannot_open_the_work_queue_and_is_not_offered_it(client):
     response = client.get(CASES)
     assert response.status_code == 403
     assertNotContains(response, ">Work queue<", status_code=403)
-
-
-def test_an_agent_sees_the_open_case_with_nhs_number_3_3_4_and_kind_label(client, agent):
-    case = ExceptionCaseFactory(kind="NO_TRACE", summary="NHS number not known to PDS", nhs_number="9434765919")
-    ExceptionCaseFactory(resolved=True, summary="Already dealt with")
-
-    response = client.get(CASES)
-
-    assert response.status_code == 200
-    assertContains(response, "<html", count=1)
-    assertInHTML('<h1 class="nhsuk-heading-l">Exception cases</h1>', response.text)
-    assertInHTML('<p class="nhsuk-body" id="case-count"><strong>1</strong> open case</p>', response.text)
-    assertContains(response, "943 476 5919")
-    assertNotContains(response, "9434765919")
-    assertInHTML('<strong class="nhsuk-tag nhsuk-tag--blue">No trace</strong>', response.text)
-    assertInHTML('<strong class="nhsuk-tag nhsuk-tag--blue">Open</strong>', response.text)
-    assertContains(response, "NHS number not known to PDS")
-    assertNotContains(response, "Already dealt with")
-    assertContains(response, f'<td class="nhsuk-table__cell">{case.pk}</td>', html=False)
-    # The header names the user and offers sign out as a POST form with a CSRF token.
-    assertContains(response, "Asha Patel")
-    assertInHTML('<button class="nhsuk-header__account-button" type="submit">Sign out</button>', response.text)
-    assert 'action="/accounts/logout/" method="post"' in response.text
-    assert 'name="csrfmiddlewaretoken"' in response.text
-    # Every htmx request carries the CSRF token.
-    assert f'hx-headers=\'{{"X-CSRFToken": "{response.context["csrf_token"]}"}}\'' in response.text
-
-
-def test_the_first_render_has_sort_links_that_work_with_and_without_javascript(client, agent):
-    ExceptionCaseFactory()
-    response = client.get(CASES)
-    assertInHTML(
-        '<th scope="col" class="nhsuk-table__header orderable" data-sort>'
-        '<a class="nhsuk-link" id="sort-kind" href="/cases/?sort=kind" hx-get="/cases/?sort=kind"'
-        ' hx-target="#case-table" hx-push-url="true">Kind</a></th>',
-        response.text,
-    )
-    # The default order (oldest first) is announced on its column; the link offers the reverse.
-    assertInHTML(
-        '<th scope="col" class="nhsuk-table__header orderable asc" data-sort aria-sort="ascending">'
-        '<a class="nhsuk-link" id="sort-opened_at" href="/cases/?sort=-opened_at" hx-get="/cases/?sort=-opened_at"'
-        ' hx-target="#case-table" hx-push-url="true">Received</a></th>',
-        response.text,
-    )
-    # Summary is not sortable: a plain header.
-    assertInHTML('<th scope="col" class="nhsuk-table__header">Summary</th>', response.text)
-
-
-def test_sorting_keeps_other_parameters_and_returns_to_the_first_page(client, agent):
-    ExceptionCaseFactory()
-    response = client.get(CASES, {"sort": "-opened_at", "page": "1", "kind": "NO_TRACE"})
-    assertContains(response, 'aria-sort="descending"')
-    assertContains(response, 'href="/cases/?sort=opened_at&amp;kind=NO_TRACE"')
-
-
-def test_sorting_orders_the_rows(client, agent):
-    ExceptionCaseFactory(practice_ods="B00002")
-    ExceptionCaseFactory(practice_ods="A00001")
-    text = client.get(CASES, {"sort": "practice_ods"}).text
-    assert text.index("A00001") < text.index("B00002")
-    text = client.get(CASES, {"sort": "-practice_ods"}).text
-    assert text.index("B00002") < text.index("A00001")
-
-
-def test_an_htmx_request_gets_only_the_table_partial(client, agent, htmx_headers):
-    ExceptionCaseFactory(nhs_number="9434765919")
-    response = client.get(CASES, {"sort": "kind"}, **htmx_headers)
-    assert response.status_code == 200
-    assert "<html" not in response.text
-    assert "nhsuk-header" not in response.text
-    assert "<h1" not in response.text
-    assert 'id="case-table"' not in response.text  # the wrapper stays on the page; only its inside is swapped
-    assertContains(response, 'id="case-count"')
-    assertContains(response, "943 476 5919")
-    assertContains(response, 'aria-sort="ascending"')
-    assert "HX-Request" in response["Vary"]
-
-
-def test_an_htmx_history_restore_gets_the_whole_page(client, agent, htmx_headers):
-    response = client.get(CASES, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **htmx_headers)
-    assertContains(response, "<html", count=1)
-    assertContains(response, 'id="case-table"')
-
-
-def test_pagination_uses_the_nhs_component_with_htmx_links_and_keeps_the_sort(client, agent, htmx_headers):
-    ExceptionCaseFactory.create_batch(30)
-    response = client.get(CASES, {"sort": "id"})
-    assertContains(response, 'class="nhsuk-pagination nhsuk-pagination--numbered"')
-    assertInHTML(
-        '<a class="nhsuk-pagination__link" href="/cases/?sort=id&amp;page=2" aria-label="Page 2"'
-        ' hx-get="/cases/?sort=id&amp;page=2" hx-target="#case-table" hx-push-url="true">2</a>',
-        response.text,
-    )
-    assertContains(response, 'rel="next"')
-    assertNotContains(response, 'rel="prev"')
-
-    page2 = client.get(CASES, {"sort": "id", "page": "2"}, **htmx_headers)
-    assert page2.text.count('<tr class="nhsuk-table__row') == 1 + 5  # header row + the last 5 cases
-    assertContains(page2, 'aria-current="page"')
-    assertContains(page2, 'rel="prev"')
-
-
-def test_a_page_number_past_the_end_shows_the_last_page(client, agent):
-    ExceptionCaseFactory.create_batch(3)
-    response = client.get(CASES, {"page": "99"})
-    assert response.status_code == 200
-    assert response.text.count('<tr class="nhsuk-table__row') == 1 + 3
-
-
-def test_an_empty_queue_says_so(client, agent):
-    response = client.get(CASES)
-    assertContains(response, "No exception cases.")
-    assertContains(response, "<strong>0</strong> open cases")
 
 
 def test_the_interchange_list_shows_recent_interchanges_with_status_tags(client, agent, htmx_headers):

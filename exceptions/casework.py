@@ -1,0 +1,317 @@
+"""What the case page shows, worked out in Python so the templates only lay it out (style point 4):
+
+- the message and the PDS record as two lists of the same items, with the items that differ marked;
+- the trace candidates with their scores and the reason for each item's match;
+- the rule trace ("why this case is here"), the last check being the one that sent it;
+- the case's timeline in words;
+- the raw EDIFACT interchange, one segment per line, this transaction's segments marked.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import dateformat
+
+from pds.models import Gender, Patient
+from registrations.gplinks import CodecError
+from registrations.gplinks.tokenizer import decode, split_segments, wire_of
+
+from . import kinds, presenters
+from .models import CaseEvent, ExceptionCase
+
+ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county")
+SEX = dict(Gender.choices)
+
+
+def _date(value) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return dateformat.format(value, "j F Y")
+
+
+def _norm(value) -> str:
+    if isinstance(value, list | tuple):
+        value = " ".join(str(v) for v in value if v)
+    return " ".join(str(value or "").upper().split())
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    key: str
+    message: Any  # a string, or a list of lines
+    pds: Any
+    differs: bool = False
+
+
+def _row(key: str, message, pds) -> CompareRow:
+    m, p = _norm(message), _norm(pds)
+    # Only a disagreement counts: an item the message does not carry is not a difference.
+    return CompareRow(key, message or "", pds or "", differs=bool(m and p and m != p))
+
+
+def transaction_data(case: ExceptionCase) -> dict[str, Any]:
+    data = (case.evidence or {}).get("transaction")
+    if not data and case.transaction_id:
+        data = case.transaction.data
+    return data or {}
+
+
+def pds_patient(case: ExceptionCase) -> Patient | None:
+    numbers = [n for n in (case.nhs_number, transaction_data(case).get("nhs_number")) if n]
+    if not numbers:
+        return None
+    by_number = {
+        p.nhs_number: p
+        for p in Patient.objects.prefetch_related("names", "addresses", "gp_periods").filter(nhs_number__in=numbers)
+    }
+    return next((by_number[n] for n in numbers if n in by_number), None)
+
+
+def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool) -> list[CompareRow]:
+    """The message's patient against the PDS record, item by item."""
+    name = patient.usual_name if patient else None
+    address = patient.current_address if patient else None
+    gp = patient.current_gp if patient else None
+    message_address = data.get("address") or {}
+    pds_lines = [getattr(address, part) for part in ADDRESS_PARTS if getattr(address, part, "")] if address else []
+    restricted = bool(patient and patient.sensitive and not show_address)
+    pds_postcode = "" if restricted or not address else address.postcode
+    rows = [
+        _row(
+            "NHS number",
+            presenters.nhs_number(data.get("nhs_number")),
+            presenters.nhs_number(patient.nhs_number if patient else ""),
+        ),
+        _row("Surname", data.get("surname"), name.family if name else ""),
+        _row(
+            "Forenames", " ".join(f for f in (data.get("forenames") or []) if f), " ".join(name.given) if name else ""
+        ),
+        _row("Title", data.get("title"), name.prefix if name else ""),
+        _row("Sex", SEX.get(data.get("sex") or "", data.get("sex")), patient.get_gender_display() if patient else ""),
+        _row("Date of birth", _date(data.get("birth_date")), _date(patient.birth_date) if patient else ""),
+        _row("Place of birth", data.get("place_of_birth"), patient.place_of_birth if patient else ""),
+        _row("Address", [message_address.get(p) for p in ADDRESS_PARTS if message_address.get(p)], pds_lines),
+        _row("Postcode", message_address.get("postcode"), pds_postcode),
+        CompareRow(
+            "GP practice",
+            data.get("gp_code") and f"GP {data.get('gp_code')}" or "",
+            f"{gp.practice_ods} since {_date(gp.start)}" if gp else "",
+        ),
+    ]
+    if restricted:
+        # Hidden is not different: the comparison must not hint at what a restricted address says.
+        rows[7] = CompareRow("Address", rows[7].message, ["Restricted (S flag): not shown"])
+        rows[8] = CompareRow("Postcode", rows[8].message, "")
+    if patient and patient.death_date:
+        rows.append(
+            CompareRow("Date of death", "", f"{_date(patient.death_date)} ({patient.get_death_status_display()})")
+        )
+    if patient and patient.sensitive:
+        rows.append(CompareRow("Sensitive record", "", "Yes (S flag)"))
+    return rows
+
+
+def sides(rows: list[CompareRow]) -> tuple[list[dict], list[dict]]:
+    """The comparison as two NHS.UK summary lists (components/summary_list.html): message, then PDS."""
+
+    def side(value, empty: str, differs: bool) -> dict:
+        return (
+            {"lines": value, "empty": empty, "highlight": differs}
+            if isinstance(value, list)
+            else {"value": value, "empty": empty, "highlight": differs}
+        )
+
+    message = [{"key": r.key, **side(r.message, "Not sent", r.differs)} for r in rows]
+    pds = [{"key": r.key, **side(r.pds, "Not held", r.differs)} for r in rows]
+    return message, pds
+
+
+@dataclass
+class CandidateView:
+    nhs_number: str
+    score: float | None
+    reasons: list[str]
+    name: str = ""
+    born: str = ""
+    postcode: str = ""
+    on_pds: bool = False
+
+    @property
+    def score_percent(self) -> str:
+        return "" if self.score is None else f"{round(self.score * 100)}%"
+
+
+def _reasons(raw: dict[str, Any]) -> list[str]:
+    if raw.get("matches"):
+        return [
+            f"{m.get('item')}: {m.get('result')}" + (f" ({m['detail']})" if m.get("detail") else "")
+            for m in raw["matches"]
+        ]
+    reasons = raw.get("reasons") or []
+    if isinstance(reasons, dict):
+        return [f"{item}: {result}" for item, result in reasons.items()]
+    return [str(r) for r in reasons]
+
+
+def raw_candidates(case: ExceptionCase) -> list[dict[str, Any]]:
+    evidence = case.evidence or {}
+    found = evidence.get("candidates")
+    if found is None and isinstance(evidence.get("trace"), dict):
+        found = evidence["trace"].get("candidates")
+    return [c for c in (found or []) if isinstance(c, dict) and c.get("nhs_number")]
+
+
+def candidates(case: ExceptionCase, *, show_address: bool) -> list[CandidateView]:
+    """The records the trace offered, best first, with today's PDS details beside each."""
+    raw = raw_candidates(case)
+    patients = {
+        p.nhs_number: p
+        for p in Patient.objects.prefetch_related("names", "addresses").filter(
+            nhs_number__in=[c["nhs_number"] for c in raw]
+        )
+    }
+    views = []
+    for c in raw:
+        p = patients.get(c["nhs_number"])
+        name = p.usual_name if p else None
+        address = p.current_address if p else None
+        score = c.get("score")
+        views.append(
+            CandidateView(
+                nhs_number=c["nhs_number"],
+                score=float(score) if isinstance(score, int | float) else None,
+                reasons=_reasons(c),
+                name=str(name) if name else "",
+                born=_date(p.birth_date) if p else "",
+                postcode=(address.postcode if address and (show_address or not p.sensitive) else "") if p else "",
+                on_pds=p is not None,
+            )
+        )
+    return views
+
+
+@dataclass
+class TraceStep:
+    check: str
+    result: str
+    why: str
+    decisive: bool = False
+
+
+def rule_trace(case: ExceptionCase) -> list[TraceStep]:
+    steps = [s for s in (case.rule_trace or []) if isinstance(s, dict)]
+    views = [TraceStep(str(s.get("check", "")), str(s.get("result", "")), str(s.get("why", ""))) for s in steps]
+    if views:
+        views[-1].decisive = True  # rules stop at the check that sends the case to a person
+    return views
+
+
+# --- the timeline ---------------------------------------------------------------------------------
+
+EVENT_WORDS = {
+    "opened": "Case opened",
+    "claimed": "Claimed",
+    "released": "Released",
+    "assigned": "Assigned",
+    "note": "Note added",
+}
+
+
+@dataclass
+class TimelineItem:
+    title: str
+    at: dt.datetime
+    by: str
+    reason: str = ""
+    note: str = ""
+    detail: list[str] = field(default_factory=list)
+
+
+def _actions() -> dict:
+    return getattr(kinds, "ACTIONS", {})  # the resolution actions' own words (exceptions/kinds.py)
+
+
+def _event_title(event: CaseEvent) -> str:
+    if event.action in EVENT_WORDS:
+        title = EVENT_WORDS[event.action]
+        if event.action == "claimed" and event.detail.get("via") == "take next":
+            title += " (take next)"
+        if event.action == "assigned" and event.detail.get("to"):
+            title += f" to {event.detail['to']}"
+        return title
+    action = _actions().get(event.action)
+    return action.label if action else event.action.replace("_", " ").capitalize()
+
+
+def _reason_words(event: CaseEvent) -> str:
+    if not event.reason_code:
+        return ""
+    action = _actions().get(event.action)
+    return (action.reasons.get(event.reason_code) if action else None) or event.reason_code
+
+
+def timeline(case: ExceptionCase) -> list[TimelineItem]:
+    items = []
+    for event in case.events.select_related("user").order_by("at", "id"):
+        by = (event.user.get_full_name() or event.user.get_username()) if event.user else f"PCRM {event.system}"
+        detail = []
+        if event.detail.get("summary"):
+            detail.append(str(event.detail["summary"]))
+        items.append(
+            TimelineItem(
+                title=_event_title(event),
+                at=event.at,
+                by=by,
+                reason=_reason_words(event),
+                note=event.note if event.action != "opened" else "",
+                detail=detail,
+            )
+        )
+    return items
+
+
+# --- the raw EDIFACT --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdifactLine:
+    number: int
+    text: str
+    mine: bool  # part of this case's transaction
+
+
+def _transaction_segments(segments: list[str], tn) -> set[int]:
+    """Indexes of transaction `tn`'s segments: its S01 group, up to the next S01 or the UNT."""
+    if tn in (None, ""):
+        return set()
+    marker, found, start = f"RFF+TN:{tn}", set(), None
+    for i, seg in enumerate([*segments, "UNT"]):  # a final UNT closes the last group
+        if seg[:3] in ("S01", "UNT"):
+            if start is not None and marker in segments[start:i]:
+                found.update(range(start, i))
+            start = i if seg[:3] == "S01" else None
+    return found
+
+
+def edifact_lines(case: ExceptionCase) -> list[EdifactLine]:
+    """The interchange as the GP system sent it, one segment per line (the way NHAIS files look), with this
+    case's transaction marked."""
+    if not case.interchange_id:
+        return []
+    raw = bytes(case.interchange.raw or b"")
+    if not raw:
+        return []
+    try:
+        text, _warnings = decode(raw)
+        segments = [wire_of(s) for s in split_segments(text)]
+    except CodecError:
+        # Unreadable as EDIFACT: still show it, split on the segment terminator, so a person can see why.
+        segments = [s.strip() for s in raw.decode("latin-1").split("'") if s.strip()]
+    mine = _transaction_segments(segments, transaction_data(case).get("tn"))
+    return [EdifactLine(i + 1, f"{seg}'", i in mine) for i, seg in enumerate(segments)]

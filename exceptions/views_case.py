@@ -1,0 +1,216 @@
+"""The case page and what people do from it: claim, release, assign, notes and the resolution actions.
+
+Every view loads the case by id and checks, for this user and this case, what they may do: viewing
+needs `exceptions.view_queue` (every view is audited); acting needs the case to be theirs. The
+decisions themselves are made by exceptions.resolution (actions) and exceptions.queue (who holds a
+case); these views only translate between HTTP and those services.
+"""
+
+import importlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import audit, casework, kinds, presenters, queue
+from .forms import ActionForm, AssignForm, NoteForm, action_info
+from .models import OPEN_STATUSES, ExceptionCase
+from .views import queue_url
+
+
+def _resolution():
+    """exceptions.resolution, the services that decide cases (built alongside this UI)."""
+    try:
+        return importlib.import_module("exceptions.resolution")
+    except ImportError:
+        return None
+
+
+def _case(pk: int) -> ExceptionCase:
+    return get_object_or_404(
+        ExceptionCase.objects.select_related("assigned_to", "closed_by", "transaction", "interchange"), pk=pk
+    )
+
+
+def _offered_actions(case: ExceptionCase) -> list[str]:
+    resolution = _resolution()
+    if resolution is not None and hasattr(resolution, "available_actions"):
+        return resolution.available_actions(case)
+    return list(kinds.info(case.kind).actions) if case.status in OPEN_STATUSES else []
+
+
+def _kind(case: ExceptionCase):
+    try:
+        return kinds.info(case.kind)
+    except (KeyError, ValueError):
+        return None
+
+
+def _detail_context(request, case: ExceptionCase, **extra) -> dict:
+    user = request.user
+    show_address = user.has_perm("pds.view_sensitive_record")
+    patient = casework.pds_patient(case)
+    data = casework.transaction_data(case)
+    now = timezone.now()
+    is_open = case.status in OPEN_STATUSES
+    can_act = queue.can_act_on(user, case)
+    compare = casework.compare(data, patient, show_address=show_address)
+    message_rows, pds_rows = casework.sides(compare)
+    actions = []
+    if can_act:
+        for code in _offered_actions(case):
+            info = action_info(code)
+            actions.append(
+                {
+                    "code": code,
+                    "label": info.label if info else code.replace("_", " ").capitalize(),
+                    "description": info.description if info else "",
+                    "href": reverse("exceptions:case-action", args=[case.pk, code]),
+                }
+            )
+    return {
+        "case": case,
+        "kind": _kind(case),
+        "kind_tag": presenters.kind_tag(case.kind),
+        "status_tag": presenters.case_status_tag(case.status),
+        "sla_tag": presenters.sla_tag(queue.sla_state(case.due_at, queue.sla_cutoffs(now))) if is_open else None,
+        "age_days": queue.working_days_since(timezone.localtime(case.opened_at).date(), timezone.localtime(now).date()),
+        "escalated": is_open and case.assigned_to_id is None and case.status == "IN_PROGRESS",
+        "patient": patient,
+        "message_rows": message_rows,
+        "pds_rows": pds_rows,
+        "differences": sum(1 for r in compare if r.differs),
+        "candidates": casework.candidates(case, show_address=show_address),
+        "trace": casework.rule_trace(case),
+        "timeline": casework.timeline(case),
+        "edifact": casework.edifact_lines(case),
+        "transaction": case.transaction,
+        "actions": actions,
+        "can_act": can_act,
+        "can_claim": is_open and case.assigned_to_id is None and user.has_perm(queue.WORK),
+        "can_release": queue.can_release(user, case),
+        "can_assign": is_open and user.has_perm(queue.ASSIGN),
+        "can_note": user.has_perm(queue.WORK),
+        "can_work": user.has_perm(queue.WORK),
+        "assign_form": extra.pop("assign_form", None) or AssignForm(case=case),
+        "note_form": extra.pop("note_form", None) or NoteForm(),
+        "back_url": queue_url(request),
+        **extra,
+    }
+
+
+@require_GET
+@permission_required("exceptions.view_queue", raise_exception=True)
+def case_detail(request, pk: int):
+    case = _case(pk)
+    context = _detail_context(request, case)
+    audit.record(
+        request.user,
+        audit.VIEW_CASE,
+        case=case,
+        detail={"candidates": [c.nhs_number for c in context["candidates"]]} if context["candidates"] else None,
+    )
+    return render(request, "exceptions/case_detail.html", context)
+
+
+def _move(request, pk: int, move, success: str):
+    try:
+        move()
+    except queue.QueueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, success)
+    return redirect("exceptions:case-detail", pk=pk)
+
+
+@require_POST
+@permission_required("exceptions.resolve_case", raise_exception=True)
+def claim(request, pk: int):
+    get_object_or_404(ExceptionCase, pk=pk)
+    return _move(request, pk, lambda: queue.claim(pk, by=request.user), f"Case {pk} is now yours.")
+
+
+@require_POST
+@permission_required("exceptions.view_queue", raise_exception=True)
+def release(request, pk: int):
+    get_object_or_404(ExceptionCase, pk=pk)
+    return _move(request, pk, lambda: queue.release(pk, by=request.user), f"Case {pk} released to the queue.")
+
+
+@require_POST
+@permission_required("exceptions.assign_case", raise_exception=True)
+def assign(request, pk: int):
+    case = _case(pk)
+    form = AssignForm(request.POST, case=case)
+    if not form.is_valid():
+        return render(
+            request, "exceptions/case_detail.html", _detail_context(request, case, assign_form=form), status=400
+        )
+    to = form.cleaned_data["assignee"]
+    name = to.get_full_name() or to.get_username()
+    return _move(request, pk, lambda: queue.assign(pk, to=to, by=request.user), f"Case {pk} assigned to {name}.")
+
+
+@require_POST
+@permission_required("exceptions.resolve_case", raise_exception=True)
+def add_note(request, pk: int):
+    case = _case(pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "exceptions/case_detail.html", _detail_context(request, case, note_form=form), status=400
+        )
+    return _move(
+        request, pk, lambda: queue.add_note(pk, by=request.user, note=form.cleaned_data["note"]), "Note added."
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("exceptions.resolve_case", raise_exception=True)
+def case_action(request, pk: int, action: str):
+    """One resolution action: its form, then (for destructive ones) a confirmation page, then the service."""
+    case = _case(pk)
+    if action not in _offered_actions(case) or action_info(action) is None:
+        raise Http404("That action is not available for this case")
+    if not queue.can_act_on(request.user, case):
+        raise PermissionDenied("Only the person the case is assigned to can act on it: claim it first")
+    resolution = _resolution()
+    show_address = request.user.has_perm("pds.view_sensitive_record")
+    patient = casework.pds_patient(case)
+    form = ActionForm(
+        request.POST or None,
+        case=case,
+        action=action,
+        candidates=casework.candidates(case, show_address=show_address),
+        pds_number=patient.nhs_number if patient else "",
+    )
+    context = {
+        "case": case,
+        "form": form,
+        "action": action,
+        "info": action_info(action),
+        "kind_tag": presenters.kind_tag(case.kind),
+        "compare": casework.compare(casework.transaction_data(case), patient, show_address=show_address),
+    }
+    if request.method == "POST" and form.is_valid():
+        if form.destructive and request.POST.get("confirmed") != "yes":
+            return render(request, "exceptions/case_action_confirm.html", {**context, "chosen": form.chosen()})
+        try:
+            result = resolution.RESOLVERS[action](case, by=request.user, **form.service_kwargs())
+        except resolution.ResolutionError as exc:
+            form.add_error(None, _sentence(str(exc)))
+        else:
+            messages.success(request, _sentence(result.summary))
+            return redirect("exceptions:case-detail", pk=case.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "exceptions/case_action.html", context, status=status)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]) if text else text
