@@ -54,7 +54,11 @@ def run(options: dict) -> dict:
                 broker=BROKER,
                 mesh_url=sandbox.url,
                 concurrency=2,
-                extra_env={"DEBUG": "0", "DJANGO_SECRET_KEY": "bench-" + "k" * 50},
+                extra_env={
+                    "DEBUG": "0",
+                    "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
+                    "CELERY_WORKER_PREFETCH_MULTIPLIER": str(options.get("prefetch") or 1),
+                },
             )
         )
         tx_per_s, tx_count = _end_to_end(sandbox, bodies)
