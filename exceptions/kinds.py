@@ -1,4 +1,10 @@
-"""What each kind of case means to the people who work it: words, SLA and the actions it allows."""
+"""What each kind of case means to the people who work it: code, words, SLA and allowed actions.
+
+Codes group the kinds the way the work is shared out: E1xx who-is-it (NBO), E2xx what-was-sent
+(reference data and data quality), E3xx decisions (PCSE registrations), E9xx transport (operations).
+`public_code` names the PDS/SMSP vocabulary term where one exists, so cases can be matched with
+national reporting. SLAs are working days (England and Wales bank holidays excluded).
+"""
 
 from dataclasses import dataclass
 
@@ -6,94 +12,318 @@ from registrations.ports import CaseKind
 
 
 @dataclass(frozen=True)
+class ActionInfo:
+    label: str
+    description: str
+    reasons: dict[str, str]  # reason code -> plain words; every resolution names one
+    outcome: str  # the case status the action leaves: RESOLVED, REJECTED, CLOSED, or "" (stays open)
+    # GP Links text sent for a reason code (F3/F11), where the action sends one
+    texts: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class KindInfo:
+    code: str
     label: str
     description: str
     sla_working_days: int
     actions: tuple[str, ...]
+    resolver: str = "NBO agent"
+    public_code: str = ""
 
 
-_RESOLVE = ("apply_with_patient", "keep_pds_and_close", "reject_to_practice", "escalate")
-_OPS = ("reprocess", "close_no_action", "escalate")
+ACTIONS: dict[str, ActionInfo] = {
+    "apply_with_patient": ActionInfo(
+        "Apply with this patient",
+        "Carry out what the practice asked for, on the PDS record chosen: an acceptance registers the patient "
+        "and approves (F4, and F2 to the practice they left); an amendment updates PDS; a deduction request "
+        "deducts (F2).",
+        {
+            "TRACED_MANUALLY": "Found by a manual trace",
+            "SAME_PERSON_CONFIRMED": "Demographics checked: the same person",
+            "NOTES_READ": "GP notes read: nothing stops the registration",
+            "HISTORY_CHECKED": "Registration history checked",
+        },
+        "RESOLVED",
+    ),
+    "allocate_and_apply": ActionInfo(
+        "Allocate a new NHS number and apply",
+        "Create a PDS record with a new NHS number from the acceptance's details, register the patient and "
+        "approve (F4 carrying the new number).",
+        {"NEW_TO_NHS": "New to the NHS (birth, first registration, immigrant)", "NO_RECORD": "No existing record"},
+        "RESOLVED",
+    ),
+    "keep_pds_and_close": ActionInfo(
+        "Keep PDS as it is and close",
+        "Change nothing in PDS and send nothing to the practice.",
+        {
+            "PDS_CORRECT": "PDS is already right",
+            "DUPLICATE_TRANSACTION": "A duplicate of work already done",
+            "DONE_ELSEWHERE": "Dealt with outside PCRM",
+        },
+        "CLOSED",
+    ),
+    "reject_to_practice": ActionInfo(
+        "Reject to the practice",
+        "Refuse the transaction and tell the practice why: an F3 rejection for an acceptance, an F11 for a "
+        "deduction request.",
+        {
+            "INSUFFICIENT_DETAILS": "Not enough detail to identify the patient",
+            "PATIENT_DECEASED": "PDS records the patient as deceased",
+            "DUPLICATE": "Duplicate registration",
+            "WRONG_HA": "Wrong health authority",
+            "NOT_ON_LIST": "Patient not on the practice's list",
+            "OTHER": "Other (text required)",
+        },
+        "REJECTED",
+        texts={
+            "INSUFFICIENT_DETAILS": "INSUFFICIENT DETAILS TO IDENTIFY PATIENT - PLEASE RESUBMIT",
+            "PATIENT_DECEASED": "PATIENT RECORDED AS DECEASED - CONTACT PCSE",
+            "DUPLICATE": "DUPLICATE REGISTRATION",
+            "WRONG_HA": "WRONG HA - PLEASE RESEND TO THE CORRECT HA",
+            "NOT_ON_LIST": "PATIENT NOT REGISTERED WITH THIS PRACTICE",
+        },
+    ),
+    "approve_removal": ActionInfo(
+        "Approve the removal",
+        "Deduct the patient from the practice's list (F2) and end the registration in PDS.",
+        {"OUT_OF_AREA_CONFIRMED": "Patient confirmed out of area", "IMMEDIATE": "Immediate removal applies"},
+        "RESOLVED",
+    ),
+    "refuse_removal": ActionInfo(
+        "Refuse the removal",
+        "Record the refusal; nothing is sent (GP Links has no removal rejection).",
+        {
+            "WITHIN_AREA": "Patient lives within the practice area",
+            "NOTICE_NOT_GIVEN": "Notice not given",
+            "OTHER": "Other",
+        },
+        "REJECTED",
+    ),
+    "approve_deduction": ActionInfo(
+        "Approve the deduction",
+        "Deduct the patient (F2) with the reason asked for, and end the registration in PDS.",
+        {
+            "DEATH_VERIFIED": "Death verified",
+            "EMIGRATION_CONFIRMED": "Emigration confirmed",
+            "REASON_ACCEPTED": "Reason accepted",
+        },
+        "RESOLVED",
+    ),
+    "refuse_deduction": ActionInfo(
+        "Refuse the deduction",
+        "Tell the practice the deduction request is refused, with the reason (F11).",
+        {
+            "DEATH_NOT_VERIFIED": "Death not verified",
+            "NOT_ON_LIST": "Patient not on the practice's list",
+            "REMOVAL_LATER": "Patient will be removed later",
+            "OTHER": "Other (text required)",
+        },
+        "REJECTED",
+        texts={
+            "DEATH_NOT_VERIFIED": "DEATH NOT VERIFIED - PLEASE CONTACT PCSE",
+            "NOT_ON_LIST": "PATIENT NOT REGISTERED WITH THIS PRACTICE",
+            "REMOVAL_LATER": "PATIENT WILL BE REMOVED IN 30 DAYS",
+        },
+    ),
+    "accept_change": ActionInfo(
+        "Accept the change",
+        "Apply the requested name, birth-date or sex change to PDS.",
+        {"EVIDENCE_SEEN": "Evidence of the change seen", "CORRECTS_ERROR": "Corrects an error in PDS"},
+        "RESOLVED",
+    ),
+    "refuse_change": ActionInfo(
+        "Refuse the change",
+        "Keep PDS as it is; the refusal is recorded.",
+        {"PDS_CORRECT": "PDS is right", "NO_EVIDENCE": "No evidence for the change"},
+        "REJECTED",
+    ),
+    "remove_fp69_flag": ActionInfo(
+        "Remove the FP69 flag",
+        "The practice confirmed or corrected the address: apply any new address and send the F10.",
+        {"ADDRESS_CONFIRMED": "Address confirmed", "ADDRESS_CHANGED": "New address given"},
+        "RESOLVED",
+    ),
+    "let_fp69_run": ActionInfo(
+        "Let the FP69 run",
+        "The reply does not confirm the address: the notice stays and the patient is deducted at expiry.",
+        {"NOT_CONFIRMED": "The address is not confirmed"},
+        "CLOSED",
+    ),
+    "apply_corrected_address": ActionInfo(
+        "Apply a corrected address",
+        "Put a corrected version of the address into PDS.",
+        {
+            "CORRECTED_FROM_PAF": "Corrected from the postcode address file",
+            "CONFIRMED_WITH_PRACTICE": "Confirmed with the practice",
+        },
+        "RESOLVED",
+    ),
+    "reprocess": ActionInfo(
+        "Reprocess",
+        "Run the processing rules again now that the cause is fixed (reference data, PDS, a passing failure).",
+        {
+            "REFERENCE_DATA_FIXED": "Reference data corrected",
+            "PDS_FIXED": "PDS record corrected",
+            "TRANSIENT_CLEARED": "The passing failure has cleared",
+        },
+        "CLOSED",
+    ),
+    "close_no_action": ActionInfo(
+        "Close with no action",
+        "Close the case; nothing is changed or sent.",
+        {
+            "RESOLVED_ELSEWHERE": "Resolved outside PCRM",
+            "RETRANSMITTED": "The partner retransmitted",
+            "NO_ACTION_NEEDED": "No action needed",
+        },
+        "CLOSED",
+    ),
+    "escalate": ActionInfo(
+        "Escalate",
+        "Pass the case to a team leader (or a named colleague); it stays open.",
+        {
+            "NEEDS_SENIOR": "Needs a senior decision",
+            "NEEDS_NBO": "Needs the PDS National Back Office",
+            "POLICY_QUESTION": "Policy question",
+        },
+        "",
+    ),
+}
+
+_G1_IDENTITY = ("apply_with_patient", "reject_to_practice", "escalate")
+_TRANSPORT = ("close_no_action", "escalate")
 
 CATALOGUE: dict[CaseKind, KindInfo] = {
     CaseKind.NO_TRACE: KindInfo(
-        "No trace",
-        "No PDS record matches the patient in the message.",
-        3,
-        ("apply_with_patient", "allocate_and_apply", "reject_to_practice", "escalate"),
+        "E101", "No trace",
+        "No PDS record matches the patient in the message. Trace by hand, allocate a new NHS number, or reject.",
+        3, ("apply_with_patient", "allocate_and_apply", "reject_to_practice", "reprocess", "escalate"),
+        public_code="DEMOG-0001",
     ),
     CaseKind.MULTIPLE_MATCHES: KindInfo(
-        "Multiple matches", "Several PDS records match; a person must choose.", 3, _RESOLVE
+        "E102", "Multiple matches",
+        "Several PDS records match the patient. Compare them side by side and choose one, or reject.",
+        3, _G1_IDENTITY, public_code="DEMOG-0007",
     ),
     CaseKind.DEMOGRAPHIC_MISMATCH: KindInfo(
-        "Demographic mismatch", "The message and PDS disagree beyond tolerance.", 3, _RESOLVE
+        "E103", "Demographic mismatch",
+        "The message and PDS disagree on surname, birth date or sex beyond tolerance.",
+        3, ("apply_with_patient", "reject_to_practice", "reprocess", "escalate"),
     ),
-    CaseKind.DECEASED: KindInfo("Deceased", "PDS records the patient as deceased.", 2, _RESOLVE),
-    CaseKind.SENSITIVE: KindInfo("Sensitive record", "The PDS record is restricted (S flag).", 2, _RESOLVE),
+    CaseKind.DECEASED: KindInfo(
+        "E104", "Deceased",
+        "PDS records the patient as deceased. Reject, or correct the death status in PDS and reprocess.",
+        2, ("reject_to_practice", "keep_pds_and_close", "reprocess", "escalate"),
+    ),
+    CaseKind.SENSITIVE: KindInfo(
+        "E105", "Sensitive record",
+        "The PDS record is restricted (S flag): nothing changes it automatically. Check and apply, or reject.",
+        2, ("apply_with_patient", "reject_to_practice", "keep_pds_and_close", "escalate"),
+    ),
     CaseKind.SUPERSEDED_NUMBER: KindInfo(
-        "Superseded number", "The NHS number was merged into another record.", 3, _RESOLVE
+        "E106", "Superseded number",
+        "The NHS number was merged into another record that does not agree with the message.",
+        3, _G1_IDENTITY, public_code="DEMOG-0017",
     ),
-    CaseKind.LEGACY_NHS_NUMBER: KindInfo("Legacy NHS number", "A pre-1996 alphanumeric NHS number.", 5, _RESOLVE),
+    CaseKind.LEGACY_NHS_NUMBER: KindInfo(
+        "E107", "Legacy NHS number",
+        "A pre-1996 alphanumeric NHS number, which PDS does not hold. Find the patient's current number.",
+        5, ("apply_with_patient", "allocate_and_apply", "reject_to_practice", "escalate"),
+    ),
+    CaseKind.NHS_NUMBER_ALLOCATION: KindInfo(
+        "E108", "NHS number allocation",
+        "A first registration or immigrant with no NHS number and no PDS match: allocate one, or choose a record.",
+        3, ("allocate_and_apply", "apply_with_patient", "reject_to_practice", "escalate"),
+    ),
     CaseKind.UNKNOWN_GP: KindInfo(
-        "Unknown GP",
-        "The GP code or practice is not in reference data.",
-        3,
-        ("reprocess", "reject_to_practice", "escalate"),
+        "E201", "Unknown GP",
+        "The GP code, practice or trading partner is not in reference data. Fix it in admin, then reprocess.",
+        3, ("reprocess", "reject_to_practice", "close_no_action", "escalate"), resolver="Administrator",
     ),
     CaseKind.INVALID_TRANSACTION: KindInfo(
-        "Invalid transaction",
-        "The transaction breaks the GP Links rules.",
-        3,
-        ("reject_to_practice", "close_no_action", "escalate"),
+        "E202", "Invalid transaction",
+        "The transaction breaks the GP Links rules (a missing or malformed item).",
+        3, ("reject_to_practice", "reprocess", "close_no_action", "escalate"), resolver="PCSE registrations",
     ),
-    CaseKind.INVALID_INTERCHANGE: KindInfo("Invalid interchange", "The interchange could not be read.", 1, _OPS),
-    CaseKind.FREE_TEXT: KindInfo("Free-text review", "The GP added notes that a person must read.", 3, _RESOLVE),
+    CaseKind.INVALID_INTERCHANGE: KindInfo(
+        "E203", "Invalid interchange",
+        "The interchange could not be read at all. Ask the sender to resend, or reprocess after a codec fix.",
+        1, ("reprocess", "close_no_action", "escalate"), resolver="Operations",
+    ),
+    CaseKind.INVALID_ADDRESS: KindInfo(
+        "E204", "Invalid address",
+        "The new address would fail PDS validation. Apply a corrected address, or keep PDS as it is.",
+        3, ("apply_corrected_address", "keep_pds_and_close", "escalate"),
+    ),
+    CaseKind.FREE_TEXT: KindInfo(
+        "E301", "Free-text review",
+        "The acceptance carries GP notes, which PCSE reads before any registration goes through.",
+        3, _G1_IDENTITY, resolver="PCSE registrations",
+    ),
+    CaseKind.ACCEPTANCE_CHECK: KindInfo(
+        "E302", "Acceptance check",
+        "A disputed (D) or re-sent (R) acceptance, or a code that does not fit PDS: check the history first.",
+        3, ("apply_with_patient", "reject_to_practice", "keep_pds_and_close", "escalate"),
+        resolver="PCSE registrations",
+    ),
+    CaseKind.ALREADY_REGISTERED: KindInfo(
+        "E303", "Already registered",
+        "PDS already shows the patient at this practice. Approve again, or close if it is a duplicate.",
+        3, ("apply_with_patient", "keep_pds_and_close", "escalate"), resolver="PCSE registrations",
+    ),
+    CaseKind.CONFLICTING_REGISTRATION: KindInfo(
+        "E304", "Conflicting registration",
+        "Another registration for this patient is later or still in flight, or a practice amends someone PDS "
+        "shows elsewhere.",
+        3, ("apply_with_patient", "keep_pds_and_close", "reject_to_practice", "escalate"),
+    ),
     CaseKind.DEMOGRAPHIC_CHANGE: KindInfo(
-        "Demographic change request",
-        "The GP asks to change name, birth date or sex.",
-        5,
-        ("accept_change", "refuse_change", "escalate"),
+        "E305", "Demographic change request",
+        "The practice asks to change the name, birth date or sex; PDS is the master. Compare and decide.",
+        5, ("accept_change", "refuse_change", "escalate"),
     ),
     CaseKind.REMOVAL_REVIEW: KindInfo(
-        "Removal review",
-        "The GP asks to remove an out-of-area patient.",
-        5,
-        ("approve_removal", "refuse_removal", "escalate"),
+        "E306", "Removal review",
+        "The practice asks to remove a patient who lives out of its area. Approve (F2) or refuse.",
+        5, ("approve_removal", "refuse_removal", "escalate"), resolver="PCSE registrations",
     ),
     CaseKind.DEDUCTION_REVIEW: KindInfo(
-        "Deduction review",
-        "A deduction request needs a decision.",
-        5,
-        ("approve_deduction", "refuse_deduction", "escalate"),
+        "E307", "Deduction review",
+        "A deduction request PCRM could not confirm (death unknown to PDS, other reason). Deduct (F2) or refuse "
+        "(F11).",
+        5, ("approve_deduction", "refuse_deduction", "escalate"), resolver="PCSE registrations",
     ),
     CaseKind.FP69_RESPONSE: KindInfo(
-        "FP69 response", "A reply to an FP69 notice.", 5, ("remove_fp69_flag", "let_fp69_run", "escalate")
-    ),
-    CaseKind.INVALID_ADDRESS: KindInfo("Invalid address", "The address failed validation.", 3, _RESOLVE),
-    CaseKind.CONFLICTING_REGISTRATION: KindInfo(
-        "Conflicting registration", "Another registration for this patient is in flight.", 3, _RESOLVE
-    ),
-    CaseKind.ALREADY_REGISTERED: KindInfo("Already registered", "PDS already shows this practice.", 3, _RESOLVE),
-    CaseKind.ACCEPTANCE_CHECK: KindInfo("Acceptance check", "A D or R acceptance needs checking.", 3, _RESOLVE),
-    CaseKind.NHS_NUMBER_ALLOCATION: KindInfo(
-        "NHS number allocation",
-        "The patient needs an NHS number.",
-        3,
-        ("allocate_and_apply", "apply_with_patient", "escalate"),
+        "E308", "FP69 response",
+        "The practice answered an FP69 notice. Remove the flag (F10) if the address is confirmed, or let it run.",
+        5, ("remove_fp69_flag", "let_fp69_run", "escalate"), resolver="PCSE registrations",
     ),
     CaseKind.SEQUENCE_GAP: KindInfo(
-        "Sequence gap", "An interchange from a partner seems to be missing.", 1, ("close_no_action", "escalate")
+        "E901", "Sequence gap",
+        "An interchange from a partner never arrived. Ask the practice to retransmit it (never automatic).",
+        1, _TRANSPORT, resolver="Operations",
     ),
     CaseKind.MISSING_RECEP: KindInfo(
-        "Missing RECEP", "A partner has not acknowledged what we sent.", 2, ("close_no_action", "escalate")
+        "E902", "Missing RECEP",
+        "A partner has not acknowledged an interchange PCRM sent. Confirm with them before resending by hand.",
+        2, _TRANSPORT, resolver="Operations",
     ),
     CaseKind.MESH_REPORT: KindInfo(
-        "MESH report", "MESH reported a message as undelivered or in error.", 1, ("close_no_action", "escalate")
+        "E903", "MESH report", "MESH reported a message PCRM sent as undelivered or in error.", 1, _TRANSPORT,
+        resolver="Operations",
     ),
-    CaseKind.DEAD_LETTER: KindInfo("Dead letter", "Processing failed repeatedly.", 1, _OPS),
-}
+    CaseKind.DEAD_LETTER: KindInfo(
+        "E904", "Dead letter",
+        "Processing failed again and again for a passing reason (PDS busy, a lock). Reprocess when it clears.",
+        1, ("reprocess", "close_no_action", "escalate"), resolver="Operations",
+    ),
+}  # fmt: skip
 
 
 def info(kind: str) -> KindInfo:
     return CATALOGUE[CaseKind(kind)]
+
+
+def action_info(action: str) -> ActionInfo:
+    return ACTIONS[action]

@@ -64,3 +64,19 @@ def record_audit(
         object_id=str(object_id)[:40],
         detail=detail or {},
     )
+
+
+def record_event(
+    case: ExceptionCase,
+    *,
+    action: str,
+    user=None,
+    system: str = "",
+    reason_code: str = "",
+    note: str = "",
+    detail: dict | None = None,
+) -> CaseEvent:
+    """Append one step to the case's story; who did it is a user or a named system component."""
+    return CaseEvent.objects.create(
+        case=case, user=user, system=system, action=action, reason_code=reason_code, note=note, detail=detail or {}
+    )

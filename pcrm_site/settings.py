@@ -254,3 +254,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# Processing rules (docs: gplinks-protocol section 6). Every automatic decision that the sources
+# leave open is a setting here, so a product decision never needs a code change.
+PROCESSING_WRONG_HA_REJECTS = env_bool("PROCESSING_WRONG_HA_REJECTS", True)  # False: a case instead of an F3
+PROCESSING_R_LOOKBACK_DAYS = env_int("PROCESSING_R_LOOKBACK_DAYS", 180)  # an R re-send must follow our F3
+PROCESSING_EMIGRATION_AUTO = env_bool("PROCESSING_EMIGRATION_AUTO", True)  # False: emigration DERs reviewed
+PROCESSING_ADDRESS_RETRIES = env_int("PROCESSING_ADDRESS_RETRIES", 3)  # re-reads on a PDS version conflict
+REMOVAL_DEDUCTION_REASON = env("REMOVAL_DEDUCTION_REASON", "9")  # approved out-of-area removal (G3)
+FP69_EXPIRY_MONTHS = env_int("FP69_EXPIRY_MONTHS", 6)
+FP69_DEFAULT_REASON = env("FP69_DEFAULT_REASON", "8")  # 8 = other reason, the only attested code
+FP69_EXPIRY_DEDUCTION_REASON = env("FP69_EXPIRY_DEDUCTION_REASON", "14")  # 14 returned undelivered (or 13)
+CELERY_BEAT_SCHEDULE["fp69-expiry"] = {"task": "registrations.tasks.expire_fp69_flags", "schedule": 3600.0}
+
+# The dashboard's charts: chart.js from npm, served as static files with no build step (like nhsuk-frontend).
+STATICFILES_DIRS += [("chartjs", NODE_MODULES / "chart.js" / "dist")]
+# A locked-out sign-in (django-axes) gets an NHS.UK page saying why and for how long, with status 429.
+AXES_LOCKOUT_TEMPLATE = "exceptions/lockout.html"

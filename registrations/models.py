@@ -300,3 +300,44 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"registration at {self.practice_id} from {self.acceptance_date}"
+
+
+class FP69Status(models.TextChoices):
+    OPEN = "OPEN", "Open: waiting for the practice"
+    REMOVED = "REMOVED", "Removed (F10 sent)"
+    EXPIRED = "EXPIRED", "Expired: patient deducted"
+    SUPERSEDED = "SUPERSEDED", "Ended by another deduction"
+
+
+class FP69Flag(models.Model):
+    """An FP69 notice: PCRM doubts the patient still lives at the address (mail came back).
+
+    The practice was told with an F9 and has until `expires_on` to confirm or correct the address;
+    then the flag is removed (F10) or the patient deducted (F2). One open flag per patient.
+    """
+
+    nhs_number = models.CharField(max_length=10, db_index=True)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="fp69_flags")
+    gp = models.ForeignKey(GP, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField("FP69 reason", max_length=2)
+    status = models.CharField(max_length=10, choices=FP69Status.choices, default=FP69Status.OPEN)
+    set_on = models.DateField()
+    expires_on = models.DateField()
+    set_by = models.CharField(max_length=150)
+    note = models.TextField(blank=True)
+    notice = models.ForeignKey(OutboxItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_on = models.DateField(null=True, blank=True)
+    closed_by = models.CharField(max_length=150, blank=True)
+    closing = models.ForeignKey(OutboxItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "FP69 flag"
+        constraints = [
+            models.UniqueConstraint(fields=["nhs_number"], condition=Q(status="OPEN"), name="reg_one_open_fp69"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_on"])]
+
+    def __str__(self) -> str:
+        return f"FP69 at {self.practice_id} until {self.expires_on} ({self.status})"

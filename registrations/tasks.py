@@ -103,3 +103,13 @@ def report_missing_receps() -> int:
 def validate_mailbox() -> None:
     with mesh.mesh_client() as client:
         client.handshake()
+
+
+@shared_task(ignore_result=True)
+def expire_fp69_flags() -> int:
+    from .services import fp69
+
+    expired = fp69.expire_due(today=timezone.localdate())
+    if expired:
+        trigger_relay()
+    return len(expired)

@@ -1,8 +1,10 @@
-"""Processing rules, one module per GP Links transaction type."""
+"""Processing rules, one module per GP Links transaction type the GP systems send."""
 
 from .acceptance import process_acceptance
+from .amendment import process_amendment
 from .base import Outcome, Trace
-from .review import process_amendment, process_deduction_request, process_removal
+from .deduction import process_deduction_request
+from .removal import process_removal
 
 RULES = {
     "G1": process_acceptance,

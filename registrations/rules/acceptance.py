@@ -2,26 +2,37 @@
 
 Checks run in the order a back-office user would make them; the first that fails decides, and the
 trace records every check that ran so the case page can say why the case is there.
+
+    valid? -> known GP and practice? -> right HA (else F3)? -> GP notes? -> code D / R to check?
+    -> who is it (NHS number, superseded number, or trace)? -> deceased? sensitive? demographics agree?
+    -> a later or competing registration? -> already at this practice? -> approve: PDS, F4, F2
 """
 
 import datetime as dt
 
-from rapidfuzz import fuzz
+from django.conf import settings
+from django.utils import timezone
 
-from pds.services import PatientNotFound, get_patient, register_with_practice
+from pds.services import PatientNotFound, get_patient
 
-from ..gplinks import is_valid_nhs_number
-from ..models import GP, Link, Practice, Registration, Transaction
+from ..gplinks import is_legacy_nhs_number
+from ..models import GP, Link, OutboxItem, Practice, Transaction, TxStatus
 from ..ports import CaseKind
 from ..services.outbox import queue_transaction
+from . import identify
 from .base import Outcome, Trace
+from .effects import accepted_on, approve_acceptance, gp_for, reject_acceptance
+from .evidence import pds_snapshot, practice_summary, registration_history
+from .identify import demographic_mismatch
 
-SYSTEM = "pcrm-processing"
-NAME_MATCH_THRESHOLD = 85  # rapidfuzz ratio; below this the surnames are "different people" territory
-
-
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
+ACCEPTANCE_CODES = {
+    "A": "an acceptance",
+    "D": "an acceptance following a deduction (the GP disputes it)",
+    "R": "a re-sent acceptance following a wrong-HA rejection",
+    "I": "an internal transfer within the partnership",
+    "S": "the same GP under a new HA",
+}
+ACCEPTANCE_TYPES = {"1": "birth", "2": "first acceptance", "3": "transfer-in", "4": "immigrant"}
 
 
 def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
@@ -29,202 +40,254 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
     if data.get("errors"):
         trace.add("validation", "failed", "; ".join(data["errors"]))
         return Outcome.manual(CaseKind.INVALID_TRANSACTION, f"Acceptance breaks GP Links rules: {data['errors'][0]}")
-    trace.add("validation", "passed", "All mandatory items are present and well formed.")
-
-    gp = (
-        GP.objects.select_related("practice__ha")
-        .filter(
-            national_code=(data.get("gp_code") or ",").split(",")[0],
-            local_code=(data.get("gp_code") or ",").split(",")[-1],
-        )
-        .first()
+    code, kind = data.get("acceptance_code"), data.get("acceptance_type")
+    trace.add(
+        "validation",
+        "passed",
+        f"Type {kind} ({ACCEPTANCE_TYPES.get(kind, '?')}), code {code} ({ACCEPTANCE_CODES.get(code, '?')}); "
+        "every mandatory item is present and well formed.",
     )
-    if gp is None or not gp.practice.active:
-        trace.add("GP code", "unknown", f"GP code {data.get('gp_code')} is not in reference data.")
+
+    gp = gp_for(tx)
+    if gp is None or not gp.active or not gp.practice.active:
+        why = "is not in reference data" if gp is None else "is not active in reference data"
+        trace.add("GP code", "unknown", f"GP code {data.get('gp_code')} {why}.")
         return Outcome.manual(CaseKind.UNKNOWN_GP, f"Unknown GP code {data.get('gp_code')}")
     practice = gp.practice
-    trace.add("GP code", "known", f"{gp.gp_code} is a GP at {practice.ods_code} {practice.name}.")
+    ods = practice.ods_code
+    trace.add("GP code", "known", f"{gp.gp_code} is a GP at {ods} {practice.name}.")
+    context = {"practice": practice_summary(practice), "gp": {"gp_code": gp.gp_code, "name": gp.name}}
 
     message_cipher = tx.message.ha_cipher
-    if practice.ha.cipher != message_cipher:
-        return _reject_wrong_ha(tx, practice, message_cipher, trace)
-    trace.add("health authority", "matches", f"The practice is in HA {message_cipher}, as the message says.")
+    if not _ha_serves(practice, message_cipher):
+        return _wrong_ha(tx, practice, message_cipher, trace, context)
+    trace.add("health authority", "matches", f"The practice is linked to HA {message_cipher}, as the message says.")
 
     if data.get("free_text"):
-        trace.add("GP notes", "present", "PCSE stops on free text: a person must read the notes.")
+        trace.add("GP notes", "present", f'PCSE stops on free text: a person must read "{data["free_text"]}".')
         return Outcome.manual(
-            CaseKind.FREE_TEXT, "Acceptance carries GP notes to review", practice_ods=practice.ods_code
+            CaseKind.FREE_TEXT, "Acceptance carries GP notes to review", practice_ods=ods, evidence=context
         )
     trace.add("GP notes", "none", "No free text to review.")
 
-    if data.get("acceptance_code") in ("D", "R"):
+    if code == "D":
         trace.add(
             "acceptance code",
-            data["acceptance_code"],
-            "A disputed (D) or re-sent (R) acceptance needs checking against earlier traffic.",
+            "D",
+            "The GP re-accepts a patient it was told to deduct: a person decides which registration stands.",
         )
         return Outcome.manual(
             CaseKind.ACCEPTANCE_CHECK,
-            f"Acceptance code {data['acceptance_code']} needs checking",
-            practice_ods=practice.ods_code,
+            "Acceptance code D: the practice disputes a deduction",
+            practice_ods=ods,
+            evidence={**context, "earlier_deductions": _deductions_sent(practice, data.get("nhs_number"))},
         )
-
-    nhs_number = data.get("nhs_number")
-    if not nhs_number:
-        trace.add("NHS number", "absent", "The acceptance has no NHS number: trace or allocation is needed.")
-        return Outcome.manual(
-            CaseKind.NHS_NUMBER_ALLOCATION, "Acceptance without an NHS number", practice_ods=practice.ods_code
-        )
-    if len(nhs_number) != 10 or not nhs_number.isdigit():
-        trace.add("NHS number", "legacy", f"{nhs_number} is a pre-1996 number that PDS does not hold.")
-        return Outcome.manual(CaseKind.LEGACY_NHS_NUMBER, "Legacy-format NHS number", practice_ods=practice.ods_code)
-    if not is_valid_nhs_number(nhs_number):
-        trace.add("NHS number", "invalid", "The check digit is wrong.")
-        return Outcome.manual(
-            CaseKind.INVALID_TRANSACTION, "NHS number fails its check digit", practice_ods=practice.ods_code
-        )
-
-    try:
-        lookup = get_patient(nhs_number)
-    except PatientNotFound:
-        trace.add("PDS lookup", "not found", "PDS has no record with this NHS number.")
-        return Outcome.manual(CaseKind.NO_TRACE, "NHS number not known to PDS", practice_ods=practice.ods_code)
-    patient = lookup.patient
-    if lookup.superseded_from:
+    if code == "R":
+        rejection = _earlier_rejection(tx, practice)
+        if rejection is None:
+            trace.add(
+                "acceptance code",
+                "R without a rejection",
+                f"PCRM sent {ods} no wrong-HA rejection for this patient in the last "
+                f"{settings.PROCESSING_R_LOOKBACK_DAYS} days, so the re-send needs checking.",
+            )
+            return Outcome.manual(
+                CaseKind.ACCEPTANCE_CHECK,
+                "Acceptance code R with no earlier rejection on record",
+                practice_ods=ods,
+                evidence=context,
+            )
         trace.add(
-            "PDS lookup", "superseded", "The number was merged into another record; re-keyed to the retained record."
+            "acceptance code",
+            "R after our F3",
+            f"This re-sends the acceptance PCRM rejected (TN {rejection.quoted_tn}) and now reaches the right HA.",
         )
-    else:
-        trace.add("PDS lookup", "found", "PDS holds a record with this NHS number.")
-    evidence = {"pds_version": patient.version}
+
+    found = identify.find_patient(data, trace)
+    evidence = {**context, **found.evidence}
+    if found.patient is None:
+        return Outcome.manual(found.case_kind, found.summary, practice_ods=ods, evidence=evidence)
+    patient = found.patient
+    evidence["pds"] = pds_snapshot(patient)
+    evidence["registrations"] = registration_history(patient.nhs_number)
+    manual = {"practice_ods": ods, "nhs_number": patient.nhs_number, "evidence": evidence}
 
     if patient.death_date:
-        trace.add("death", "deceased", f"PDS records death on {patient.death_date}.")
-        return Outcome.manual(
-            CaseKind.DECEASED, "PDS records the patient as deceased", practice_ods=practice.ods_code, evidence=evidence
-        )
+        trace.add("death", "deceased", f"PDS records death on {patient.death_date} ({patient.death_status}).")
+        return Outcome.manual(CaseKind.DECEASED, "PDS records the patient as deceased", **manual)
+    trace.add("death", "alive", "PDS records no death.")
     if patient.sensitive:
         trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
-        return Outcome.manual(
-            CaseKind.SENSITIVE, "Sensitive (S-flagged) PDS record", practice_ods=practice.ods_code, evidence=evidence
-        )
-    mismatch = _demographic_mismatch(data, patient)
-    if mismatch:
-        trace.add("demographics", "differ", mismatch)
-        return Outcome.manual(
-            CaseKind.DEMOGRAPHIC_MISMATCH,
-            f"Demographics differ: {mismatch}",
-            practice_ods=practice.ods_code,
-            evidence=evidence,
-        )
-    trace.add("demographics", "agree", "Surname, birth date and sex agree with PDS.")
+        return Outcome.manual(CaseKind.SENSITIVE, "Sensitive (S-flagged) PDS record", **manual)
+    trace.add("sensitive flag", "none", "The record is not restricted.")
+    if found.checked_demographics:
+        trace.add("demographics", "agree", found.demographics_note)
+    else:
+        mismatch = demographic_mismatch(data, patient)
+        if mismatch:
+            trace.add("demographics", "differ", f"The acceptance and PDS disagree on {mismatch}.")
+            return Outcome.manual(CaseKind.DEMOGRAPHIC_MISMATCH, f"Demographics differ: {mismatch}", **manual)
+        trace.add("demographics", "agree", "Surname, birth date and sex agree with PDS.")
+
+    conflict = _conflicting_registration(tx, patient, practice)
+    if conflict:
+        trace.add("other registrations", "conflict", conflict)
+        return Outcome.manual(CaseKind.CONFLICTING_REGISTRATION, "Conflicting registration", **manual)
+    trace.add("other registrations", "none", "No later registration in PDS and no other acceptance waiting.")
 
     current = patient.current_gp
-    if current and current.practice_ods == practice.ods_code:
-        trace.add("current registration", "same practice", f"PDS already shows {practice.ods_code}.")
-        return Outcome.manual(
-            CaseKind.ALREADY_REGISTERED,
-            "Patient is already registered at this practice",
-            practice_ods=practice.ods_code,
-            evidence=evidence,
+    same_practice = bool(current and current.practice_ods == ods)
+    if code in ("I", "S") and not same_practice:
+        where = current.practice_ods if current else "no practice"
+        trace.add(
+            "current registration",
+            "different practice",
+            f"Code {code} keeps the patient at the same practice, but PDS shows {where}.",
         )
+        return Outcome.manual(CaseKind.ACCEPTANCE_CHECK, f"Acceptance code {code} but PDS shows {where}", **manual)
+    if code not in ("I", "S") and same_practice:
+        trace.add("current registration", "same practice", f"PDS already shows {ods} since {current.start}.")
+        return Outcome.manual(CaseKind.ALREADY_REGISTERED, "Patient is already registered at this practice", **manual)
+    trace.add(
+        "current registration",
+        current.practice_ods if current else "none",
+        "A change of GP within the practice." if same_practice else "The patient is moving to this practice.",
+    )
 
-    return _approve(tx, data, patient, lookup, gp, practice, trace)
+    summary = approve_acceptance(tx, patient=patient, gp=gp, trace=trace, supplied_number=found.supplied_number)
+    if code == "S":
+        summary += _same_gp_new_ha(tx, patient, practice, trace)
+    return Outcome.done(summary, practice_ods=ods, nhs_number=patient.nhs_number)
 
 
-def _demographic_mismatch(data: dict, patient) -> str:
-    name = patient.usual_name
-    problems = []
-    surname = (data.get("surname") or "").upper()
-    if name and surname and fuzz.ratio(surname, name.family.upper()) < NAME_MATCH_THRESHOLD:
-        problems.append("surname")
-    if data.get("birth_date") and patient.birth_date and _date(data["birth_date"]) != patient.birth_date:
-        problems.append("birth date")
-    if data.get("sex") in ("1", "2") and patient.gender in ("1", "2") and data["sex"] != patient.gender:
-        problems.append("sex")
-    return ", ".join(problems)
+def _ha_serves(practice: Practice, cipher: str) -> bool:
+    if practice.ha.cipher == cipher:
+        return True
+    # A practice near a boundary can hold links with several HAs (code S: same GP, new HA).
+    return Link.objects.filter(practice=practice, ha__cipher=cipher, active=True).exists()
 
 
-def _reject_wrong_ha(tx, practice: Practice, message_cipher: str, trace: Trace) -> Outcome:
+def _wrong_ha(tx, practice: Practice, cipher: str, trace: Trace, context: dict) -> Outcome:
     trace.add(
         "health authority",
         "wrong",
-        f"The message is addressed to HA {message_cipher}, but the practice is in {practice.ha.cipher}.",
+        f"The message is addressed to HA {cipher}, but {practice.ods_code} belongs to "
+        f"{practice.ha.cipher} ({practice.ha.name}).",
     )
-    link = Link.objects.filter(practice=practice, ha__cipher=message_cipher).first() or practice.links.first()
-    if link is None:
+    if not settings.PROCESSING_WRONG_HA_REJECTS:
+        return Outcome.manual(
+            CaseKind.INVALID_TRANSACTION,
+            f"Acceptance addressed to the wrong HA ({cipher})",
+            practice_ods=practice.ods_code,
+            evidence=context,
+        )
+    item = reject_acceptance(tx, practice=practice, text=f"WRONG HA - TRY {practice.ha.name}", trace=trace)
+    if item is None:
         return Outcome.manual(
             CaseKind.UNKNOWN_GP, "Wrong HA and no link to reject through", practice_ods=practice.ods_code
         )
-    text = f"WRONG HA - PRACTICE IS IN {practice.ha.name.upper()}"[:70]
-    queue_transaction(
-        link=link,
-        tx_type="F3",
-        quoted_tn=tx.tn,
-        caused_by=tx,
-        payload={"gp_code": tx.data.get("gp_code"), "free_text": text},
-    )
-    trace.add("reply", "F3 rejection queued", "The GP system re-sends the acceptance to the right HA.")
-    return Outcome.done(f"Rejected: wrong HA ({message_cipher}); F3 sent", practice_ods=practice.ods_code)
+    return Outcome.rejected(f"Rejected: wrong HA ({cipher}); F3 sent", practice_ods=practice.ods_code)
 
 
-def _approve(tx, data, patient, lookup, gp: GP, practice: Practice, trace: Trace) -> Outcome:
-    accepted_on = _date(data.get("acceptance_date")) or tx.received_at.date()
-    previous = register_with_practice(
-        patient,
-        practice_ods=practice.ods_code,
-        start=accepted_on,
-        expected_version=patient.version,
-        by=SYSTEM,
-        reason=f"transaction {tx.pk}",
-    )
-    Registration.objects.create(
-        nhs_number=patient.nhs_number,
-        practice=practice,
-        gp=gp,
-        acceptance_code=data.get("acceptance_code", ""),
-        acceptance_type=data.get("acceptance_type", ""),
-        acceptance_date=accepted_on,
-        transaction=tx,
-    )
-    trace.add("PDS update", "registered", f"Registered GP set to {practice.ods_code} from {accepted_on}.")
-
-    link = Link.objects.select_related("practice", "ha").get(practice=practice, ha=practice.ha)
-    approval = {"gp_code": gp.gp_code}
-    if lookup.superseded_from or data.get("nhs_number") != patient.nhs_number:
-        approval["nhs_number"] = patient.nhs_number
-    queue_transaction(link=link, tx_type="F4", quoted_tn=tx.tn, caused_by=tx, payload=approval)
-    trace.add("reply", "F4 approval queued", f"Approval quoting the GP's TN {tx.tn}.")
-
-    summary = f"Registered with {practice.ods_code}; F4 approval sent"
-    if previous and previous.practice_ods != practice.ods_code:
-        summary += _deduct_from_previous(tx, patient, previous.practice_ods, practice, accepted_on, trace)
-    return Outcome.done(summary, practice_ods=practice.ods_code)
+def _earlier_rejection(tx: Transaction, practice: Practice) -> OutboxItem | None:
+    """Our F3 to this practice for the same person, within the look-back window."""
+    since = timezone.now() - dt.timedelta(days=settings.PROCESSING_R_LOOKBACK_DAYS)
+    data = tx.data
+    for item in (
+        OutboxItem.objects.filter(tx_type="F3", link__practice=practice, created_at__gte=since, caused_by__isnull=False)
+        .select_related("caused_by")
+        .order_by("-id")[:200]
+    ):
+        earlier = item.caused_by.data
+        if data.get("nhs_number") and earlier.get("nhs_number") == data.get("nhs_number"):
+            return item
+        if (
+            (earlier.get("surname") or "").upper() == (data.get("surname") or "").upper()
+            and earlier.get("birth_date") == data.get("birth_date")
+            and data.get("birth_date")
+        ):
+            return item
+    return None
 
 
-def _deduct_from_previous(tx, patient, old_ods: str, new_practice: Practice, on: dt.date, trace: Trace) -> str:
-    old = Practice.objects.select_related("ha").filter(ods_code=old_ods).first()
-    old_link = Link.objects.select_related("practice", "ha").filter(practice=old, ha=old.ha).first() if old else None
-    if old_link is None:
-        trace.add("previous practice", "not a GP Links partner", f"{old_ods} gets no deduction over GP Links.")
-        return ""
-    old_gp = (
-        Registration.objects.filter(nhs_number=patient.nhs_number, practice=old, gp__isnull=False)
-        .order_by("-acceptance_date")
-        .values_list("gp", flat=True)
+def _deductions_sent(practice: Practice, nhs_number: str | None) -> list[dict]:
+    if not nhs_number:
+        return []
+    items = OutboxItem.objects.filter(tx_type="F2", link__practice=practice, payload__nhs_number=nhs_number)
+    return [
+        {
+            "reason": i.payload.get("deduction_reason"),
+            "date": i.payload.get("deduction_date"),
+            "queued_at": i.created_at.isoformat(),
+        }
+        for i in items.order_by("-id")[:5]
+    ]
+
+
+def _conflicting_registration(tx: Transaction, patient, practice: Practice) -> str:
+    """Why this acceptance competes with another registration, in words ('' when it does not)."""
+    on = accepted_on(tx)
+    current = patient.current_gp
+    if current and current.practice_ods != practice.ods_code and current.start > on:
+        return (
+            f"PDS registered the patient at {current.practice_ods} from {current.start}, after this acceptance's "
+            f"date {on}: applying it would undo a later registration."
+        )
+    waiting = (
+        Transaction.objects.filter(
+            type="G1", status=TxStatus.MANUAL, nhs_number__in={tx.nhs_number, patient.nhs_number} - {""}
+        )
+        .exclude(pk=tx.pk)
+        .exclude(sender=tx.sender)
+        .order_by("-id")
         .first()
     )
-    gp = GP.objects.filter(pk=old_gp).first() if old_gp else old.gps.filter(active=True).first()
-    payload = {"gp_code": gp.gp_code if gp else "", "nhs_number": patient.nhs_number, "deduction_date": on.isoformat()}
-    if old.ha_id != new_practice.ha_id:
-        payload.update(deduction_reason="2", new_ha=new_practice.ha.cipher)
-        why = "the patient moved to another HA (reason 2, new HA given)"
-    else:
-        payload["deduction_reason"] = "3"
-        why = "an internal transfer within the HA (reason 3)"
-    queue_transaction(link=old_link, tx_type="F2", caused_by=tx, payload=payload)
-    Registration.objects.filter(nhs_number=patient.nhs_number, practice=old, deducted_on__isnull=True).update(
-        deducted_on=on, deduction_reason=payload["deduction_reason"]
+    if waiting:
+        return (
+            f"Another practice's acceptance for this patient (from {waiting.sender}, TN {waiting.tn}) is waiting "
+            "for a person: decide them together."
+        )
+    return ""
+
+
+def _same_gp_new_ha(tx: Transaction, patient, practice: Practice, trace: Trace) -> str:
+    """Code S: the patient stays with the GP, whose list moves to the new HA; the old HA's list is closed."""
+    old_cipher = tx.data.get("previous_ha")
+    if not old_cipher or old_cipher == tx.message.ha_cipher:
+        trace.add("previous HA", "not given", "No earlier HA list to close.")
+        return ""
+    link = Link.objects.select_related("practice", "ha").filter(practice=practice, ha__cipher=old_cipher).first()
+    if link is None:
+        trace.add("previous HA", old_cipher, f"{practice.ods_code} has no link with {old_cipher}; nothing to close.")
+        return ""
+    queue_transaction(
+        link=link,
+        tx_type="F2",
+        caused_by=tx,
+        payload={
+            "gp_code": tx.data.get("gp_code"),
+            "deduction_reason": "6",
+            "deduction_date": accepted_on(tx).isoformat(),
+            "nhs_number": patient.nhs_number,
+        },
     )
-    trace.add("previous practice", "F2 deduction queued", f"{old.ods_code} is told: {why}.")
-    return f"; F2 deduction sent to {old.ods_code}"
+    trace.add(
+        "previous HA", "F2 reason 6 queued", f"{old_cipher}'s list at {practice.ods_code} is closed: new HA, same GP."
+    )
+    return f"; F2 (new HA, same GP) sent via {old_cipher}"
+
+
+def gp_and_practice(tx: Transaction) -> tuple[GP | None, Practice | None]:
+    gp = gp_for(tx)
+    return gp, gp.practice if gp else None
+
+
+def find_by_number(nhs_number: str):
+    """PDS lookup used by resolution: the record for a number, following a superseded one."""
+    try:
+        return get_patient(nhs_number).patient
+    except PatientNotFound:
+        return None
+
+
+__all__ = ["demographic_mismatch", "find_by_number", "gp_and_practice", "is_legacy_nhs_number", "process_acceptance"]

@@ -1,6 +1,7 @@
 """The transaction state machine: one transition per database transaction, idempotent by status.
 
 PARSED/RETRY_WAIT -> PROCESSING -> DONE | MANUAL | REJECTED   (one atomic block with its side effects)
+DONE: processed automatically; REJECTED: answered with a rejection (F3/F11); MANUAL: a case is open.
 transient failure  -> RETRY_WAIT (the task retries with backoff) -> ... -> DEAD (with a case)
 """
 
@@ -69,7 +70,7 @@ def _apply_outcome(tx: Transaction, outcome: Outcome, trace: Trace) -> None:
                 summary=outcome.summary,
                 transaction_id=tx.pk,
                 interchange_id=tx.message.interchange_id,
-                nhs_number=tx.nhs_number,
+                nhs_number=outcome.nhs_number or tx.nhs_number,
                 practice_ods=outcome.practice_ods,
                 ha_cipher=tx.message.ha_cipher,
                 evidence={"transaction": data, **outcome.evidence},

@@ -317,124 +317,270 @@ def _person(patient: Patient, gp: GP, tn: int, **extra) -> dict:
     return tx
 
 
+def _tx(tn: int, kind: str, gp: GP, nhs_number: str | None, **items) -> dict:
+    return {
+        "tn": tn,
+        "type": kind,
+        "gp_code": gp.gp_code,
+        "nhs_number": nhs_number,
+        "errors": [],
+        "warnings": [],
+        **items,
+    }
+
+
 def build_backlog_plan(practices, people, by_ods):
-    """(sending practice, [transactions as codec JSON], HA cipher) for every demo interchange."""
+    """(sending practice, [transactions as codec JSON], HA cipher) for every demo interchange.
+
+    Most of the backlog processes automatically (moves between practices, an address change, deaths
+    and emigrations, a trace that supplies the NHS number, a superseded number re-keyed); the rest
+    gives at least one case of every kind that an incoming transaction can raise. A few PDS records
+    are prepared first (a merge, a twin, an FP69 notice) so those situations exist.
+    """
+    from pds.services import create_patient, merge_patients
+    from registrations.services import fp69
+
     plan = []
-    tn = 1000
-    movers = [p for p in people if not p.death_date and not p.sensitive][:40]
-    for i, patient in enumerate(movers[:24]):
-        # Moves between demo practices: most auto-process, giving F4 approvals and F2 deductions.
+    counter = iter(range(1001, 10_000))
+    alive = [p for p in people if not p.death_date and not p.sensitive]
+    migrated = {p.ods_code for p in practices if p.ha.cipher != NOT_MIGRATED}
+    home = [p for p in alive if p.current_gp.practice_ods in migrated]
+
+    def send_from(practice, transactions, cipher=None):
+        plan.append((practice, transactions, cipher or practice.ha.cipher))
+
+    def at_home(patient):
+        practice = by_ods[patient.current_gp.practice_ods]
+        return practice, practice.gps.first()
+
+    # --- automatic ---------------------------------------------------------------------------------
+    movers = alive[:24]
+    for i, patient in enumerate(movers):
+        # Moves between demo practices: F4 approvals to the new practice, F2 deductions to the old one.
         current = patient.current_gp.practice_ods
         target = next(
             p for p in practices[(i % 10) + 1 :] + practices if p.ods_code != current and p.ha.cipher != NOT_MIGRATED
         )
-        tn += 1
         transfer = {
             "acceptance_type": "3",
             "previous_gp": "DR PREVIOUS",
             "previous_ha": "BAA",
             "previous_address": ["1 OLD ROAD", "LEEDS"],
         }
-        plan.append(
-            (target, [_person(patient, target.gps.first(), tn, **(transfer if i % 2 else {}))], target.ha.cipher)
-        )
+        send_from(target, [_person(patient, target.gps.first(), next(counter), **(transfer if i % 2 else {}))])
     target = practices[0]
     gp = target.gps.first()
-    unknown = Patient(nhs_number=from_serial(99_000_001), gender="1", birth_date=dt.date(1990, 2, 3))
-    tn += 1
-    plan.append((target, [{**_person(movers[30], gp, tn), "nhs_number": unknown.nhs_number}], target.ha.cipher))
-    tn += 1
-    plan.append((target, [_person(movers[31], gp, tn, free_text="PATIENT HAS A GUIDE DOG")], target.ha.cipher))
-    deceased = next(p for p in people if p.death_date)
-    tn += 1
-    plan.append((target, [_person(deceased, gp, tn)], target.ha.cipher))
-    sensitive = next(p for p in people if p.sensitive)
-    tn += 1
-    plan.append((target, [_person(sensitive, gp, tn)], target.ha.cipher))
-    tn += 1
-    no_number = _person(movers[32], gp, tn, acceptance_type="2")
-    no_number.update(nhs_number=None, place_of_birth="LEEDS")
-    plan.append((target, [no_number], target.ha.cipher))
-    tn += 1
-    plan.append((target, [_person(movers[33], gp, tn, surname="ZZYZX-WRONG")], target.ha.cipher))
-    tn += 1
-    plan.append((target, [_person(movers[34], gp, tn)], "COV"))  # addressed to the wrong HA: F3
-    tn += 1
-    plan.append((target, [_person(movers[35], gp, tn, acceptance_code="D")], target.ha.cipher))
-    # G2 amendments: an address change (auto) and a name change (a request to the master).
-    for j, extra in enumerate(
-        (
-            {
-                "address": {
+    for patient in home[40:42]:  # first registration without an NHS number: the trace supplies it
+        no_number = _person(patient, gp, next(counter), acceptance_type="2", place_of_birth="LEEDS")
+        no_number["nhs_number"] = None
+        send_from(target, [no_number])
+    patient = home[42]
+    practice, pgp = at_home(patient)
+    send_from(
+        practice,
+        [
+            _tx(
+                next(counter),
+                "G2",
+                pgp,
+                patient.nhs_number,
+                address={
                     "house": "",
                     "road": "7 NEW STREET",
                     "locality": "",
-                    "post_town": "BARNSLEY",
+                    "post_town": TOWNS[practice.ha.cipher][0],
                     "county": "",
-                    "postcode": "S70 2AB",
-                }
-            },
-            {"surname": "NEWNAME"},
-        )
-    ):
-        tn += 1
-        patient = movers[36 + j]
-        plan.append(
-            (
-                target,
-                [
-                    {
-                        "tn": tn,
-                        "type": "G2",
-                        "gp_code": gp.gp_code,
-                        "nhs_number": patient.nhs_number,
-                        "errors": [],
-                        "warnings": [],
-                        **extra,
-                    }
-                ],
-                target.ha.cipher,
+                    "postcode": f"{TOWNS[practice.ha.cipher][1]} 2AB",
+                },
             )
-        )
-    tn += 1
-    plan.append(
-        (
-            target,
-            [
-                {
-                    "tn": tn,
-                    "type": "G3",
-                    "gp_code": gp.gp_code,
-                    "nhs_number": movers[38].nhs_number,
-                    "free_text": "PATIENT MOVED OUT OF AREA",
-                    "errors": [],
-                    "warnings": [],
-                }
-            ],
-            target.ha.cipher,
-        )
+        ],
     )
-    tn += 1
-    plan.append(
-        (
-            target,
+    dead_at_home = [p for p in people if p.death_date and p.current_gp.practice_ods in migrated]
+    for patient in dead_at_home[:1]:
+        practice, pgp = at_home(patient)
+        send_from(
+            practice,
             [
-                {
-                    "tn": tn,
-                    "type": "G5",
-                    "gp_code": gp.gp_code,
-                    "nhs_number": deceased.nhs_number,
-                    "deduction_reason": "1",
-                    "deduction_date": "2026-10-30",
-                    "free_text": "DIED AT HOME",
-                    "errors": [],
-                    "warnings": [],
-                }
+                _tx(
+                    next(counter),
+                    "G5",
+                    pgp,
+                    patient.nhs_number,
+                    deduction_reason="1",
+                    deduction_date=patient.death_date.isoformat(),
+                    free_text="DIED AT HOME",
+                )
             ],
-            target.ha.cipher,
         )
+    patient = home[43]
+    practice, pgp = at_home(patient)
+    send_from(
+        practice, [_tx(next(counter), "G5", pgp, patient.nhs_number, deduction_reason="5", deduction_date="2026-10-15")]
     )
+    # A duplicate merged into this record: its old number is re-keyed automatically.
+    retained, duplicate = home[44], home[45]
+    rekeyed = _person(retained, gp, next(counter))
+    rekeyed["nhs_number"] = duplicate.nhs_number
+    merge_patients(
+        retained=retained,
+        duplicate=duplicate,
+        retained_version=None,
+        duplicate_version=None,
+        by="seed_demo",
+        reason="demo: duplicate records",
+    )
+    send_from(target, [rekeyed])
+
+    # --- one of every case an incoming transaction can raise ----------------------------------------
+    cases = iter(home[46:])
+    unknown = from_serial(99_000_001)
+    send_from(target, [{**_person(next(cases), gp, next(counter)), "nhs_number": unknown}])  # NO_TRACE
+    twin = next(cases)  # MULTIPLE_MATCHES: two records fit the demographics equally
+    name, address = twin.usual_name, twin.current_address
+    create_patient(
+        family=name.family,
+        given=list(name.given),
+        gender=twin.gender,
+        birth_date=twin.birth_date,
+        address={"road": address.road, "post_town": address.post_town, "postcode": address.postcode},
+        by="seed_demo",
+        reason="demo: a near twin",
+    )
+    untraced = _person(twin, gp, next(counter), acceptance_type="2", place_of_birth="LEEDS")
+    untraced["nhs_number"] = None
+    send_from(target, [untraced])
+    send_from(target, [_person(next(cases), gp, next(counter), surname="ZZYZX-WRONG")])  # DEMOGRAPHIC_MISMATCH
+    deceased = next(p for p in people if p.death_date)
+    send_from(target, [_person(deceased, gp, next(counter))])  # DECEASED
+    sensitive = next(p for p in people if p.sensitive)
+    send_from(target, [_person(sensitive, gp, next(counter))])  # SENSITIVE
+    kept, merged_away = next(cases), next(cases)  # SUPERSEDED_NUMBER: the retained record differs
+    ambiguous = _person(merged_away, gp, next(counter))
+    merge_patients(
+        retained=kept,
+        duplicate=merged_away,
+        retained_version=None,
+        duplicate_version=None,
+        by="seed_demo",
+        reason="demo: records merged in error?",
+    )
+    send_from(target, [ambiguous])
+    send_from(target, [{**_person(next(cases), gp, next(counter)), "nhs_number": "N/10/10"}])  # LEGACY_NHS_NUMBER
+    send_from(target, [{**_person(next(cases), gp, next(counter)), "gp_code": "9999999,999"}])  # UNKNOWN_GP
+    send_from(target, [_person(next(cases), gp, next(counter), free_text="PATIENT HAS A GUIDE DOG")])  # FREE_TEXT
+    send_from(target, [_person(next(cases), gp, next(counter), acceptance_code="D")])  # ACCEPTANCE_CHECK
+    send_from(target, [_person(next(cases), gp, next(counter))], "COV")  # addressed to the wrong HA: F3
+    patient = next(cases)  # ALREADY_REGISTERED
+    practice, pgp = at_home(patient)
+    send_from(practice, [_person(patient, pgp, next(counter))])
+    newcomer = {  # NHS_NUMBER_ALLOCATION: an immigrant nobody in PDS resembles
+        **_person(
+            next(cases),
+            gp,
+            next(counter),
+            acceptance_type="4",
+            place_of_birth="LAGOS",
+            surname="OKONKWO",
+            forenames=["CHIDINMA"],
+            birth_date="1994-03-08",
+            entry_date="2026-09-01",
+        ),
+        "nhs_number": None,
+    }
+    send_from(target, [newcomer])
+    patient = next(cases)  # DEMOGRAPHIC_CHANGE
+    practice, pgp = at_home(patient)
+    send_from(practice, [_tx(next(counter), "G2", pgp, patient.nhs_number, surname="NEWNAME")])
+    patient = next(cases)  # INVALID_ADDRESS: the postcode is erased
+    practice, pgp = at_home(patient)
+    send_from(
+        practice,
+        [
+            _tx(
+                next(counter),
+                "G2",
+                pgp,
+                patient.nhs_number,
+                address={
+                    "house": "FLAT 2",
+                    "road": "",
+                    "locality": "",
+                    "post_town": TOWNS[practice.ha.cipher][0],
+                    "county": "",
+                    "postcode": None,
+                },
+            )
+        ],
+    )
+    patient = next(cases)  # CONFLICTING_REGISTRATION: an amendment from a practice the patient left
+    elsewhere = next(p for p in practices if p.ods_code != patient.current_gp.practice_ods and p.ods_code in migrated)
+    send_from(
+        elsewhere,
+        [
+            _tx(
+                next(counter),
+                "G2",
+                elsewhere.gps.first(),
+                patient.nhs_number,
+                address={
+                    "house": "",
+                    "road": "3 MILL LANE",
+                    "locality": "",
+                    "post_town": "LEEDS",
+                    "county": "",
+                    "postcode": "LS1 4AP",
+                },
+            )
+        ],
+    )
+    patient = next(cases)  # FP69_RESPONSE: the practice answers an FP69 notice
+    practice, pgp = at_home(patient)
+    fp69.mark_returned_mail(patient.nhs_number, by="seed_demo", note="demo: letter returned")
+    send_from(
+        practice,
+        [_tx(next(counter), "G2", pgp, patient.nhs_number, free_text="PATIENT SEEN 20/10/26 - STILL AT THIS ADDRESS")],
+    )
+    patient = next(cases)  # REMOVAL_REVIEW
+    practice, pgp = at_home(patient)
+    send_from(practice, [_tx(next(counter), "G3", pgp, patient.nhs_number, free_text="PATIENT MOVED OUT OF AREA")])
+    patient = next(cases)  # DEDUCTION_REVIEW: a death PDS does not know
+    practice, pgp = at_home(patient)
+    send_from(
+        practice,
+        [
+            _tx(
+                next(counter),
+                "G5",
+                pgp,
+                patient.nhs_number,
+                deduction_reason="1",
+                deduction_date="2026-10-30",
+                free_text="DIED AT HOME",
+            )
+        ],
+    )
+    patient = next(cases)  # DEDUCTION_REVIEW: another reason
+    practice, pgp = at_home(patient)
+    send_from(
+        practice,
+        [
+            _tx(
+                next(counter),
+                "G5",
+                pgp,
+                patient.nhs_number,
+                deduction_reason="13",
+                deduction_date="2026-10-30",
+                free_text="LEFT THE AREA",
+            )
+        ],
+    )
+    patient = next(cases)  # INVALID_TRANSACTION: a deduction reason a GP may not ask for
+    practice, pgp = at_home(patient)
+    send_from(
+        practice, [_tx(next(counter), "G5", pgp, patient.nhs_number, deduction_reason="2", deduction_date="2026-10-30")]
+    )
+
     not_migrated = next(p for p in practices if p.ha.cipher == NOT_MIGRATED)
-    tn += 1
-    plan.append((not_migrated, [_person(movers[39], not_migrated.gps.first(), tn)], NOT_MIGRATED))
+    send_from(not_migrated, [_person(next(cases), not_migrated.gps.first(), next(counter))], NOT_MIGRATED)
     return plan

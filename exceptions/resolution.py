@@ -1,0 +1,842 @@
+"""Resolution services: what a person can do with a case, each one checked, explained and audited.
+
+The work-queue UI calls these and nothing else to change a case. Every function:
+
+- takes the acting user (`by=`), a reason code from the action's list (exceptions.kinds.ACTIONS)
+  and an optional note;
+- refuses, with a typed error, an action the case's kind does not allow, a case that is no longer
+  open, or a transaction that has already moved on;
+- does its side effects through the same functions the automatic rules use (PDS, registration
+  history, the GP Links outbox), so a person's decision goes out exactly like an automatic one;
+- writes the case event and the audit entry in the same database transaction as those effects:
+  all of it happens, or none of it.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pds.models import PatientName
+from pds.services import InvalidChange, PdsError, change_name, create_patient, update_demographics
+from registrations.gplinks.codes import DEDUCTION_REASONS
+from registrations.models import FP69Flag, Interchange, InterchangeStatus, Link, OutboxItem, OutboxKind, TxStatus
+from registrations.models import Transaction as Tx
+from registrations.ports import CaseKind, CaseRequest
+from registrations.rules.acceptance import find_by_number
+from registrations.rules.amendment import address_problem, apply_address, proposed_address, requested_changes
+from registrations.rules.base import Trace
+from registrations.rules.effects import (
+    approve_acceptance,
+    deduct,
+    gp_for,
+    gp_links_text,
+    reject_acceptance,
+    reject_deduction_request,
+)
+from registrations.services import fp69, inbound, processing
+
+from . import audit
+from .kinds import ACTIONS, info
+from .models import OPEN_STATUSES, CaseStatus, ExceptionCase
+from .services import open_case, record_event
+
+
+class ResolutionError(Exception):
+    """Base of every refusal; the message is written for the person who asked."""
+
+
+class ActionNotAllowed(ResolutionError):
+    """The action is not one this kind of case (or this transaction type) allows."""
+
+
+class CaseNotOpen(ResolutionError):
+    """The case was already resolved, rejected or closed."""
+
+
+class UnknownReason(ResolutionError):
+    """The reason code is not one of the action's reason codes."""
+
+
+class InvalidInput(ResolutionError):
+    """What the person supplied (a patient, an address, a text) cannot be used."""
+
+
+class NotPermitted(ResolutionError):
+    """The user's role does not allow working cases."""
+
+
+@dataclass
+class Resolution:
+    case: ExceptionCase
+    action: str
+    summary: str
+    sent: list[str] = field(default_factory=list)  # F-transaction types queued, e.g. ["F4", "F2"]
+
+
+# --- what the UI may offer ---------------------------------------------------------------------
+
+
+def available_actions(case: ExceptionCase) -> list[str]:
+    """The actions to offer for this case now: allowed by its kind, its status and its transaction."""
+    if case.status not in OPEN_STATUSES:
+        return []
+    return [a for a in info(case.kind).actions if _fits(case, a) is None]
+
+
+def _fits(case: ExceptionCase, action: str) -> str | None:
+    """Why `action` does not fit the case's transaction (None when it does)."""
+    tx = case.transaction
+    needs = {
+        "apply_with_patient": {"G1", "G2", "G5"},
+        "allocate_and_apply": {"G1"},
+        "reject_to_practice": {"G1", "G5"},
+        "approve_removal": {"G3"},
+        "refuse_removal": {"G3"},
+        "approve_deduction": {"G5"},
+        "refuse_deduction": {"G5"},
+        "accept_change": {"G2"},
+        "refuse_change": {"G2"},
+        "remove_fp69_flag": {"G2"},
+        "let_fp69_run": {"G2"},
+        "apply_corrected_address": {"G2"},
+        "keep_pds_and_close": {"G1", "G2", "G3", "G5"},
+    }
+    types = needs.get(action)
+    if types is None:
+        return None
+    if tx is None:
+        return f"'{ACTIONS[action].label}' needs a transaction, and this case has none"
+    if tx.type not in types:
+        return f"'{ACTIONS[action].label}' does not apply to a {tx.type} transaction"
+    if tx.status != TxStatus.MANUAL:
+        return f"the transaction is already {tx.get_status_display().lower()}"
+    return None
+
+
+# --- the shared frame of every action ------------------------------------------------------------
+
+
+def _begin(case: ExceptionCase, action: str, by, reason_code: str) -> ExceptionCase:
+    if by is None or not getattr(by, "is_authenticated", False):
+        raise NotPermitted("a resolution needs a signed-in user")
+    if not by.has_perm("exceptions.resolve_case"):
+        raise NotPermitted("your role cannot work cases")
+    locked = (
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .select_related("transaction__message__interchange__link")
+        .get(pk=case.pk)
+    )
+    if locked.status not in OPEN_STATUSES:
+        raise CaseNotOpen(f"case {locked.pk} is already {locked.get_status_display().lower()}")
+    kind = info(locked.kind)
+    if action not in kind.actions:
+        raise ActionNotAllowed(f"'{ACTIONS[action].label}' is not an action for a {kind.label} case")
+    if reason_code not in ACTIONS[action].reasons:
+        raise UnknownReason(f"{reason_code!r} is not a reason for '{ACTIONS[action].label}'")
+    problem = _fits(locked, action)
+    if problem:
+        raise ActionNotAllowed(problem)
+    if locked.transaction_id:
+        # The transaction is locked too, so processing cannot act on it while a person does.
+        Tx.objects.select_for_update().filter(pk=locked.transaction_id).first()
+    return locked
+
+
+def _finish(
+    case: ExceptionCase,
+    action: str,
+    *,
+    by,
+    reason_code: str,
+    note: str,
+    summary: str,
+    detail: dict | None = None,
+    tx_status: str | None = None,
+    trace: Trace | None = None,
+    nhs_number: str = "",
+) -> Resolution:
+    status = ACTIONS[action].outcome
+    now = timezone.now()
+    if status:
+        case.status = status
+        case.closed_at = now
+        case.closed_by = by
+        case.save(update_fields=["status", "closed_at", "closed_by"])
+    elif case.status == CaseStatus.OPEN:
+        case.status = CaseStatus.IN_PROGRESS
+        case.save(update_fields=["status"])
+    steps = trace.steps if trace else []
+    tx = case.transaction
+    if tx is not None and tx_status:
+        tx.refresh_from_db()
+        tx.status = tx_status
+        tx.outcome = f"{summary} (by {by.get_username()})"
+        tx.rule_trace = [*tx.rule_trace, *[{**s, "by": by.get_username()} for s in steps]]
+        tx.save(update_fields=["status", "outcome", "rule_trace", "updated_at"])
+    # What went out: each queued reply leaves a trace step whose result starts with its type ("F4 ...").
+    sent = [s["result"].split()[0] for s in steps if s["result"].endswith("queued")]
+    full = {**(detail or {}), "summary": summary, "steps": steps}
+    record_event(case, action=action, user=by, reason_code=reason_code, note=note, detail=full)
+    audit.record(
+        by,
+        f"case_{action}",
+        case=case,
+        nhs_number=nhs_number or case.nhs_number,
+        detail={"kind": case.kind, "reason_code": reason_code, "summary": summary},
+    )
+    return Resolution(case=case, action=action, summary=summary, sent=sent)
+
+
+def _patient(nhs_number: str):
+    patient = find_by_number(nhs_number) if nhs_number else None
+    if patient is None:
+        raise InvalidInput("PDS has no record with that NHS number")
+    return patient
+
+
+def _text(action: str, reason_code: str, text: str | None) -> str:
+    words = gp_links_text(text or (ACTIONS[action].texts or {}).get(reason_code, ""))
+    if not words:
+        raise InvalidInput("say why, in words the practice will see")
+    return words
+
+
+# --- acting on the patient ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def apply_with_patient(case: ExceptionCase, *, by, nhs_number: str, reason_code: str, note: str = "") -> Resolution:
+    """Do what the transaction asked for, on the PDS record the person chose."""
+    case = _begin(case, "apply_with_patient", by, reason_code)
+    tx = case.transaction
+    patient = _patient(nhs_number)
+    if patient.death_date:
+        raise InvalidInput("PDS records this patient as deceased: correct PDS first, or reject")
+    trace = Trace()
+    trace.add("person", "chose a patient", f"{by.get_username()} chose PDS record {patient.nhs_number}.")
+    if tx.type == "G1":
+        gp = gp_for(tx)
+        if gp is None:
+            raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
+        summary = approve_acceptance(
+            tx,
+            patient=patient,
+            gp=gp,
+            trace=trace,
+            by=by.get_username(),
+            user=by,
+            supplied_number=patient.nhs_number != tx.data.get("nhs_number"),
+        )
+    elif tx.type == "G2":
+        summary = _apply_amendment(tx, patient, by, trace)
+    else:  # G5
+        summary = _deduct_as_requested(tx, patient, by, trace, reason=tx.data.get("deduction_reason"))
+    return _finish(
+        case,
+        "apply_with_patient",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        detail={"nhs_number": patient.nhs_number},
+        tx_status=TxStatus.DONE,
+        trace=trace,
+        nhs_number=patient.nhs_number,
+    )
+
+
+@transaction.atomic
+def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    """Create a PDS record with a newly allocated NHS number from the acceptance, then apply it."""
+    case = _begin(case, "allocate_and_apply", by, reason_code)
+    tx = case.transaction
+    data = tx.data
+    gp = gp_for(tx)
+    if gp is None:
+        raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
+    if not data.get("birth_date"):
+        raise InvalidInput("the acceptance has no date of birth: a new record needs one")
+    forenames = [f for f in (data.get("forenames") or []) if f]
+    address = {k: v or "" for k, v in (data.get("address") or {}).items()}
+    try:
+        patient = create_patient(
+            family=data.get("surname") or "",
+            given=forenames,
+            gender=data.get("sex") or "0",
+            birth_date=dt.date.fromisoformat(data["birth_date"]),
+            prefix=data.get("title") or "",
+            place_of_birth=data.get("place_of_birth") or "",
+            address=address or None,
+            by=by.get_username(),
+            reason=f"case {case.pk}: new NHS number for transaction {tx.pk}",
+            user=by,
+        )
+    except PdsError as exc:
+        raise InvalidInput(f"PDS refused the new record: {exc}") from exc
+    trace = Trace()
+    trace.add("NHS number", "allocated", f"{by.get_username()} allocated {patient.nhs_number} in a new PDS record.")
+    summary = approve_acceptance(
+        tx, patient=patient, gp=gp, trace=trace, by=by.get_username(), user=by, supplied_number=True
+    )
+    return _finish(
+        case,
+        "allocate_and_apply",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        detail={"nhs_number": patient.nhs_number},
+        tx_status=TxStatus.DONE,
+        trace=trace,
+        nhs_number=patient.nhs_number,
+    )
+
+
+@transaction.atomic
+def keep_pds_and_close(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    case = _begin(case, "keep_pds_and_close", by, reason_code)
+    return _finish(
+        case,
+        "keep_pds_and_close",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary="Closed: PDS kept as it is, nothing sent",
+        tx_status=TxStatus.DONE if case.transaction else None,
+    )
+
+
+@transaction.atomic
+def reject_to_practice(
+    case: ExceptionCase, *, by, reason_code: str, note: str = "", text: str | None = None
+) -> Resolution:
+    """Refuse the transaction and tell the practice why: F3 for an acceptance, F11 for a deduction request."""
+    case = _begin(case, "reject_to_practice", by, reason_code)
+    tx = case.transaction
+    words = _text("reject_to_practice", reason_code, text)
+    trace = Trace()
+    if tx.type == "G1":
+        gp = gp_for(tx)
+        link = tx.message.interchange.link
+        practice = gp.practice if gp else (link.practice if link else None)
+        if practice is None or reject_acceptance(tx, practice=practice, text=words, trace=trace) is None:
+            raise InvalidInput("there is no GP Links link to this practice to send the rejection on")
+        summary = f"Rejected to the practice (F3): {words}"
+    else:
+        if reject_deduction_request(tx, text=words, trace=trace) is None:
+            raise InvalidInput("there is no GP Links link to this practice to send the rejection on")
+        summary = f"Deduction request refused (F11): {words}"
+    return _finish(
+        case,
+        "reject_to_practice",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        detail={"text": words},
+        tx_status=TxStatus.REJECTED,
+        trace=trace,
+    )
+
+
+# --- removals and deductions -------------------------------------------------------------------------
+
+
+def _check_reason(code: str) -> str:
+    if code not in DEDUCTION_REASONS:
+        raise InvalidInput(f"{code!r} is not a GP Links deduction reason")
+    return code
+
+
+def _deduct_as_requested(tx, patient, by, trace: Trace, *, reason: str, on: dt.date | None = None) -> str:
+    gp = gp_for(tx)
+    if gp is None:
+        raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
+    on = on or (dt.date.fromisoformat(tx.data["deduction_date"]) if tx.data.get("deduction_date") else None)
+    on = on or timezone.localdate()
+    item = deduct(
+        patient,
+        practice=gp.practice,
+        reason=_check_reason(reason),
+        on=on,
+        caused_by=tx,
+        trace=trace,
+        by=by.get_username(),
+        user=by,
+        gp=gp,
+    )
+    sent = f"F2 reason {reason} sent to {gp.practice.ods_code}" if item else "no F2 (practice not on PCRM)"
+    return f"Deducted from {gp.practice.ods_code} from {on}; {sent}"
+
+
+@transaction.atomic
+def approve_removal(
+    case: ExceptionCase,
+    *,
+    by,
+    reason_code: str,
+    note: str = "",
+    deduction_reason: str | None = None,
+    effective: dt.date | None = None,
+) -> Resolution:
+    """Deduct an out-of-area patient (F2; reason from settings unless the person chooses another)."""
+    case = _begin(case, "approve_removal", by, reason_code)
+    tx = case.transaction
+    patient = _patient(tx.nhs_number)
+    trace = Trace()
+    summary = _deduct_as_requested(
+        tx,
+        patient,
+        by,
+        trace,
+        reason=deduction_reason or settings.REMOVAL_DEDUCTION_REASON,
+        on=effective or timezone.localdate(),
+    )
+    return _finish(
+        case,
+        "approve_removal",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        tx_status=TxStatus.DONE,
+        trace=trace,
+        nhs_number=patient.nhs_number,
+    )
+
+
+@transaction.atomic
+def refuse_removal(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    case = _begin(case, "refuse_removal", by, reason_code)
+    return _finish(
+        case,
+        "refuse_removal",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary="Removal refused; the patient stays on the list",
+        tx_status=TxStatus.REJECTED,
+    )
+
+
+@transaction.atomic
+def approve_deduction(
+    case: ExceptionCase,
+    *,
+    by,
+    reason_code: str,
+    note: str = "",
+    deduction_reason: str | None = None,
+    effective: dt.date | None = None,
+) -> Resolution:
+    """Deduct as the practice asked (F2), with its reason and date unless the person corrects them."""
+    case = _begin(case, "approve_deduction", by, reason_code)
+    tx = case.transaction
+    patient = _patient(tx.nhs_number)
+    trace = Trace()
+    summary = _deduct_as_requested(
+        tx, patient, by, trace, reason=deduction_reason or tx.data.get("deduction_reason"), on=effective
+    )
+    return _finish(
+        case,
+        "approve_deduction",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        tx_status=TxStatus.DONE,
+        trace=trace,
+        nhs_number=patient.nhs_number,
+    )
+
+
+@transaction.atomic
+def refuse_deduction(
+    case: ExceptionCase, *, by, reason_code: str, note: str = "", text: str | None = None
+) -> Resolution:
+    """Tell the practice its deduction request is refused (F11 with the reason)."""
+    case = _begin(case, "refuse_deduction", by, reason_code)
+    tx = case.transaction
+    words = _text("refuse_deduction", reason_code, text)
+    trace = Trace()
+    if reject_deduction_request(tx, text=words, trace=trace) is None:
+        raise InvalidInput("there is no GP Links link to this practice to send the refusal on")
+    return _finish(
+        case,
+        "refuse_deduction",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=f"Deduction request refused (F11): {words}",
+        detail={"text": words},
+        tx_status=TxStatus.REJECTED,
+        trace=trace,
+    )
+
+
+# --- amendments ----------------------------------------------------------------------------------------
+
+
+def _apply_changes(patient, changes: list[dict], *, by, reason: str) -> None:
+    """Put accepted name/birth/sex changes into PDS, each through its PDS service."""
+    by_item = {c["item"]: c["requested"] for c in changes}
+    today = timezone.localdate()
+    try:
+        if {"surname", "forenames", "title"} & set(by_item):
+            name = patient.usual_name
+            given = by_item.get("forenames", list(name.given) if name else [])
+            change_name(
+                patient,
+                family=by_item.get("surname") or (name.family if name else ""),
+                given=given or [],
+                prefix=by_item.get("title") or ("" if "title" in by_item else (name.prefix if name else "")),
+                start=today,
+                expected_version=patient.version,
+                by=by.get_username(),
+                reason=reason,
+                user=by,
+            )
+        if by_item.get("previous_surname"):
+            change_name(
+                patient,
+                family=by_item["previous_surname"],
+                given=[],
+                use=PatientName.Use.OLD,
+                start=today,
+                expected_version=patient.version,
+                by=by.get_username(),
+                reason=reason,
+                user=by,
+            )
+        demographics = {}
+        if "birth_date" in by_item:
+            demographics["birth_date"] = dt.date.fromisoformat(by_item["birth_date"])
+        if "sex" in by_item:
+            demographics["gender"] = by_item["sex"]
+        if demographics:
+            update_demographics(
+                patient,
+                expected_version=patient.version,
+                by=by.get_username(),
+                reason=reason,
+                user=by,
+                **demographics,
+            )
+    except InvalidChange as exc:
+        raise InvalidInput(f"PDS refused the change: {exc}") from exc
+
+
+def _apply_amendment(tx, patient, by, trace: Trace) -> str:
+    done = []
+    if tx.data.get("address"):
+        address = proposed_address(tx.data, patient)
+        problem = address_problem(address)
+        if problem:
+            raise InvalidInput(f"the address cannot go to PDS: {problem}")
+        patient = apply_address(
+            patient, address, reason=f"transaction {tx.pk}", trace=trace, by=by.get_username(), user=by
+        )
+        done.append("address")
+    changes = requested_changes(tx.data, patient)
+    if changes:
+        _apply_changes(patient, changes, by=by, reason=f"transaction {tx.pk}")
+        done.extend(c["label"] for c in changes)
+        trace.add("PDS update", "changed", f"{', '.join(c['label'] for c in changes)} changed as the practice asked.")
+    return f"Amendment applied to PDS: {', '.join(done) or 'nothing to change'}"
+
+
+@transaction.atomic
+def accept_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    """Apply the practice's requested name, birth-date or sex change to PDS."""
+    case = _begin(case, "accept_change", by, reason_code)
+    tx = case.transaction
+    patient = _patient(case.nhs_number or tx.nhs_number)
+    changes = requested_changes(tx.data, patient)
+    if not changes:
+        raise InvalidInput("PDS already holds what the practice asked for")
+    _apply_changes(patient, changes, by=by, reason=f"case {case.pk}: transaction {tx.pk}")
+    trace = Trace()
+    trace.add("PDS update", "changed", f"{', '.join(c['label'] for c in changes)} changed as the practice asked.")
+    return _finish(
+        case,
+        "accept_change",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=f"Change accepted: {', '.join(c['label'] for c in changes)} updated in PDS",
+        detail={"changes": changes},
+        tx_status=TxStatus.DONE,
+        trace=trace,
+        nhs_number=patient.nhs_number,
+    )
+
+
+@transaction.atomic
+def refuse_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    case = _begin(case, "refuse_change", by, reason_code)
+    return _finish(
+        case,
+        "refuse_change",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary="Change refused; PDS kept as it is",
+        tx_status=TxStatus.REJECTED,
+    )
+
+
+@transaction.atomic
+def apply_corrected_address(case: ExceptionCase, *, by, address: dict, reason_code: str, note: str = "") -> Resolution:
+    """Put a corrected address into PDS; any name/birth/sex items in the amendment become their own case."""
+    case = _begin(case, "apply_corrected_address", by, reason_code)
+    tx = case.transaction
+    patient = _patient(case.nhs_number or tx.nhs_number)
+    values = {
+        p: (address.get(p) or "").upper() for p in ("house", "road", "locality", "post_town", "county", "postcode")
+    }
+    problem = address_problem(values)
+    if problem:
+        raise InvalidInput(f"the corrected address still cannot go to PDS: {problem}")
+    trace = Trace()
+    try:
+        patient = apply_address(patient, values, reason=f"case {case.pk}", trace=trace, by=by.get_username(), user=by)
+    except InvalidChange as exc:
+        raise InvalidInput(f"PDS refused the address: {exc}") from exc
+    changes = requested_changes(tx.data, patient)
+    tx_status = TxStatus.DONE
+    summary = "Corrected address applied to PDS"
+    if changes:
+        tx_status = TxStatus.MANUAL
+        summary += "; the requested name/birth/sex changes are a new case"
+    result = _finish(
+        case,
+        "apply_corrected_address",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        detail={"address": values},
+        tx_status=tx_status,
+        trace=trace,
+        nhs_number=patient.nhs_number,
+    )
+    if changes:
+        items = ", ".join(c["label"] for c in changes)
+        open_case(
+            CaseRequest(
+                kind=CaseKind.DEMOGRAPHIC_CHANGE,
+                summary=f"GP asks to change {items} (address already updated)",
+                transaction_id=tx.pk,
+                interchange_id=case.interchange_id,
+                nhs_number=patient.nhs_number,
+                practice_ods=case.practice_ods,
+                ha_cipher=case.ha_cipher,
+                evidence={**case.evidence, "requested_changes": changes},
+                rule_trace=[
+                    *case.rule_trace,
+                    {
+                        "check": "demographic items",
+                        "result": items,
+                        "why": "PDS is the master: a person accepts or refuses these.",
+                    },
+                ],
+            )
+        )
+    return result
+
+
+# --- FP69 ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def remove_fp69_flag(
+    case: ExceptionCase, *, by, reason_code: str, note: str = "", address: dict | None = None
+) -> Resolution:
+    """The practice confirmed or corrected the address: apply a new address if there is one, then F10."""
+    case = _begin(case, "remove_fp69_flag", by, reason_code)
+    tx = case.transaction
+    patient = _patient(case.nhs_number or tx.nhs_number)
+    trace = Trace()
+    new = address or (proposed_address(tx.data, patient) if tx.data.get("address") else None)
+    if new:
+        values = {
+            p: (new.get(p) or "").upper() for p in ("house", "road", "locality", "post_town", "county", "postcode")
+        }
+        problem = address_problem(values)
+        if problem:
+            raise InvalidInput(f"the address cannot go to PDS: {problem}")
+        patient = apply_address(patient, values, reason=f"case {case.pk}", trace=trace, by=by.get_username(), user=by)
+    try:
+        fp69.remove_flag(patient.nhs_number, by=by.get_username(), caused_by=tx)
+    except fp69.FP69Error as exc:
+        raise InvalidInput(str(exc)) from exc
+    trace.add("FP69 notice", "F10 flag removal queued", "The practice is told the flag is removed.")
+    summary = "FP69 flag removed (F10 sent)" + ("; address updated in PDS" if new else "")
+    return _finish(
+        case,
+        "remove_fp69_flag",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        tx_status=TxStatus.DONE,
+        trace=trace,
+        nhs_number=patient.nhs_number,
+    )
+
+
+@transaction.atomic
+def let_fp69_run(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    case = _begin(case, "let_fp69_run", by, reason_code)
+    flag = FP69Flag.objects.filter(nhs_number=case.nhs_number, status="OPEN").first()
+    until = f" until {flag.expires_on}" if flag else ""
+    return _finish(
+        case,
+        "let_fp69_run",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=f"FP69 notice left to run{until}",
+        tx_status=TxStatus.DONE,
+    )
+
+
+def mark_returned_mail(
+    nhs_number: str,
+    *,
+    by,
+    reason_code: str = "RETURNED_MAIL",
+    note: str = "",
+    fp69_reason: str | None = None,
+    free_text: str = "",
+) -> FP69Flag:
+    """Mail to the patient came back: set an FP69 flag and send the practice the F9 (audited)."""
+    if by is None or not by.has_perm("exceptions.resolve_case"):
+        raise NotPermitted("your role cannot set FP69 flags")
+    with transaction.atomic():
+        try:
+            flag = fp69.mark_returned_mail(
+                nhs_number, by=by.get_username(), reason_code=fp69_reason, note=note, free_text=free_text, user=by
+            )
+        except fp69.FP69Error as exc:
+            raise InvalidInput(str(exc)) from exc
+        audit.record(
+            by,
+            "fp69_set",
+            nhs_number=flag.nhs_number,
+            object_type="fp69",
+            object_id=flag.pk,
+            detail={"reason_code": reason_code, "expires_on": flag.expires_on.isoformat(), "note": note},
+        )
+    return flag
+
+
+# --- operations ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reprocess(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    """Run processing again now that the cause is fixed; a new case opens if it still needs a person."""
+    case = _begin(case, "reprocess", by, reason_code)
+    tx = case.transaction
+    if tx is not None:
+        if tx.status not in (TxStatus.MANUAL, TxStatus.DEAD):
+            raise ActionNotAllowed(f"the transaction is already {tx.get_status_display().lower()}")
+        processing.reprocess(tx.pk)
+        result = processing.process_transaction(tx.pk)
+        tx.refresh_from_db()
+        summary = f"Reprocessed: {tx.get_status_display().lower()}; {tx.outcome}"
+        detail = {"transaction_status": result.status}
+    else:
+        summary, detail = _reprocess_interchange(case)
+    return _finish(case, "reprocess", by=by, reason_code=reason_code, note=note, summary=summary, detail=detail)
+
+
+def _reprocess_interchange(case: ExceptionCase) -> tuple[str, dict]:
+    ic = Interchange.objects.select_for_update().filter(pk=case.interchange_id).first()
+    if ic is None:
+        raise ActionNotAllowed("this case has no transaction or interchange to reprocess")
+    if ic.status == InterchangeStatus.INVALID:
+        ic.status = InterchangeStatus.RECEIVED
+        ic.error = ""
+        ic.save(update_fields=["status", "error"])
+        result = inbound.ingest_interchange(ic.pk)
+        for tx_id in result.new_transaction_ids:
+            processing.process_transaction(tx_id)
+        return (
+            f"Interchange read again: {result.status.lower()}, {len(result.new_transaction_ids)} transactions",
+            {"interchange_status": result.status, "transactions": result.new_transaction_ids},
+        )
+    if ic.link_id is None and ic.direction == "in":
+        link = (
+            Link.objects.select_related("practice", "ha")
+            .filter(practice__link_code=ic.sender, ha__link_code=ic.recipient)
+            .first()
+        )
+        if link is None:
+            raise InvalidInput(f"there is still no link between {ic.sender} and {ic.recipient} in reference data")
+        ic.link = link
+        ic.save(update_fields=["link"])
+        OutboxItem.objects.get_or_create(
+            kind=OutboxKind.RECEP,
+            in_reply_to=ic,
+            defaults={"link": link, "mesh_recipient": link.practice.mesh_mailbox, "ha_cipher": link.ha.cipher},
+        )
+        return f"Linked to {link}; RECEP queued", {"link": link.pk}
+    raise ActionNotAllowed("nothing to reprocess: the interchange was read and is linked")
+
+
+@transaction.atomic
+def close_no_action(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+    case = _begin(case, "close_no_action", by, reason_code)
+    tx = case.transaction
+    return _finish(
+        case,
+        "close_no_action",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary="Closed with no action",
+        tx_status=TxStatus.DONE if tx is not None and tx.status == TxStatus.MANUAL else None,
+    )
+
+
+@transaction.atomic
+def escalate(case: ExceptionCase, *, by, reason_code: str, note: str = "", to=None) -> Resolution:
+    """Pass the case up: to a named colleague, or unassigned for a team leader to pick up. It stays open."""
+    case = _begin(case, "escalate", by, reason_code)
+    case.assigned_to = to
+    case.save(update_fields=["assigned_to"])
+    who = to.get_username() if to is not None else "the team leaders"
+    return _finish(
+        case,
+        "escalate",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=f"Escalated to {who}",
+        detail={"to": to.pk if to is not None else None},
+    )
+
+
+RESOLVERS = {
+    "apply_with_patient": apply_with_patient,
+    "allocate_and_apply": allocate_and_apply,
+    "keep_pds_and_close": keep_pds_and_close,
+    "reject_to_practice": reject_to_practice,
+    "approve_removal": approve_removal,
+    "refuse_removal": refuse_removal,
+    "approve_deduction": approve_deduction,
+    "refuse_deduction": refuse_deduction,
+    "accept_change": accept_change,
+    "refuse_change": refuse_change,
+    "apply_corrected_address": apply_corrected_address,
+    "remove_fp69_flag": remove_fp69_flag,
+    "let_fp69_run": let_fp69_run,
+    "reprocess": reprocess,
+    "close_no_action": close_no_action,
+    "escalate": escalate,
+}

@@ -1,0 +1,62 @@
+"""G5 deduction request: death confirmed by PDS and emigration are deducted automatically (F2);
+everything else goes to a person, who deducts (F2) or refuses (F11 with the reason)."""
+
+import datetime as dt
+
+from django.conf import settings
+
+from ..models import Transaction
+from ..ports import CaseKind
+from .base import Outcome, Trace
+from .common import subject_of
+from .effects import deduct
+
+REASONS = {"1": "death", "5": "embarkation (emigrated)", "13": "other reason"}
+
+
+def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
+    subject = subject_of(tx, trace, "Deduction request")
+    if isinstance(subject, Outcome):
+        return subject
+    data = tx.data
+    reason = data.get("deduction_reason", "")
+    on = dt.date.fromisoformat(data["deduction_date"])
+    patient = subject.patient
+    trace.add("reason", reason, f"The GP asks to deduct for {REASONS.get(reason, 'reason ' + reason)}, from {on}.")
+    if patient.sensitive:
+        trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
+        return subject.manual(CaseKind.SENSITIVE, "Deduction request for a sensitive record")
+    if not subject.registered_here:
+        current = patient.current_gp
+        trace.add(
+            "current registration",
+            current.practice_ods if current else "none",
+            f"PDS does not show the patient at {subject.practice.ods_code}: a person checks before answering.",
+        )
+        return subject.manual(CaseKind.DEDUCTION_REVIEW, "Deduction request for a patient not on this list in PDS")
+    trace.add("current registration", "this practice", "PDS shows the patient on this practice's list.")
+
+    if reason == "1":
+        if not patient.death_date:
+            trace.add("death in PDS", "not known", "PDS has no death for this patient: a person verifies it.")
+            return subject.manual(CaseKind.DEDUCTION_REVIEW, "Death reported by the GP is not known to PDS")
+        agrees = "the same date" if patient.death_date == on else f"{patient.death_date} (the GP says {on})"
+        trace.add("death in PDS", "confirmed", f"PDS records the death ({patient.death_status}) on {agrees}.")
+        return _deduct(tx, subject, reason, on, trace, "Deducted: death confirmed by PDS")
+    if reason == "5":
+        if not settings.PROCESSING_EMIGRATION_AUTO:
+            trace.add("emigration", "review", "Emigration requests are set to be reviewed by a person.")
+            return subject.manual(CaseKind.DEDUCTION_REVIEW, "Emigration deduction to review")
+        trace.add("emigration", "automatic", "An emigration reported by the practice is deducted as asked.")
+        return _deduct(tx, subject, reason, on, trace, "Deducted: emigrated")
+    trace.add("reason", "needs a person", "Only death and emigration are deducted without review.")
+    return subject.manual(CaseKind.DEDUCTION_REVIEW, f"Deduction request, reason {reason}, to review")
+
+
+def _deduct(tx, subject, reason: str, on: dt.date, trace: Trace, summary: str) -> Outcome:
+    deduct(subject.patient, practice=subject.practice, reason=reason, on=on, caused_by=tx, trace=trace, gp=subject.gp)
+    return Outcome.done(
+        f"{summary}; F2 sent to {subject.practice.ods_code}",
+        practice_ods=subject.practice.ods_code,
+        nhs_number=subject.patient.nhs_number,
+    )

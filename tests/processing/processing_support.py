@@ -1,0 +1,135 @@
+"""Driving the real pipeline from processing tests: build a GP's interchange with the codec, send it
+through the MESH sandbox, poll + ingest + process in-process, relay, and read what went out."""
+
+import datetime as dt
+from collections import defaultdict
+
+from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange, parse_interchange
+from registrations.models import OutboxItem
+from registrations.models import Transaction as TxRow
+from registrations.services import inbound, outbox, processing
+
+ACCEPTED_ON = dt.date(2026, 11, 2)
+PINNED = dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC)
+
+
+def drain() -> list[int]:
+    """One poll, then ingest and decide each stored interchange in this process (a worker's job)."""
+    stored: list[int] = []
+    inbound.poll_inbox(on_stored=stored.append)
+    decided = []
+    for pk in stored:
+        for tx_id in inbound.ingest_interchange(pk).new_transaction_ids:
+            processing.process_transaction(tx_id)
+            decided.append(tx_id)
+    return decided
+
+
+def address(road="1 HIGH STREET", town="LEEDS", postcode="LS1 4AP", house="") -> Address:
+    return Address(house=house, road=road, locality="", post_town=town, county="", postcode=postcode)
+
+
+def g1(
+    tn: int,
+    gp_code: str,
+    *,
+    nhs_number="9434765919",
+    surname="STEVENS",
+    forenames=("JANE",),
+    sex="2",
+    birth_date=dt.date(1980, 5, 17),
+    code="A",
+    kind="1",
+    accepted=ACCEPTED_ON,
+    **extra,
+) -> Transaction:
+    items = {
+        "gp_code": gp_code,
+        "surname": surname,
+        "forenames": list(forenames),
+        "sex": sex,
+        "acceptance_code": code,
+        "acceptance_type": kind,
+        "acceptance_date": accepted,
+        "address": address(),
+    }
+    if nhs_number:
+        items["nhs_number"] = nhs_number
+    if birth_date:
+        items["birth_date"] = birth_date
+    if kind == "3":
+        items.update(previous_gp="DR BLACK", previous_address=["2 OLD ROAD", "LEEDS"])
+    if kind == "4":
+        items.update(entry_date=dt.date(2026, 9, 1))
+    items.update(extra)
+    return Transaction(tn=tn, type="G1", **items)
+
+
+def g2(tn: int, gp_code: str, nhs_number: str, **items) -> Transaction:
+    return Transaction(tn=tn, type="G2", gp_code=gp_code, nhs_number=nhs_number, **items)
+
+
+def g3(tn: int, gp_code: str, nhs_number: str, text="PATIENT NOW LIVES 24 MILES FROM PRACTICE") -> Transaction:
+    return Transaction(tn=tn, type="G3", gp_code=gp_code, nhs_number=nhs_number, free_text=text)
+
+
+def g5(tn: int, gp_code: str, nhs_number: str, reason="1", on=dt.date(2026, 10, 30), **items) -> Transaction:
+    return Transaction(
+        tn=tn, type="G5", gp_code=gp_code, nhs_number=nhs_number, deduction_reason=reason, deduction_date=on, **items
+    )
+
+
+class GP:
+    """A practice's GP system: numbers its interchanges like a real one and sends them over MESH."""
+
+    def __init__(self, mesh_as, practice, ha_link_code: str):
+        self.mesh_as = mesh_as
+        self.practice = practice
+        self.ha_link_code = ha_link_code
+        self.sis = 0
+
+    def send(self, *transactions: Transaction, cipher: str | None = None) -> bytes:
+        self.sis += 1
+        messages = []
+        by_type = defaultdict(list)
+        for tx in transactions:
+            by_type[tx.type].append(tx)
+        for offset, (kind, txs) in enumerate(by_type.items()):
+            messages.append(
+                Message(
+                    sms=self.sis * 10 + offset, type=kind, ha_cipher=cipher or self.practice.ha.cipher, transactions=txs
+                )
+            )
+        body = build_interchange(
+            Interchange(
+                sender=self.practice.link_code,
+                recipient=self.ha_link_code,
+                sis=self.sis,
+                prepared_at=PINNED,
+                messages=messages,
+                warnings=[],
+            )
+        )
+        with self.mesh_as(self.practice.mesh_mailbox) as client:
+            client.send_message("PCRMHUB01", body, workflow_id="NHAIS_REG", local_id=f"test-{self.sis}")
+        return body
+
+    def received(self) -> list[Interchange]:
+        """Every registration interchange PCRM sent this practice, parsed, oldest first."""
+        with self.mesh_as(self.practice.mesh_mailbox) as client:
+            ids = client.list_messages(workflow_filter="NHAIS_REG")
+            return [parse_interchange(client.retrieve_message(mid).read()) for mid in ids]
+
+
+def process(gp: GP, *transactions: Transaction, cipher: str | None = None) -> list[TxRow]:
+    gp.send(*transactions, cipher=cipher)
+    drain()
+    return list(TxRow.objects.filter(sender=gp.practice.link_code, sis=gp.sis).order_by("id"))
+
+
+def replies(**filters) -> list[OutboxItem]:
+    return list(OutboxItem.objects.filter(kind="TX", **filters).select_related("link__practice").order_by("id"))
+
+
+def relay(now=PINNED) -> None:
+    outbox.relay(now=now)

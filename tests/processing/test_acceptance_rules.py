@@ -1,0 +1,261 @@
+"""G1 acceptance, every rule and outcome, through the real pipeline: a GP system sends the interchange
+over the MESH sandbox, PCRM stores, parses and decides it, and the replies are read from the outbox.
+
+Each row is one situation the National Back Office meets, the outcome it expects, and the replies the
+GP systems must get (transaction type -> the practice that receives it).
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from factories import PatientFactory
+from processing_support import g1, process, replies
+
+from exceptions.models import ExceptionCase
+from pds.models import GPPeriod, Patient
+from pds.services import get_patient, merge_patients
+from registrations.models import Registration, TxStatus
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+GP = "4826940,281"
+JANE = "9434765919"
+
+
+def _nothing(world):
+    return None
+
+
+@dataclass
+class Row:
+    id: str
+    tx: Callable
+    status: str
+    kind: str | None = None
+    replies: dict = field(default_factory=dict)
+    setup: Callable = _nothing
+    cipher: str | None = None
+    settings: dict = field(default_factory=dict)
+
+
+def _patient_at(ods, number=JANE, **kw):
+    def setup(world):
+        PatientFactory(nhs_number=number, name=kw.pop("name", "STEVENS JANE"), registered_at=ods, **kw)
+
+    return setup
+
+
+def _unregistered(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE")
+
+
+def _merged(world):
+    # Jane's old number 9990000018 was merged into her retained record.
+    retained = PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002")
+    duplicate = PatientFactory(nhs_number="9990000018", name="STEVENS JANE")
+    merge_patients(
+        retained=retained,
+        duplicate=duplicate,
+        retained_version=None,
+        duplicate_version=None,
+        by="test",
+        reason="duplicate",
+    )
+
+
+def _merged_elsewhere(world):
+    retained = PatientFactory(nhs_number=JANE, name="OTHERPERSON MARY", registered_at="B20002")
+    duplicate = PatientFactory(nhs_number="9990000018", name="STEVENS JANE")
+    merge_patients(
+        retained=retained,
+        duplicate=duplicate,
+        retained_version=None,
+        duplicate_version=None,
+        by="test",
+        reason="duplicate",
+    )
+
+
+def _registered_later(world):
+    patient = PatientFactory(nhs_number=JANE, name="STEVENS JANE")
+    GPPeriod.objects.create(patient=patient, practice_ods="B20002", start=dt.date(2026, 11, 20))
+
+
+def _twins(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002")
+    PatientFactory(nhs_number="9434765870", name="STEVENS JANE", registered_at="C30003")
+
+
+def _rejected_earlier(world):
+    _patient_at("B20002")(world)
+    process(world.gp_new, g1(40, GP), cipher="COV")
+
+
+ROWS = [
+    Row("transfer within the HA: F4 to the new GP, F2 reason 3 to the old",
+        lambda w: g1(41, GP), "DONE", replies={"F4": "A10001", "F2": "B20002"}, setup=_patient_at("B20002")),
+    Row("move between HAs: F2 reason 2 with the new HA",
+        lambda w: g1(41, GP), "DONE", replies={"F4": "A10001", "F2": "C30003"}, setup=_patient_at("C30003")),
+    Row("first registration anywhere: F4 only",
+        lambda w: g1(41, GP, kind="2"), "DONE", replies={"F4": "A10001"}, setup=_unregistered),
+    Row("previous practice not a GP Links partner: F4 only",
+        lambda w: g1(41, GP), "DONE", replies={"F4": "A10001"}, setup=_patient_at("Z99999")),
+    Row("previous practice under an HA still on NHAIS: F4 only",
+        lambda w: g1(41, GP), "DONE", replies={"F4": "A10001"}, setup=_patient_at("K81001")),
+    Row("type 3 transfer-in", lambda w: g1(41, GP, kind="3"), "DONE", replies={"F4": "A10001", "F2": "B20002"},
+        setup=_patient_at("B20002")),
+    Row("type 4 immigrant with an NHS number", lambda w: g1(41, GP, kind="4"), "DONE", replies={"F4": "A10001"},
+        setup=_unregistered),
+    Row("internal transfer (I) to another GP of the same practice: F4, no F2",
+        lambda w: g1(41, "4826944,285", code="I"), "DONE", replies={"F4": "A10001"}, setup=_patient_at("A10001")),
+    Row("same GP, new HA (S) at the practice PDS shows: F4",
+        lambda w: g1(41, GP, code="S"), "DONE", replies={"F4": "A10001"}, setup=_patient_at("A10001")),
+    Row("superseded number that agrees: re-keyed, F4 carries the retained number",
+        lambda w: g1(41, GP, nhs_number="9990000018"), "DONE", replies={"F4": "A10001", "F2": "B20002"},
+        setup=_merged),
+    Row("R re-sent after our wrong-HA F3: approved",
+        lambda w: g1(42, GP, code="R"), "DONE", replies={"F3": "A10001", "F4": "A10001", "F2": "B20002"},
+        setup=_rejected_earlier),
+    Row("wrong HA: F3 rejection quoting the TN", lambda w: g1(41, GP), "REJECTED", replies={"F3": "A10001"},
+        setup=_patient_at("B20002"), cipher="COV"),
+    Row("wrong HA with rejections switched off: a case", lambda w: g1(41, GP), "MANUAL", "INVALID_TRANSACTION",
+        setup=_patient_at("B20002"), cipher="COV", settings={"PROCESSING_WRONG_HA_REJECTS": False}),
+    Row("GP notes present", lambda w: g1(41, GP, free_text="PATIENT HAS A GUIDE DOG"), "MANUAL", "FREE_TEXT",
+        setup=_patient_at("B20002")),
+    Row("D: the practice disputes a deduction", lambda w: g1(41, GP, code="D"), "MANUAL", "ACCEPTANCE_CHECK",
+        setup=_patient_at("B20002")),
+    Row("R with no earlier rejection", lambda w: g1(41, GP, code="R"), "MANUAL", "ACCEPTANCE_CHECK",
+        setup=_patient_at("B20002")),
+    Row("I but PDS shows another practice", lambda w: g1(41, GP, code="I"), "MANUAL", "ACCEPTANCE_CHECK",
+        setup=_patient_at("B20002")),
+    Row("unknown GP code", lambda w: g1(41, "9999999,999"), "MANUAL", "UNKNOWN_GP", setup=_patient_at("B20002")),
+    Row("breaks GP Links rules (type 3 without previous GP)",
+        lambda w: g1(41, GP, kind="3", previous_gp=None), "MANUAL", "INVALID_TRANSACTION",
+        setup=_patient_at("B20002")),
+    Row("legacy NHS number", lambda w: g1(41, GP, nhs_number="RAT56"), "MANUAL", "LEGACY_NHS_NUMBER"),
+    Row("NHS number unknown to PDS", lambda w: g1(41, GP, nhs_number="9999999999"), "MANUAL", "NO_TRACE"),
+    Row("superseded number whose retained record differs", lambda w: g1(41, GP, nhs_number="9990000018"),
+        "MANUAL", "SUPERSEDED_NUMBER", setup=_merged_elsewhere),
+    Row("deceased", lambda w: g1(41, GP), "MANUAL", "DECEASED", setup=_patient_at("B20002", deceased=True)),
+    Row("sensitive record", lambda w: g1(41, GP), "MANUAL", "SENSITIVE",
+        setup=lambda w: Patient.objects.filter(pk=PatientFactory(nhs_number=JANE, name="STEVENS JANE",
+                                                                  registered_at="B20002").pk).update(sensitive=True)),
+    Row("surname differs", lambda w: g1(41, GP, surname="ZZYZX"), "MANUAL", "DEMOGRAPHIC_MISMATCH",
+        setup=_patient_at("B20002")),
+    Row("birth date differs", lambda w: g1(41, GP, birth_date=dt.date(1981, 5, 17)), "MANUAL",
+        "DEMOGRAPHIC_MISMATCH", setup=_patient_at("B20002")),
+    Row("sex differs", lambda w: g1(41, GP, sex="1"), "MANUAL", "DEMOGRAPHIC_MISMATCH", setup=_patient_at("B20002")),
+    Row("already registered at this practice", lambda w: g1(41, GP), "MANUAL", "ALREADY_REGISTERED",
+        setup=_patient_at("A10001")),
+    Row("a later registration exists in PDS", lambda w: g1(41, GP), "MANUAL", "CONFLICTING_REGISTRATION",
+        setup=_registered_later),
+    Row("type 2 without an NHS number, nobody matches", lambda w: g1(41, GP, kind="2", nhs_number=None,
+        place_of_birth="LEEDS", surname="NOBODYATALL"), "MANUAL", "NHS_NUMBER_ALLOCATION"),
+    Row("type 2 without an NHS number, traced to one record: F4 carries it",
+        lambda w: g1(41, GP, kind="2", nhs_number=None, place_of_birth="LEEDS"), "DONE",
+        replies={"F4": "A10001", "F2": "B20002"}, setup=_patient_at("B20002")),
+    Row("type 4 without an NHS number, two records fit equally", lambda w: g1(41, GP, kind="4", nhs_number=None,
+        place_of_birth="LAGOS"), "MANUAL", "MULTIPLE_MATCHES", setup=_twins),
+    Row("type 3 without an NHS number, nobody matches", lambda w: g1(41, GP, kind="3", nhs_number=None,
+        place_of_birth="LEEDS", surname="NOBODYATALL"), "MANUAL", "NO_TRACE"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_acceptance(row, world, settings):
+    for name, value in row.settings.items():
+        setattr(settings, name, value)
+    row.setup(world)
+    tx = process(world.gp_new, row.tx(world), cipher=row.cipher)[-1]
+
+    assert tx.status == row.status, tx.outcome
+    cases = list(ExceptionCase.objects.filter(transaction=tx))
+    if row.kind:
+        assert [c.kind for c in cases] == [row.kind]
+        case = cases[0]
+        assert case.rule_trace and case.rule_trace == tx.rule_trace
+        assert case.evidence["transaction"]["tn"] == tx.tn
+        assert any(step["result"] for step in case.rule_trace)
+    else:
+        assert cases == []
+    sent = {item.tx_type: item.link.practice.ods_code for item in replies()}
+    assert sent == row.replies
+
+
+def test_approval_updates_pds_and_history_and_answers_both_practices(world, patient):
+    tx = process(world.gp_new, g1(41, GP))[0]
+
+    periods = {p.practice_ods: p for p in GPPeriod.objects.filter(patient=patient)}
+    assert periods["B20002"].end == dt.date(2026, 11, 2)
+    assert periods["A10001"].start == dt.date(2026, 11, 2) and periods["A10001"].end is None
+    reg = Registration.objects.get(transaction=tx)
+    assert (reg.practice.ods_code, reg.gp.gp_code, reg.acceptance_code, reg.acceptance_type) == ("A10001", GP, "A", "1")
+    f4, f2 = replies()
+    assert (f4.tx_type, f4.quoted_tn, f4.payload) == ("F4", 41, {"gp_code": GP})
+    assert f2.payload == {
+        "gp_code": "4826941,282",
+        "deduction_reason": "3",
+        "deduction_date": "2026-11-02",
+        "nhs_number": JANE,
+    }
+    checks = [s["check"] for s in tx.rule_trace]
+    assert checks[:3] == ["validation", "GP code", "health authority"]
+    assert "reply" in checks and "deduction" in checks
+
+
+def test_move_between_has_sends_reason_2_with_the_new_ha(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="C30003")
+    process(world.gp_new, g1(41, GP))
+    f2 = replies(tx_type="F2")[0]
+    assert (f2.payload["deduction_reason"], f2.payload["new_ha"], f2.ha_cipher) == ("2", "XX1", "COV")
+
+
+def test_superseded_number_is_rekeyed_and_the_approval_carries_the_retained_number(world):
+    _merged(world)
+    tx = process(world.gp_new, g1(41, GP, nhs_number="9990000018"))[0]
+    f4 = replies(tx_type="F4")[0]
+    assert f4.payload == {"gp_code": GP, "nhs_number": JANE}
+    assert get_patient(JANE).patient.current_gp.practice_ods == "A10001"
+    assert any(s["result"] == "superseded, re-keyed" for s in tx.rule_trace)
+
+
+def test_wrong_ha_rejection_says_which_ha(world, patient):
+    process(world.gp_new, g1(41, GP), cipher="COV")
+    f3 = replies(tx_type="F3")[0]
+    assert f3.quoted_tn == 41 and f3.payload["free_text"].startswith("WRONG HA - TRY ")
+    assert not GPPeriod.objects.filter(practice_ods="A10001").exists(), "PDS untouched"
+
+
+def test_every_case_explains_itself_with_evidence(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002")
+    tx = process(world.gp_new, g1(41, GP, surname="ZZYZX"))[0]
+    case = ExceptionCase.objects.get(transaction=tx)
+    assert case.nhs_number == JANE and case.practice_ods == "A10001" and case.ha_cipher == "XX1"
+    assert case.evidence["pds"]["surname"] == "STEVENS" and case.evidence["pds"]["version"] == 1
+    assert case.evidence["practice"]["ods_code"] == "A10001"
+    last = case.rule_trace[-1]
+    assert (last["check"], last["result"]) == ("demographics", "differ") and "surname" in last["why"]
+
+
+def test_competing_acceptances_from_two_practices_go_to_a_person(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="Z99999")
+    first = process(world.gp_old, g1(41, "4826941,282", free_text="NEW PATIENT"))[0]
+    second = process(world.gp_new, g1(42, GP))[0]
+    assert first.status == TxStatus.MANUAL and second.status == TxStatus.MANUAL
+    assert ExceptionCase.objects.get(transaction=second).kind == "CONFLICTING_REGISTRATION"
+
+
+def test_trace_supplies_the_number_and_the_case_shows_candidates_with_reasons(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002")
+    tx = process(world.gp_new, g1(41, GP, kind="2", nhs_number=None, place_of_birth="LEEDS"))[0]
+    assert replies(tx_type="F4")[0].payload == {"gp_code": GP, "nhs_number": JANE}
+    assert any(s["check"] == "PDS trace" and s["result"] == "one match" for s in tx.rule_trace)
+
+    other = process(world.gp_new, g1(42, GP, nhs_number="9999999999"))[0]
+    case = ExceptionCase.objects.get(transaction=other)
+    assert case.kind == "NO_TRACE" and case.rule_trace[-1]["result"] == "not found"
+    best = case.evidence["candidates"][0]
+    assert best["nhs_number"] == JANE and best["score"] >= 0.85
+    assert {m["item"] for m in best["matches"]} >= {"surname", "forename", "birth date"}

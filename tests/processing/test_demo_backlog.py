@@ -1,0 +1,26 @@
+"""The demo backlog raises every kind of case an incoming interchange can raise, and most of it still
+processes automatically."""
+
+import pytest
+from django.core.management import call_command
+from processing_support import drain
+
+from exceptions.models import ExceptionCase
+from registrations.models import Transaction
+from registrations.ports import CaseKind
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+# Raised by time passing or by transport, never by the content of an interchange.
+OPERATIONAL = {CaseKind.SEQUENCE_GAP, CaseKind.MISSING_RECEP, CaseKind.MESH_REPORT, CaseKind.DEAD_LETTER}
+
+
+def test_demo_backlog_exercises_every_case_kind(mesh):
+    call_command("seed_demo", patients=600)
+    drain()
+
+    kinds = set(ExceptionCase.objects.values_list("kind", flat=True))
+    assert kinds == {k.value for k in CaseKind} - OPERATIONAL
+    decided = Transaction.objects.exclude(status="FORWARDED")
+    automatic = decided.filter(status__in=["DONE", "REJECTED"]).count()
+    assert automatic / decided.count() > 0.5

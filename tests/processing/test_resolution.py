@@ -1,0 +1,275 @@
+"""Resolution services on cases made by the real pipeline: each action's side effects, its case event
+and audit entry, and the typed refusals (wrong kind, closed case, unknown reason, no permission)."""
+
+import datetime as dt
+
+import pytest
+from factories import GPFactory, PatientFactory, UserFactory
+from processing_support import address, g1, g2, g3, g5, process, replies
+
+from exceptions import resolution
+from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
+from pds.models import GPPeriod, Patient
+from pds.services import get_patient, record_death
+from registrations.models import FP69Flag, OutboxItem, TxStatus
+from registrations.models import Transaction as TxRow
+from registrations.services import fp69
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+GP = "4826940,281"
+JANE = "9434765919"
+
+
+def case_for(tx) -> ExceptionCase:
+    return ExceptionCase.objects.get(transaction=tx)
+
+
+def jane(ods="B20002", **kw):
+    return PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at=ods, **kw)
+
+
+def assert_recorded(case, action, by, reason):
+    event = CaseEvent.objects.filter(case=case).order_by("id").last()
+    assert (event.action, event.user, event.reason_code) == (action, by, reason)
+    audit = AuditEvent.objects.filter(object_type="case", object_id=str(case.pk)).order_by("id").last()
+    assert (audit.action, audit.user) == (f"case_{action}", by)
+
+
+def test_apply_with_a_chosen_patient_approves_and_returns_the_number(world, agent):
+    jane()
+    tx = process(world.gp_new, g1(41, GP, nhs_number="9999999999"))[0]
+    case = case_for(tx)
+    assert "apply_with_patient" in resolution.available_actions(case)
+
+    result = resolution.apply_with_patient(case, by=agent, nhs_number=JANE, reason_code="TRACED_MANUALLY")
+
+    assert result.sent == ["F4", "F2"]
+    case.refresh_from_db()
+    tx.refresh_from_db()
+    assert (case.status, case.closed_by, tx.status) == ("RESOLVED", agent, TxStatus.DONE)
+    f4 = replies(tx_type="F4")[0]
+    assert f4.payload == {"gp_code": GP, "nhs_number": JANE}, "the corrected number goes back to the GP"
+    assert get_patient(JANE).patient.current_gp.practice_ods == "A10001"
+    assert_recorded(case, "apply_with_patient", agent, "TRACED_MANUALLY")
+    assert tx.rule_trace[-1]["by"] == "agent"
+
+
+def test_allocate_a_new_number_and_apply(world, agent):
+    tx = process(world.gp_new, g1(41, GP, kind="4", nhs_number=None, place_of_birth="LAGOS", surname="OKAFOR"))[0]
+    case = case_for(tx)
+    assert case.kind == "NHS_NUMBER_ALLOCATION"
+
+    resolution.allocate_and_apply(case, by=agent, reason_code="NEW_TO_NHS")
+
+    created = Patient.objects.get(names__family="OKAFOR")
+    assert created.current_gp.practice_ods == "A10001"
+    assert replies(tx_type="F4")[0].payload == {"gp_code": GP, "nhs_number": created.nhs_number}
+
+
+def test_reject_an_acceptance_sends_f3_with_the_reason(world, agent):
+    jane()
+    tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
+    resolution.reject_to_practice(case_for(tx), by=agent, reason_code="INSUFFICIENT_DETAILS")
+    f3 = replies(tx_type="F3")[0]
+    assert (f3.quoted_tn, f3.payload["free_text"]) == (41, "INSUFFICIENT DETAILS TO IDENTIFY PATIENT - PLEASE RESUBMIT")
+    tx.refresh_from_db()
+    assert tx.status == TxStatus.REJECTED and case_for(tx).status == "REJECTED"
+
+
+def test_other_reason_needs_words(world, agent):
+    jane()
+    tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
+    with pytest.raises(resolution.InvalidInput):
+        resolution.reject_to_practice(case_for(tx), by=agent, reason_code="OTHER")
+    resolution.reject_to_practice(case_for(tx), by=agent, reason_code="OTHER", text="call the surgery, please")
+    assert replies(tx_type="F3")[0].payload["free_text"] == "CALL THE SURGERY, PLEASE"
+
+
+def test_keep_pds_and_close(world, agent):
+    jane("A10001")
+    tx = process(world.gp_new, g1(41, GP))[0]
+    resolution.keep_pds_and_close(case_for(tx), by=agent, reason_code="DUPLICATE_TRANSACTION")
+    assert replies() == [] and case_for(tx).status == "CLOSED"
+
+
+def test_approve_removal_deducts_with_the_configured_reason(world, agent):
+    jane("A10001")
+    tx = process(world.gp_new, g3(52, GP, JANE))[0]
+    resolution.approve_removal(
+        case_for(tx), by=agent, reason_code="OUT_OF_AREA_CONFIRMED", effective=dt.date(2026, 11, 10)
+    )
+    f2 = replies(tx_type="F2")[0]
+    assert (f2.payload["deduction_reason"], f2.payload["deduction_date"]) == ("9", "2026-11-10")
+    assert GPPeriod.objects.get(practice_ods="A10001").end == dt.date(2026, 11, 10)
+
+
+def test_refuse_removal_is_recorded_and_sends_nothing(world, agent):
+    jane("A10001")
+    tx = process(world.gp_new, g3(52, GP, JANE))[0]
+    resolution.refuse_removal(case_for(tx), by=agent, reason_code="WITHIN_AREA", note="2 miles away")
+    assert replies() == []
+    assert CaseEvent.objects.filter(action="refuse_removal", note="2 miles away").exists()
+
+
+def test_approve_and_refuse_deduction_requests(world, agent):
+    jane("A10001")
+    tx = process(world.gp_new, g5(53, GP, JANE, "13", free_text="LEFT THE AREA"))[0]
+    resolution.approve_deduction(case_for(tx), by=agent, reason_code="REASON_ACCEPTED")
+    assert replies(tx_type="F2")[0].payload["deduction_reason"] == "13"
+
+    PatientFactory(nhs_number="9434765870", name="SMITH ANNE", registered_at="A10001")
+    tx = process(world.gp_new, g5(54, GP, "9434765870", "1"))[0]
+    assert case_for(tx).kind == "DEDUCTION_REVIEW"
+    resolution.refuse_deduction(case_for(tx), by=agent, reason_code="DEATH_NOT_VERIFIED")
+    f11 = replies(tx_type="F11")[0]
+    assert f11.payload == {
+        "gp_code": GP,
+        "free_text": "DEATH NOT VERIFIED - PLEASE CONTACT PCSE",
+        "nhs_number": "9434765870",
+    }
+
+
+def test_accept_and_refuse_demographic_changes(world, agent):
+    jane("A10001")
+    tx = process(world.gp_new, g2(51, GP, JANE, surname="JONES", sex="1", birth_date=dt.date(1980, 5, 18)))[0]
+    resolution.accept_change(case_for(tx), by=agent, reason_code="EVIDENCE_SEEN")
+    record = get_patient(JANE).patient
+    assert (record.usual_name.family, record.gender, record.birth_date) == ("JONES", "1", dt.date(1980, 5, 18))
+    assert {n.family for n in record.names.all()} == {"JONES", "STEVENS"}, "the old name stays searchable"
+
+    tx = process(world.gp_new, g2(52, GP, JANE, surname="BROWN"))[0]
+    resolution.refuse_change(case_for(tx), by=agent, reason_code="NO_EVIDENCE")
+    assert get_patient(JANE).patient.usual_name.family == "JONES"
+
+
+def test_invalid_address_corrected_then_the_name_change_waits_in_its_own_case(world, agent):
+    jane("A10001")
+    tx = process(world.gp_new, g2(51, GP, JANE, surname="JONES", address=address(postcode="NOT A PC")))[0]
+    case = case_for(tx)
+    assert case.kind == "INVALID_ADDRESS"
+    with pytest.raises(resolution.InvalidInput):
+        resolution.apply_corrected_address(
+            case,
+            by=agent,
+            reason_code="CORRECTED_FROM_PAF",
+            address={"road": "1 HIGH STREET", "post_town": "LEEDS", "postcode": "X"},
+        )
+    resolution.apply_corrected_address(
+        case,
+        by=agent,
+        reason_code="CORRECTED_FROM_PAF",
+        address={"road": "1 HIGH STREET", "post_town": "LEEDS", "postcode": "LS1 4AP"},
+    )
+    assert get_patient(JANE).patient.current_address.postcode == "LS1 4AP"
+    follow_up = ExceptionCase.objects.get(transaction=tx, status="OPEN")
+    assert follow_up.kind == "DEMOGRAPHIC_CHANGE"
+
+
+def test_fp69_reply_removes_the_flag_with_f10(world, agent):
+    jane("A10001")
+    fp69.mark_returned_mail(JANE, by="test", on=dt.date(2026, 10, 1))
+    tx = process(world.gp_new, g2(51, GP, JANE, address=address(road="7 NEW STREET", postcode="LS2 7AB")))[0]
+    resolution.remove_fp69_flag(case_for(tx), by=agent, reason_code="ADDRESS_CHANGED")
+    assert FP69Flag.objects.get().status == "REMOVED"
+    assert replies(tx_type="F10")[0].payload == {"gp_code": GP, "nhs_number": JANE}
+    assert get_patient(JANE).patient.current_address.road == "7 NEW STREET"
+
+
+def test_fp69_reply_can_be_left_to_run(world, agent):
+    jane("A10001")
+    fp69.mark_returned_mail(JANE, by="test", on=dt.date(2026, 10, 1))
+    tx = process(world.gp_new, g2(51, GP, JANE, free_text="NOT SEEN FOR 2 YEARS"))[0]
+    resolution.let_fp69_run(case_for(tx), by=agent, reason_code="NOT_CONFIRMED")
+    assert FP69Flag.objects.get().status == "OPEN" and replies(tx_type="F10") == []
+
+
+def test_reprocess_after_reference_data_is_fixed(world, agent, patient):
+    tx = process(world.gp_new, g1(41, "4826949,299"))[0]
+    case = case_for(tx)
+    assert case.kind == "UNKNOWN_GP"
+    GPFactory(practice=world.new, national_code="4826949", local_code="299")
+
+    result = resolution.reprocess(case, by=agent, reason_code="REFERENCE_DATA_FIXED")
+
+    tx.refresh_from_db()
+    assert tx.status == TxStatus.DONE and "Reprocessed: done" in result.summary
+    assert case_for(tx).status == "CLOSED"
+    assert {i.tx_type for i in replies()} == {"F4", "F2"}
+
+
+def test_reprocess_that_still_fails_opens_a_fresh_case(world, agent, patient):
+    tx = process(world.gp_new, g1(41, "4826949,299"))[0]
+    resolution.reprocess(case_for(tx), by=agent, reason_code="REFERENCE_DATA_FIXED")
+    assert list(ExceptionCase.objects.filter(transaction=tx).values_list("status", flat=True).order_by("id")) == [
+        "CLOSED",
+        "OPEN",
+    ]
+
+
+def test_escalate_keeps_the_case_open_for_a_leader(world, agent, leader):
+    jane()
+    tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
+    resolution.escalate(case_for(tx), by=agent, reason_code="NEEDS_SENIOR", to=leader)
+    case = case_for(tx)
+    assert (case.status, case.assigned_to) == ("IN_PROGRESS", leader)
+    assert_recorded(case, "escalate", agent, "NEEDS_SENIOR")
+
+
+def test_refusals_are_typed_and_change_nothing(world, agent):
+    jane()
+    tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
+    case = case_for(tx)
+    with pytest.raises(resolution.ActionNotAllowed):
+        resolution.approve_removal(case, by=agent, reason_code="IMMEDIATE")
+    with pytest.raises(resolution.UnknownReason):
+        resolution.apply_with_patient(case, by=agent, nhs_number=JANE, reason_code="BECAUSE")
+    with pytest.raises(resolution.NotPermitted):
+        resolution.apply_with_patient(
+            case, by=UserFactory(username="viewer"), nhs_number=JANE, reason_code="NOTES_READ"
+        )
+    with pytest.raises(resolution.InvalidInput):
+        resolution.apply_with_patient(case, by=agent, nhs_number="9999999999", reason_code="NOTES_READ")
+    assert OutboxItem.objects.filter(kind="TX").count() == 0
+    assert CaseEvent.objects.filter(case=case).count() == 1, "only 'opened'"
+
+    resolution.apply_with_patient(case, by=agent, nhs_number=JANE, reason_code="NOTES_READ")
+    with pytest.raises(resolution.CaseNotOpen):
+        resolution.reject_to_practice(case, by=agent, reason_code="DUPLICATE")
+
+
+def test_a_failed_side_effect_rolls_back_the_whole_resolution(world, agent):
+    jane()
+    tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
+    record_death(
+        get_patient(JANE).patient,
+        date=dt.date(2026, 11, 1),
+        status="formal",
+        expected_version=None,
+        by="test",
+        reason="t",
+    )
+    with pytest.raises(resolution.InvalidInput):
+        resolution.apply_with_patient(case_for(tx), by=agent, nhs_number=JANE, reason_code="NOTES_READ")
+    assert case_for(tx).status == "OPEN" and TxRow.objects.get(pk=tx.pk).status == TxStatus.MANUAL
+    assert not AuditEvent.objects.filter(action__startswith="case_").exists()
+
+
+def test_available_actions_follow_the_kind_and_the_transaction(world, agent):
+    jane("A10001")
+    removal = case_for(process(world.gp_new, g3(52, GP, JANE))[0])
+    assert resolution.available_actions(removal) == ["approve_removal", "refuse_removal", "escalate"]
+    request = case_for(process(world.gp_new, g5(53, GP, JANE, "13"))[0])
+    assert "reject_to_practice" not in resolution.available_actions(request)
+    resolution.escalate(request, by=agent, reason_code="NEEDS_NBO")
+    resolution.approve_deduction(request, by=agent, reason_code="REASON_ACCEPTED")
+    assert resolution.available_actions(case_for(request.transaction)) == []
+
+
+def test_returned_mail_sets_a_flag_and_audits_it(world, agent):
+    jane("A10001")
+    flag = resolution.mark_returned_mail(JANE, by=agent, note="letter returned 3 Nov")
+    assert flag.set_by == "agent" and replies(tx_type="F9")
+    assert AuditEvent.objects.get(action="fp69_set").user == agent
+    with pytest.raises(resolution.InvalidInput):
+        resolution.mark_returned_mail(JANE, by=agent)
