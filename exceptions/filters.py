@@ -146,3 +146,58 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_received_to(self, queryset, name, value):
         return queryset.filter(opened_at__lt=_start_of(value + dt.timedelta(days=1)))
+
+
+# --- the audit log ----------------------------------------------------------------------------------
+
+
+def audit_action_choices():
+    from . import audit
+
+    choices = dict(audit.ACTION_LABELS)
+    for code, action in getattr(kinds, "ACTIONS", {}).items():
+        choices.setdefault(f"case_{code}", f"Case: {action.label}")
+    return sorted(choices.items(), key=lambda c: c[1])
+
+
+def audit_user_choices():
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.order_by("first_name", "last_name", "username")
+    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in users]
+
+
+class AuditFilter(django_filters.FilterSet):
+    nhs_number = NHSNumberFilter(label="NHS number", field_name="nhs_number")
+    user = django_filters.ChoiceFilter(
+        label="Who", choices=audit_user_choices, empty_label="Anyone", field_name="user_id"
+    )
+    action = django_filters.ChoiceFilter(label="What", choices=audit_action_choices, empty_label="Anything")
+    case = django_filters.NumberFilter(label="Case number", method="filter_case", min_value=1)
+    when_from = django_filters.DateFilter(
+        label="From", method="filter_from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    when_to = django_filters.DateFilter(label="To", method="filter_to", widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        form = NHSForm
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.form.fields["nhs_number"].widget.attrs.update({"class": "nhsuk-input--width-10", "inputmode": "numeric"})
+        self.form.fields["case"].widget.attrs.update({"class": "nhsuk-input--width-5"})
+
+    @property
+    def searched(self) -> dict:
+        data = getattr(self.form, "cleaned_data", {})
+        return {k: str(v) for k, v in data.items() if v not in (None, "")}
+
+    def filter_case(self, queryset, name, value):
+        return queryset.filter(object_type="case", object_id=str(int(value)))
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(at__gte=_start_of(value))
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(at__lt=_start_of(value + dt.timedelta(days=1)))

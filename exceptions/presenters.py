@@ -90,18 +90,28 @@ class NavItem:
     current: bool = False
 
 
-def primary_navigation(user, namespace: str | None) -> list[NavItem]:
+# Pages of the exceptions app that have their own header link; every other page there is the work queue's.
+_OWN_LINK = {"dashboard": "exceptions:dashboard", "audit": "exceptions:audit"}
+
+
+def primary_navigation(user, namespace: str | None, url_name: str | None = None) -> list[NavItem]:
     """The header's links for this user: only the areas their role can open, the current one marked."""
     if not user.is_authenticated:
         return []
+    here = namespace
+    if namespace == "exceptions":
+        here = _OWN_LINK.get(url_name or "", "exceptions")
     items: list[tuple[str, str, str]] = []
     if user.has_perm("exceptions.view_queue"):
         items.append(("Work queue", reverse("exceptions:case-list"), "exceptions"))
+        items.append(("Dashboard", reverse("exceptions:dashboard"), "exceptions:dashboard"))
     if user.has_perm("registrations.view_pipeline"):
         items.append(("Interchanges", reverse("registrations:interchange-list"), "registrations"))
+    if user.has_perm("exceptions.view_audit"):
+        items.append(("Audit", reverse("exceptions:audit"), "exceptions:audit"))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index"), "admin"))
-    return [NavItem(text, href, current=(ns == namespace)) for text, href, ns in items]
+    return [NavItem(text, href, current=(area == here)) for text, href, area in items]
 
 
 @dataclass(frozen=True)

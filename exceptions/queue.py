@@ -210,11 +210,14 @@ def take_next(*, by) -> ExceptionCase | None:
     "Take next" at once get twenty different cases and nobody waits on anybody.
     """
     _require(by, WORK, "work cases")
+    # An escalated case stays in progress with nobody holding it, for a team leader to pick up; agents
+    # take only cases nobody has started.
+    statuses = OPEN_STATUSES if by.has_perm(ASSIGN) else (CaseStatus.OPEN,)
     with transaction.atomic():
         case = (
             ExceptionCase.objects.select_for_update(skip_locked=True)
             .defer("evidence", "rule_trace")
-            .filter(status__in=OPEN_STATUSES, assigned_to__isnull=True)
+            .filter(status__in=statuses, assigned_to__isnull=True)
             .order_by(*URGENCY_ORDER)
             .first()
         )

@@ -67,7 +67,7 @@ class CaseTable(KeysetTable):
         attrs=_NOWRAP,
         extra_context=lambda record, table: {"tag": table.sla_tag(record)},
     )
-    assigned_to = tables.Column(verbose_name="Assignee", default="Unassigned", orderable=False)
+    assigned_to = tables.Column(verbose_name="Assignee", orderable=False, empty_values=())
     summary = tables.Column(orderable=False)
 
     class Meta:
@@ -85,7 +85,10 @@ class CaseTable(KeysetTable):
         if not selectable:
             self.columns.hide("select")
 
-    def render_assigned_to(self, value):
+    def render_assigned_to(self, value, record):
+        if value is None:
+            # In progress with nobody holding it: escalated for a team leader (exceptions.resolution.escalate).
+            return "Escalated" if record.status == "IN_PROGRESS" else "Unassigned"
         return value.get_full_name() or value.get_username()
 
     def render_age(self, record):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_case
+from . import views, views_audit, views_case, views_dashboard
 
 app_name = "exceptions"
 urlpatterns = [
@@ -14,4 +14,6 @@ urlpatterns = [
     path("cases/<int:pk>/assign/", views_case.assign, name="case-assign"),
     path("cases/<int:pk>/notes/", views_case.add_note, name="case-note"),
     path("cases/<int:pk>/actions/<slug:action>/", views_case.case_action, name="case-action"),
+    path("dashboard/", views_dashboard.dashboard_view, name="dashboard"),
+    path("audit/", views_audit.audit_log, name="audit"),
 ]

@@ -56,7 +56,7 @@ def primary_navigation(context) -> list[presenters.NavItem]:
     if user is None:
         return []
     match = getattr(request, "resolver_match", None)
-    return presenters.primary_navigation(user, match.namespace if match else None)
+    return presenters.primary_navigation(user, match.namespace if match else None, match.url_name if match else None)
 
 
 @register.filter
@@ -122,3 +122,12 @@ def thousands(value) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return str(value)
+
+
+@register.filter
+def minutes(value) -> int:
+    """`{{ cooloff_timedelta|minutes }}`: a timedelta in whole minutes, rounded up."""
+    try:
+        return max(1, -(-int(value.total_seconds()) // 60))
+    except AttributeError:
+        return 0

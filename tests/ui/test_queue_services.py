@@ -70,6 +70,15 @@ def test_take_next_breaks_deadline_ties_by_age():
     assert queue.take_next(by=agent).pk == newer.pk
 
 
+def test_escalated_cases_go_to_team_leaders_not_agents(agent, leader):
+    # Escalation (exceptions.resolution.escalate) leaves a case in progress with nobody holding it.
+    escalated = ExceptionCaseFactory(status="IN_PROGRESS", due_at=NOW - dt.timedelta(days=1))
+    fresh = ExceptionCaseFactory(due_at=NOW + dt.timedelta(days=1))
+    assert queue.take_next(by=agent).pk == fresh.pk
+    assert queue.take_next(by=agent) is None
+    assert queue.take_next(by=leader).pk == escalated.pk
+
+
 def test_people_who_cannot_work_cases_cannot_take_them():
     ExceptionCaseFactory()
     with pytest.raises(queue.NotAllowed):

@@ -60,10 +60,30 @@ def test_nhs_number_filter_is_3_3_4(raw, shown):
 def test_navigation_follows_permissions_and_marks_the_current_area():
     agent = UserFactory(roles=["NBO agent"])
     items = presenters.primary_navigation(agent, "registrations")
-    assert [(i.text, i.current) for i in items] == [("Work queue", False), ("Interchanges", True)]
+    assert [(i.text, i.current) for i in items] == [("Work queue", False), ("Dashboard", False), ("Interchanges", True)]
+    # Within the exceptions app the dashboard has its own link; a case page belongs to the work queue.
+    items = presenters.primary_navigation(agent, "exceptions", "dashboard")
+    assert [i.text for i in items if i.current] == ["Dashboard"]
+    items = presenters.primary_navigation(agent, "exceptions", "case-detail")
+    assert [i.text for i in items if i.current] == ["Work queue"]
+
+    leader = UserFactory(roles=["Team leader"])
+    items = presenters.primary_navigation(leader, "exceptions", "audit")
+    assert [(i.text, i.current) for i in items] == [
+        ("Work queue", False),
+        ("Dashboard", False),
+        ("Interchanges", False),
+        ("Audit", True),
+    ]
 
     admin = UserFactory(roles=["Administrator"], is_staff=True)
-    assert [i.text for i in presenters.primary_navigation(admin, None)] == ["Work queue", "Interchanges", "Admin"]
+    assert [i.text for i in presenters.primary_navigation(admin, None)] == [
+        "Work queue",
+        "Dashboard",
+        "Interchanges",
+        "Audit",
+        "Admin",
+    ]
 
     pcse = UserFactory(roles=["PCSE viewer"])
     assert presenters.primary_navigation(pcse, None) == []

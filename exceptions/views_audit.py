@@ -1,0 +1,46 @@
+"""The audit log search, for team leaders and administrators: who viewed or changed which case or
+patient, in what role, and when. Searching the log is itself recorded."""
+
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import audit
+from .filters import AuditFilter
+from .models import AuditEvent
+from .pagination import Order, paginate
+
+ORDER = Order(("at", "id"), descending=True)
+
+
+@require_GET
+@permission_required("exceptions.view_audit", raise_exception=True)
+def audit_log(request):
+    base = AuditEvent.objects.select_related("user")
+    filterset = AuditFilter(request.GET, queryset=base)
+    valid = filterset.is_valid()
+    qs = filterset.qs if valid else base.none()
+    page = paginate(qs, ORDER, after=request.GET.get("after"), before=request.GET.get("before"), per_page=50)
+    if valid and filterset.searched:
+        audit.record(
+            request.user,
+            audit.SEARCH_AUDIT,
+            nhs_number=filterset.form.cleaned_data.get("nhs_number") or "",
+            detail={"filters": filterset.searched},
+        )
+    rows = [
+        {
+            "event": event,
+            "what": audit.action_label(event.action),
+            "who": (event.user.get_full_name() or event.user.get_username()) if event.user else f"PCRM {event.system}",
+        }
+        for event in page.rows
+    ]
+    template = "exceptions/audit_log.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#results"
+    return render(
+        request,
+        template,
+        {"filter": filterset, "filter_errors": not valid, "rows": rows, "page": page, "searched": filterset.searched},
+    )
