@@ -271,8 +271,3 @@ CELERY_BEAT_SCHEDULE["fp69-expiry"] = {"task": "registrations.tasks.expire_fp69_
 STATICFILES_DIRS += [("chartjs", NODE_MODULES / "chart.js" / "dist")]
 # A locked-out sign-in (django-axes) gets an NHS.UK page saying why and for how long, with status 429.
 AXES_LOCKOUT_TEMPLATE = "exceptions/lockout.html"
-
-# The dashboard's charts: chart.js from npm, served as static files with no build step (like nhsuk-frontend).
-STATICFILES_DIRS += [("chartjs", NODE_MODULES / "chart.js" / "dist")]
-# A locked-out sign-in (django-axes) gets an NHS.UK page saying why and for how long, with status 429.
-AXES_LOCKOUT_TEMPLATE = "exceptions/lockout.html"
