@@ -24,3 +24,13 @@ def test_demo_backlog_exercises_every_case_kind(mesh):
     decided = Transaction.objects.exclude(status="FORWARDED")
     automatic = decided.filter(status__in=["DONE", "REJECTED"]).count()
     assert automatic / decided.count() > 0.5
+
+
+def test_synthetic_mix_is_decided_as_the_back_office_would():
+    """The benchmark's mix (registrations/benchmarks/autoprocessing.py), small: every scenario ends as
+    its row says (automatic, or the expected kind of case)."""
+    from registrations.benchmarks.autoprocessing import _synthetic
+
+    figures = _synthetic(150)
+    assert figures["unexpected"] == {} and figures["decided_as_expected"] == 1.0
+    assert figures["per_type"]["G3"]["auto_rate"] == 0.0

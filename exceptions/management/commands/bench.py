@@ -15,6 +15,7 @@ AREAS = {
     "pds": "pds.benchmarks.run",
     "queue": "exceptions.benchmarks.run",
     "capitation": "registrations.benchmarks.capitation.run",
+    "rules": "registrations.benchmarks.autoprocessing.run",
 }
 
 
