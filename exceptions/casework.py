@@ -62,8 +62,8 @@ def transaction_data(case: ExceptionCase) -> dict[str, Any]:
     return data or {}
 
 
-def pds_patient(case: ExceptionCase) -> Patient | None:
-    numbers = [n for n in (case.nhs_number, transaction_data(case).get("nhs_number")) if n]
+def _load(numbers: list[str]) -> Patient | None:
+    numbers = [n for n in numbers if n]
     if not numbers:
         return None
     by_number = {
@@ -71,6 +71,17 @@ def pds_patient(case: ExceptionCase) -> Patient | None:
         for p in Patient.objects.prefetch_related("names", "addresses", "gp_periods").filter(nhs_number__in=numbers)
     }
     return next((by_number[n] for n in numbers if n in by_number), None)
+
+
+def pds_patient(case: ExceptionCase, compare: str | None = None) -> Patient | None:
+    """The PDS record to set beside the message: the one a person asked to compare (only a record this
+    case already names, so no other patient can be opened by editing the URL), else the case's own
+    patient, else the trace's best candidate."""
+    own = [case.nhs_number, transaction_data(case).get("nhs_number")]
+    offered = [c["nhs_number"] for c in raw_candidates(case)]
+    if compare and compare in [*own, *offered]:
+        return _load([compare])
+    return _load(own) or _load(offered[:1])
 
 
 def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool) -> list[CompareRow]:

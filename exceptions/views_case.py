@@ -54,7 +54,7 @@ def _kind(case: ExceptionCase):
 def _detail_context(request, case: ExceptionCase, **extra) -> dict:
     user = request.user
     show_address = user.has_perm("pds.view_sensitive_record")
-    patient = casework.pds_patient(case)
+    patient = casework.pds_patient(case, compare=request.GET.get("compare"))
     data = casework.transaction_data(case)
     now = timezone.now()
     is_open = case.status in OPEN_STATUSES
@@ -86,6 +86,8 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
         "pds_rows": pds_rows,
         "differences": sum(1 for r in compare if r.differs),
         "candidates": casework.candidates(case, show_address=show_address),
+        "compared": patient.nhs_number if patient else "",
+        "choose_url": next((a["href"] for a in actions if a["code"] == "apply_with_patient"), None),
         "trace": casework.rule_trace(case),
         "timeline": casework.timeline(case),
         "edifact": casework.edifact_lines(case),
@@ -181,13 +183,17 @@ def case_action(request, pk: int, action: str):
         raise PermissionDenied("Only the person the case is assigned to can act on it: claim it first")
     resolution = _resolution()
     show_address = request.user.has_perm("pds.view_sensitive_record")
-    patient = casework.pds_patient(case)
+    compare = request.GET.get("patient")
+    patient = casework.pds_patient(case, compare=compare)
+    candidates = casework.candidates(case, show_address=show_address)
+    own = casework.pds_patient(case)
     form = ActionForm(
         request.POST or None,
         case=case,
         action=action,
-        candidates=casework.candidates(case, show_address=show_address),
-        pds_number=patient.nhs_number if patient else "",
+        candidates=candidates,
+        pds_number=own.nhs_number if own and own.nhs_number == case.nhs_number else "",
+        initial={"patient": patient.nhs_number} if patient and compare else None,
     )
     context = {
         "case": case,

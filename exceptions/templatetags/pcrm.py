@@ -93,7 +93,9 @@ def form_error_list(form) -> list[dict[str, str]]:
     items = [{"text": error, "href": ""} for error in form.non_field_errors()]
     for field in form:
         if field.errors:
-            items.append({"text": field.errors[0], "href": f"#{field.id_for_label}"})
+            # Radios and checkboxes have no single input: link to the first one, as NHS.UK advises.
+            target = field.id_for_label or (f"{field.auto_id}_0" if field.auto_id else "")
+            items.append({"text": field.errors[0], "href": f"#{target}" if target else ""})
     return items
 
 

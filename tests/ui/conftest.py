@@ -1,0 +1,106 @@
+"""Cases made the way production makes them: a GP Links transaction through the real processing rules.
+
+`casework.open(...)` stores an inbound G1 (built with the codec, so its JSON has the production shape)
+and runs `registrations.services.processing.process_transaction` on it; whatever case the rules open
+is the case the tests work. No MESH here: the UI tests start where the pipeline hands over.
+"""
+
+import datetime as dt
+import hashlib
+from types import SimpleNamespace
+
+import pytest
+from factories import (
+    GPFactory,
+    HealthAuthorityFactory,
+    InterchangeFactory,
+    LinkFactory,
+    MessageFactory,
+    PatientFactory,
+    PracticeFactory,
+    TransactionFactory,
+)
+
+from exceptions.models import ExceptionCase
+from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
+from registrations.gplinks.jsonio import transaction_to_json
+from registrations.models import HealthAuthority
+from registrations.services import processing
+
+PREPARED = dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC)
+
+
+def g1(tn: int, **items) -> Transaction:
+    values = {
+        "gp_code": "4826940,281",
+        "surname": "STEVENS",
+        "forenames": ["JANE"],
+        "sex": "2",
+        "birth_date": dt.date(1980, 5, 17),
+        "acceptance_code": "A",
+        "acceptance_type": "1",
+        "acceptance_date": dt.date(2026, 11, 2),
+        "address": Address(
+            house="", road="1 HIGH STREET", locality="", post_town="LEEDS", county="", postcode="LS1 4AP"
+        ),
+    }
+    values.update(items)
+    return Transaction(tn=tn, type="G1", **{k: v for k, v in values.items() if v is not None})
+
+
+class Casework:
+    def __init__(self, practice):
+        self.practice = practice
+        self.sis = 0
+
+    def open(self, **items) -> ExceptionCase:
+        """Send one G1 from the new practice through processing; return the case it opened."""
+        self.sis += 1
+        tx = g1(self.sis, **items)
+        raw = build_interchange(
+            Interchange(
+                sender=self.practice.link_code,
+                recipient="XX11",
+                sis=self.sis,
+                prepared_at=PREPARED,
+                messages=[Message(sms=self.sis, type="G1", ha_cipher="XX1", transactions=[tx])],
+                warnings=[],
+            )
+        )
+        interchange = InterchangeFactory(
+            raw=raw, sha256=hashlib.sha256(raw).hexdigest(), sender=self.practice.link_code, sis=self.sis
+        )
+        data = transaction_to_json(tx)
+        row = TransactionFactory(
+            message=MessageFactory(interchange=interchange, sms=self.sis, ha_cipher="XX1"),
+            tn=tx.tn,
+            data=data,
+            nhs_number=data.get("nhs_number") or "",
+            gp_code=data["gp_code"],
+        )
+        processing.process_transaction(row.pk)
+        return ExceptionCase.objects.get(transaction=row)
+
+
+@pytest.fixture
+def casework(db):
+    ha = HealthAuthorityFactory(cipher="XX1")
+    HealthAuthority.objects.filter(pk=ha.pk).update(migrated=True, cutover_date=None)
+    ha.refresh_from_db()
+    new = PracticeFactory(ods_code="A10001", name="New Surgery", link_code="TES5", ha=ha, mesh_mailbox="GPMB00301")
+    old = PracticeFactory(ods_code="B20002", name="Old Surgery", link_code="OLD5", ha=ha, mesh_mailbox="GPMB00302")
+    GPFactory(practice=new, national_code="4826940", local_code="281")
+    GPFactory(practice=old, national_code="4826941", local_code="282")
+    for practice in (new, old):
+        LinkFactory(practice=practice, ha=ha)
+    return Casework(new)
+
+
+@pytest.fixture
+def two_janes(casework):
+    """Two PDS records for Jane Stevens, born 17 May 1980: a G1 without an NHS number cannot choose."""
+    first = PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="B20002")
+    second = PatientFactory(nhs_number="9434765870", name="STEVENS JANE")
+    case = casework.open(nhs_number=None)
+    assert case.kind == "MULTIPLE_MATCHES", case.summary
+    return SimpleNamespace(case=case, first=first, second=second)
