@@ -52,7 +52,9 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
     if gp is None or not gp.active or not gp.practice.active:
         why = "is not in reference data" if gp is None else "is not active in reference data"
         trace.add("GP code", "unknown", f"GP code {data.get('gp_code')} {why}.")
-        return Outcome.manual(CaseKind.UNKNOWN_GP, f"Unknown GP code {data.get('gp_code')}")
+        return Outcome.manual(
+            CaseKind.UNKNOWN_GP, f"Unknown GP code {data.get('gp_code')}", evidence=patient_evidence(data)
+        )
     practice = gp.practice
     ods = practice.ods_code
     trace.add("GP code", "known", f"{gp.gp_code} is a GP at {ods} {practice.name}.")
@@ -66,7 +68,10 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
     if data.get("free_text"):
         trace.add("GP notes", "present", f'PCSE stops on free text: a person must read "{data["free_text"]}".')
         return Outcome.manual(
-            CaseKind.FREE_TEXT, "Acceptance carries GP notes to review", practice_ods=ods, evidence=context
+            CaseKind.FREE_TEXT,
+            "Acceptance carries GP notes to review",
+            practice_ods=ods,
+            evidence={**context, **patient_evidence(data)},
         )
     trace.add("GP notes", "none", "No free text to review.")
 
@@ -80,7 +85,11 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
             CaseKind.ACCEPTANCE_CHECK,
             "Acceptance code D: the practice disputes a deduction",
             practice_ods=ods,
-            evidence={**context, "earlier_deductions": _deductions_sent(practice, data.get("nhs_number"))},
+            evidence={
+                **context,
+                **patient_evidence(data),
+                "earlier_deductions": _deductions_sent(practice, data.get("nhs_number")),
+            },
         )
     if code == "R":
         rejection = _earlier_rejection(tx, practice)
@@ -95,7 +104,7 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
                 CaseKind.ACCEPTANCE_CHECK,
                 "Acceptance code R with no earlier rejection on record",
                 practice_ods=ods,
-                evidence=context,
+                evidence={**context, **patient_evidence(data)},
             )
         trace.add(
             "acceptance code",
@@ -160,6 +169,19 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
     return Outcome.done(summary, practice_ods=ods, nhs_number=patient.nhs_number)
 
 
+def patient_evidence(data: dict) -> dict:
+    """Who the acceptance is about, for a case decided before identity mattered (notes, codes, HA).
+
+    The look-up runs on a scratch trace: it informs the person but is not why the case is here.
+    """
+    found = identify.find_patient(data, Trace())
+    evidence = dict(found.evidence)
+    if found.patient is not None:
+        evidence["pds"] = pds_snapshot(found.patient)
+        evidence["registrations"] = registration_history(found.patient.nhs_number)
+    return evidence
+
+
 def _ha_serves(practice: Practice, cipher: str) -> bool:
     if practice.ha.cipher == cipher:
         return True
@@ -179,7 +201,7 @@ def _wrong_ha(tx, practice: Practice, cipher: str, trace: Trace, context: dict) 
             CaseKind.INVALID_TRANSACTION,
             f"Acceptance addressed to the wrong HA ({cipher})",
             practice_ods=practice.ods_code,
-            evidence=context,
+            evidence={**context, **patient_evidence(tx.data)},
         )
     item = reject_acceptance(tx, practice=practice, text=f"WRONG HA - TRY {practice.ha.name}", trace=trace)
     if item is None:

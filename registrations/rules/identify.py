@@ -18,6 +18,7 @@ from pds.trace import trace as pds_trace
 from ..gplinks import is_legacy_nhs_number
 from ..ports import CaseKind
 from .base import Trace
+from .evidence import pds_snapshot
 
 NAME_MATCH_THRESHOLD = 85  # rapidfuzz ratio; below this the surnames are "different people" territory
 
@@ -89,7 +90,12 @@ def _by_number(number: str, data: dict, trace: Trace, *, compare: bool = True) -
         return Found(
             case_kind=CaseKind.SUPERSEDED_NUMBER,
             summary=f"Superseded NHS number; the retained record differs on {mismatch}",
-            evidence={"superseded_number": number, "retained_number": patient.nhs_number},
+            evidence={
+                "superseded_number": number,
+                "retained_number": patient.nhs_number,
+                "pds": pds_snapshot(patient),
+                "candidates": trace_candidates(data, Trace()),
+            },
         )
     trace.add(
         "PDS lookup",

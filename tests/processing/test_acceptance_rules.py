@@ -259,3 +259,27 @@ def test_trace_supplies_the_number_and_the_case_shows_candidates_with_reasons(wo
     best = case.evidence["candidates"][0]
     assert best["nhs_number"] == JANE and best["score"] >= 0.85
     assert {m["item"] for m in best["matches"]} >= {"surname", "forename", "birth date"}
+
+
+def test_a_case_stopped_by_policy_still_shows_who_the_patient_is(world, patient):
+    tx = process(world.gp_new, g1(41, GP, free_text="PATIENT HAS A GUIDE DOG"))[0]
+    case = ExceptionCase.objects.get(transaction=tx)
+    assert case.evidence["pds"]["nhs_number"] == JANE
+    assert case.evidence["registrations"] == []
+    assert case.rule_trace[-1]["check"] == "GP notes", "the look-up is evidence, not the reason"
+
+
+def test_same_gp_new_ha_closes_the_old_has_list_with_reason_6(world, mesh_as):
+    from factories import LinkFactory
+    from processing_support import GP as GPSystem
+
+    LinkFactory(practice=world.far, ha=world.xx1)  # a boundary practice, linked to both HAs
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="C30003")
+    via_xx1 = GPSystem(mesh_as, world.far, "XX11")
+    tx = process(via_xx1, g1(41, "4826942,283", code="S", kind="3", previous_ha="COV"), cipher="XX1")[0]
+
+    assert tx.status == TxStatus.DONE, tx.outcome
+    f4, f2 = replies()
+    assert (f4.tx_type, f4.ha_cipher, f4.link.practice.ods_code) == ("F4", "XX1", "C30003")
+    assert (f2.tx_type, f2.ha_cipher, f2.payload["deduction_reason"]) == ("F2", "COV", "6")
+    assert GPPeriod.objects.get(patient__nhs_number=JANE).practice_ods == "C30003", "PDS unchanged"
