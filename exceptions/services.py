@@ -51,12 +51,15 @@ def record_audit(
     object_type: str = "",
     object_id: str = "",
     detail: dict | None = None,
+    role: str | None = None,
 ) -> AuditEvent:
-    """Append one audit event; the user's role at the time is kept with it."""
+    """Append one audit event; the user's role at the time is kept with it (looked up unless given)."""
     authenticated = user is not None and getattr(user, "is_authenticated", False)
+    if role is None:
+        role = role_of(user) if authenticated else ""
     return AuditEvent.objects.create(
         user=user if authenticated else None,
-        role=role_of(user)[:60] if authenticated else "",
+        role=role[:60],
         system=system,
         action=action,
         nhs_number=nhs_number,

@@ -139,7 +139,14 @@ def _read(request, nhs_number: str) -> JsonResponse:
     found = lookup.patient
     restricted = not user.has_perm(SENSITIVE_PERMISSION)
     detail = {"superseded_from": lookup.superseded_from} if lookup.superseded_from else {}
-    audit.record(action=audit.API_READ, user=user, nhs_number=found.nhs_number, detail=detail)
+    audit.record(
+        action=audit.API_READ,
+        user=user,
+        nhs_number=found.nhs_number,
+        detail=detail,
+        role=request.pds_role,
+        wait_for_disk=False,
+    )
     resource = fhir.patient_resource(found, restricted_view=restricted)
     return _respond(request, 200, resource, version=found.version)
 
@@ -203,7 +210,13 @@ def _patch(request, nhs_number: str) -> JsonResponse:
         raise FhirError("FORBIDDEN_UPDATE", f"Forbidden update with error - {exc}") from exc
     except services.InvalidChange as exc:
         raise FhirError("INVALID_UPDATE", f"Invalid update with error - {exc}") from exc
-    audit.record(action=audit.API_AMEND, user=user, nhs_number=found.nhs_number, detail={"request": request_ref})
+    audit.record(
+        action=audit.API_AMEND,
+        user=user,
+        nhs_number=found.nhs_number,
+        detail={"request": request_ref},
+        role=request.pds_role,
+    )
     logger.info("PDS record amended through the FHIR API (request %s)", request_ref)
     updated = services.get_patient(found.nhs_number).patient
     return _respond(request, 200, fhir.patient_resource(updated), version=updated.version)
@@ -349,12 +362,24 @@ def patient_search(request):
     if search.exact:
         scored = [(p, s) for p, s in scored if s >= 1.0]
     if len(scored) > search.max_results:
-        audit.record(action=audit.API_SEARCH, user=user, detail={"outcome": "TOO_MANY_MATCHES", "results": []})
+        audit.record(
+            action=audit.API_SEARCH,
+            user=user,
+            detail={"outcome": "TOO_MANY_MATCHES", "results": []},
+            role=request.pds_role,
+            wait_for_disk=False,
+        )
         status, body = fhir.operation_outcome("TOO_MANY_MATCHES")
         return _respond(request, status, body)
     restricted = not user.has_perm(SENSITIVE_PERMISSION)
     entries = [(fhir.patient_resource(p, restricted_view=restricted, search_subset=True), s) for p, s in scored]
-    audit.record(action=audit.API_SEARCH, user=user, detail={"results": [p.nhs_number for p, _ in scored]})
+    audit.record(
+        action=audit.API_SEARCH,
+        user=user,
+        detail={"results": [p.nhs_number for p, _ in scored]},
+        role=request.pds_role,
+        wait_for_disk=False,
+    )
     bundle = fhir.search_bundle(entries, base_url=_base_url(request), timestamp=timezone.now())
     return _respond(request, 200, bundle)
 

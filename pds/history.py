@@ -84,6 +84,7 @@ SOURCES = [
     (SupersededNumberEvent, "Superseded NHS number", {"nhs_number": "NHS number"}, False),
 ]
 HIDDEN = "(hidden: restricted record)"
+NOT_RECORDED = "(not recorded)"
 KINDS = {"insert": "added", "update": "changed", "delete": "removed"}
 
 
@@ -148,9 +149,16 @@ def timeline(patient: Patient, *, show_restricted: bool = True) -> list[Timeline
         for event in events.order_by("pgh_id"):
             before = previous.get(event.pgh_obj_id)
             change = Change(subject, KINDS.get(event.pgh_label, event.pgh_label))
+            # An update with no earlier snapshot: the row predates its history (a bulk load), so the
+            # before-values are unknown rather than empty.
+            unknown_before = before is None and event.pgh_label == "update"
             for name, label in labels.items():
                 new = _show(name, getattr(event, name))
                 old = _show(name, getattr(before, name)) if before is not None else ""
+                if unknown_before:
+                    if not new:
+                        continue
+                    old = NOT_RECORDED
                 if event.pgh_label == "delete":
                     new, old = "", new
                 if new == old and event.pgh_label == "update":
@@ -158,7 +166,8 @@ def timeline(patient: Patient, *, show_restricted: bool = True) -> list[Timeline
                 if not new and not old:
                     continue
                 if restricted and hide:
-                    old, new = (HIDDEN if old else ""), (HIDDEN if new else "")
+                    old = HIDDEN if old and old != NOT_RECORDED else old
+                    new = HIDDEN if new else ""
                 change.fields.append(FieldChange(label, old, new))
             previous[event.pgh_obj_id] = event
             version = event.version if model is PatientEvent else None

@@ -69,7 +69,7 @@ class PatientSummary:
         if superseded:
             rows.append({"key": "Superseded NHS numbers", "value": ", ".join(format_nhs_number(s) for s in superseded)})
         rows.append({"key": "Record version", "value": str(p.version)})
-        return rows
+        return [{"empty": "Not known", **row} for row in rows]
 
     @property
     def address_rows(self) -> list[dict]:
@@ -93,7 +93,7 @@ class PatientSummary:
         if self.hidden:
             return []
         return [
-            {"key": f"{t.get_system_display()} ({t.get_use_display().lower()})", "value": t.value}
+            {"key": f"{t.get_system_display()} ({t.get_use_display().lower()})", "value": t.value, "empty": ""}
             for t in self.patient.telecoms.all()
             if t.end is None
         ]

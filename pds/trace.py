@@ -4,8 +4,10 @@ Two steps, both deterministic:
 
 1. **Candidates** come from indexed columns only (never a table scan): everyone born on the given
    date (or on the date with day and month swapped, a common slip), everyone who has ever lived at
-   the given postcode, and everyone with the given surname (current or previous) born in the given
-   period (the birth year for an exact date, so a mistyped day or month is still found).
+   the given postcode, and, when only part of the birth date is known, everyone with the given
+   surname (current or previous) born in that period. A person whose birth date was mistyped is
+   still found through the postcode; one who also moved is not, and the trace says NONE rather than
+   guess (a surname-and-year block would find them, at ten times the cost for common surnames).
 2. **Scoring** compares each candidate item by item, with RapidFuzz for names. Every item says how
    it matched (exact, fuzzy, transposed, previous name or address, partial, no match) and the score
    is the weighted share of the items given that agree. The reasons are part of the answer, so a
@@ -164,8 +166,7 @@ def trace(query: TraceQuery, *, max_results: int = 10) -> TraceResult:
         raise ValueError("a trace needs a surname or a forename")
     if not (query.has_birth or query.postcode):
         raise ValueError("a trace needs a birth date (exact or partial) or a postcode")
-    patients = load(candidate_ids(query))
-    scored = sorted((score(query, p) for p in patients), key=lambda c: (-c.score, c.nhs_number))
+    scored = sorted((score(query, s) for s in candidates(query)), key=lambda c: (-c.score, c.nhs_number))
     return decide(scored, max_results=max_results)
 
 
@@ -202,8 +203,8 @@ def _swapped(day: dt.date) -> dt.date | None:
     return day.replace(month=day.day, day=day.month)
 
 
-def candidate_ids(query: TraceQuery) -> list[int]:
-    """Patient ids from the indexed blocks, deterministic and capped."""
+def _blocks(query: TraceQuery) -> tuple[str, list]:
+    """The SQL for the candidate ids: a UNION of indexed blocks, deterministic and capped."""
     parts: list[str] = []
     params: list = []
     if query.birth_date:
@@ -215,11 +216,9 @@ def candidate_ids(query: TraceQuery) -> list[int]:
     if query.postcode:
         parts.append("SELECT patient_id FROM pds_patientaddress WHERE postcode = %s")
         params.append(query.postcode)
-    if query.surname and query.has_birth:
+    if query.surname and query.has_birth and not query.birth_date:
         lo = query.birth_from or dt.date.min
         hi = query.birth_to or dt.date.max
-        if query.birth_date:  # a slip in the day or month: same surname, same year
-            lo, hi = dt.date(lo.year, 1, 1), dt.date(lo.year, 12, 31)
         parts.append(
             "SELECT n.patient_id FROM pds_patientname n JOIN pds_patient p ON p.id = n.patient_id "
             "WHERE upper(n.family) = %s AND p.birth_date BETWEEN %s AND %s"
@@ -231,23 +230,97 @@ def candidate_ids(query: TraceQuery) -> list[int]:
             "WHERE upper(n.given[1]) = %s AND p.birth_date BETWEEN %s AND %s"
         )
         params += [query.forenames[0], query.birth_from or dt.date.min, query.birth_to or dt.date.max]
-    sql = " UNION ".join(parts) + f" ORDER BY 1 LIMIT {CANDIDATE_LIMIT}"
+    return " UNION ".join(parts) + f" ORDER BY 1 LIMIT {CANDIDATE_LIMIT}", params
+
+
+def candidate_ids(query: TraceQuery) -> list[int]:
+    sql, params = _blocks(query)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
-def load(ids: list[int]):
-    if not ids:
-        return []
-    return list(Patient.objects.filter(pk__in=ids).prefetch_related("names", "addresses"))
+@dataclass(frozen=True)
+class SubjectName:
+    use: str
+    family: str
+    given: tuple[str, ...]
+    end: dt.date | None
+
+
+@dataclass(frozen=True)
+class SubjectAddress:
+    postcode: str
+    end: dt.date | None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What scoring needs of a record: light, so a hundred candidates load in one round trip."""
+
+    pk: int
+    nhs_number: str
+    gender: str
+    birth_date: dt.date | None
+    place_of_birth: str
+    names: tuple[SubjectName, ...]
+    addresses: tuple[SubjectAddress, ...]
+
+    @classmethod
+    def of(cls, patient: Patient) -> "Subject":
+        return cls(
+            patient.pk,
+            patient.nhs_number,
+            patient.gender,
+            patient.birth_date,
+            patient.place_of_birth,
+            tuple(
+                SubjectName(n.use, n.family, tuple(n.given), n.end)
+                for n in sorted(patient.names.all(), key=lambda n: n.pk)
+            ),
+            tuple(SubjectAddress(a.postcode, a.end) for a in patient.addresses.all()),
+        )
+
+
+def _day(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def candidates(query: TraceQuery) -> list[Subject]:
+    """The candidates with their names and addresses, in one query."""
+    blocks, params = _blocks(query)
+    sql = (
+        f"WITH c(id) AS ({blocks}) "
+        "SELECT p.id, p.nhs_number, p.gender, p.birth_date, p.place_of_birth, "
+        '(SELECT json_agg(json_build_array(n.use, n.family, n.given, n."end") ORDER BY n.id) '
+        " FROM pds_patientname n WHERE n.patient_id = p.id), "
+        '(SELECT json_agg(json_build_array(a.postcode, a."end")) FROM pds_patientaddress a WHERE a.patient_id = p.id) '
+        "FROM c JOIN pds_patient p ON p.id = c.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        Subject(
+            pk,
+            nhs_number,
+            gender,
+            birth_date,
+            place,
+            tuple(SubjectName(u, f, tuple(g or ()), _day(e)) for u, f, g, e in names or ()),
+            tuple(SubjectAddress(pc, _day(e)) for pc, e in addresses or ()),
+        )
+        for pk, nhs_number, gender, birth_date, place, names, addresses in rows
+    ]
 
 
 # --- scoring -------------------------------------------------------------------------------------
 
 
-def score(query: TraceQuery, patient: Patient) -> Candidate:
-    names = list(patient.names.all())
+def score(query: TraceQuery, patient: "Subject | Patient") -> Candidate:
+    if isinstance(patient, Patient):
+        patient = Subject.of(patient)
+    names = list(patient.names)
     usual = next((n for n in names if n.use == "usual" and n.end is None), names[0] if names else None)
     others = [n for n in names if n is not usual]
     matches: list[ItemMatch] = []
@@ -261,7 +334,7 @@ def score(query: TraceQuery, patient: Patient) -> Candidate:
     if query.gender:
         matches.append(_gender(query.gender, patient.gender))
     if query.postcode:
-        matches.append(_postcode(query.postcode, list(patient.addresses.all())))
+        matches.append(_postcode(query.postcode, list(patient.addresses)))
     if query.place_of_birth:
         matches.append(_place(query.place_of_birth, patient.place_of_birth))
     total = weight = 0.0
