@@ -71,4 +71,11 @@ def record(
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action.replace("_", " ").capitalize())
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    from . import kinds
+
+    resolution = getattr(kinds, "ACTIONS", {}).get(action.removeprefix("case_"))
+    if action.startswith("case_") and resolution is not None:
+        return f"Case action: {resolution.label}"
+    return action.replace("_", " ").capitalize()

@@ -147,6 +147,8 @@ class BulkActionForm(NHSForm):
     reason_code = forms.ChoiceField(label="Why reprocess?", required=False)
 
     def __init__(self, *args, user, **kwargs):
+        # The queue page also has the filters' "assignee": the bulk bar's ids must not clash with them.
+        kwargs.setdefault("auto_id", "bulk_%s")
         super().__init__(*args, **kwargs)
         self.user = user
         info = action_info("reprocess")

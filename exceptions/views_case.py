@@ -111,12 +111,13 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
 def case_detail(request, pk: int):
     case = _case(pk)
     context = _detail_context(request, case)
-    audit.record(
-        request.user,
-        audit.VIEW_CASE,
-        case=case,
-        detail={"candidates": [c.nhs_number for c in context["candidates"]]} if context["candidates"] else None,
-    )
+    audit.record(request.user, audit.VIEW_CASE, case=case)
+    # The page also shows other patients' PDS details (the compared record, the trace candidates):
+    # each is a view of that patient's record, and is recorded as one.
+    shown = [context["patient"].nhs_number] if context["patient"] else []
+    shown += [c.nhs_number for c in context["candidates"] if c.on_pds]
+    for nhs_number in dict.fromkeys(n for n in shown if n and n != case.nhs_number):
+        audit.record(request.user, audit.VIEW_PATIENT, nhs_number=nhs_number, detail={"case": case.pk})
     return render(request, "exceptions/case_detail.html", context)
 
 

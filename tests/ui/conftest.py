@@ -7,6 +7,7 @@ is the case the tests work. No MESH here: the UI tests start where the pipeline 
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -104,3 +105,49 @@ def two_janes(casework):
     case = casework.open(nhs_number=None)
     assert case.kind == "MULTIPLE_MATCHES", case.summary
     return SimpleNamespace(case=case, first=first, second=second)
+
+
+# --- browser tests ----------------------------------------------------------------------------------
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "correct-horse-battery"  # tests/factories.py UserFactory
+
+
+def no_serious_accessibility_violations(page) -> None:
+    """axe-core on the page as it is now: no serious or critical violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, results.generate_report()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def open_browser(browser, live_server):
+    """A new signed-in browser page per person: `page = open_browser("agent1")` (each its own context)."""
+    from playwright.sync_api import expect
+
+    contexts = []
+
+    def _open(username: str):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        # NHS.UK's Frutiger web fonts come from assets.nhs.uk, which these machines cannot reach.
+        page.route("https://assets.nhs.uk/**", lambda route: route.abort())
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()

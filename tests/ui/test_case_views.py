@@ -173,7 +173,9 @@ def test_every_view_of_a_case_is_audited_with_the_role(client, agent, mismatch):
         "case",
         str(mismatch.pk),
     )
-    assert event.detail == {"candidates": ["9434765870", "9434765919"]}
+    # The other patient the page shows (a trace candidate) is a view of that patient's record.
+    shown = AuditEvent.objects.get(action="view_patient")
+    assert (shown.user, shown.nhs_number, shown.detail) == (agent, "9434765870", {"case": mismatch.pk})
 
 
 @pytest.mark.parametrize("role", ["PCSE viewer", None])

@@ -337,7 +337,7 @@ def test_a_bulk_move_with_nothing_ticked_shows_the_queue_again_with_an_error(cli
     response = client.post(reverse("exceptions:bulk"), {"action": "claim", "next": f"{CASES}?view=all&sort=kind"})
     assert response.status_code == 400
     assertContains(response, "<title>Error: Work queue", status_code=400)
-    assertContains(response, '<a href="#id_case">Select at least one case</a>', status_code=400)
+    assertContains(response, '<a href="#bulk_case">Select at least one case</a>', status_code=400)
     # The same queue page, with its links built for the queue, not for the bulk URL.
     assert rows(response) == ids(case)
     assertContains(response, 'id="view-all" aria-current="page"', status_code=400)
