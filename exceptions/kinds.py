@@ -19,6 +19,10 @@ class ActionInfo:
     outcome: str  # the case status the action leaves: RESOLVED, REJECTED, CLOSED, or "" (stays open)
     # GP Links text sent for a reason code (F3/F11), where the action sends one
     texts: dict[str, str] | None = None
+    # What the person supplies besides the reason and note (the keyword arguments of the service):
+    # nhs_number, address (dict of house/road/locality/post_town/county/postcode), text (free text for
+    # the practice; required with reason OTHER), deduction_reason, effective (a date), to (a user).
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ ACTIONS: dict[str, ActionInfo] = {
             "HISTORY_CHECKED": "Registration history checked",
         },
         "RESOLVED",
+        inputs=("nhs_number",),
     ),
     "allocate_and_apply": ActionInfo(
         "Allocate a new NHS number and apply",
@@ -83,12 +88,14 @@ ACTIONS: dict[str, ActionInfo] = {
             "WRONG_HA": "WRONG HA - PLEASE RESEND TO THE CORRECT HA",
             "NOT_ON_LIST": "PATIENT NOT REGISTERED WITH THIS PRACTICE",
         },
+        inputs=("text",),
     ),
     "approve_removal": ActionInfo(
         "Approve the removal",
         "Deduct the patient from the practice's list (F2) and end the registration in PDS.",
         {"OUT_OF_AREA_CONFIRMED": "Patient confirmed out of area", "IMMEDIATE": "Immediate removal applies"},
         "RESOLVED",
+        inputs=("deduction_reason", "effective"),
     ),
     "refuse_removal": ActionInfo(
         "Refuse the removal",
@@ -109,6 +116,7 @@ ACTIONS: dict[str, ActionInfo] = {
             "REASON_ACCEPTED": "Reason accepted",
         },
         "RESOLVED",
+        inputs=("deduction_reason", "effective"),
     ),
     "refuse_deduction": ActionInfo(
         "Refuse the deduction",
@@ -125,6 +133,7 @@ ACTIONS: dict[str, ActionInfo] = {
             "NOT_ON_LIST": "PATIENT NOT REGISTERED WITH THIS PRACTICE",
             "REMOVAL_LATER": "PATIENT WILL BE REMOVED IN 30 DAYS",
         },
+        inputs=("text",),
     ),
     "accept_change": ActionInfo(
         "Accept the change",
@@ -143,6 +152,7 @@ ACTIONS: dict[str, ActionInfo] = {
         "The practice confirmed or corrected the address: apply any new address and send the F10.",
         {"ADDRESS_CONFIRMED": "Address confirmed", "ADDRESS_CHANGED": "New address given"},
         "RESOLVED",
+        inputs=("address",),
     ),
     "let_fp69_run": ActionInfo(
         "Let the FP69 run",
@@ -158,6 +168,7 @@ ACTIONS: dict[str, ActionInfo] = {
             "CONFIRMED_WITH_PRACTICE": "Confirmed with the practice",
         },
         "RESOLVED",
+        inputs=("address",),
     ),
     "reprocess": ActionInfo(
         "Reprocess",
@@ -188,6 +199,7 @@ ACTIONS: dict[str, ActionInfo] = {
             "POLICY_QUESTION": "Policy question",
         },
         "",
+        inputs=("to",),
     ),
 }
 

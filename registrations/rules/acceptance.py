@@ -279,8 +279,12 @@ def _same_gp_new_ha(tx: Transaction, patient, practice: Practice, trace: Trace) 
         trace.add("previous HA", "not given", "No earlier HA list to close.")
         return ""
     link = Link.objects.select_related("practice", "ha").filter(practice=practice, ha__cipher=old_cipher).first()
-    if link is None:
-        trace.add("previous HA", old_cipher, f"{practice.ods_code} has no link with {old_cipher}; nothing to close.")
+    if link is None or not link.ha.is_served_by_pcrm(timezone.localdate()):
+        trace.add(
+            "previous HA",
+            old_cipher,
+            f"{practice.ods_code} has no PCRM link with {old_cipher}; nothing to close over GP Links.",
+        )
         return ""
     queue_transaction(
         link=link,
