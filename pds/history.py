@@ -100,10 +100,26 @@ class Change:
     subject: str  # "Name", "Address", …
     kind: str  # added, changed, removed
     fields: list[FieldChange] = field(default_factory=list)
+    which: str = ""  # which row, for changes and removals: "JANE SMITH", "1 HIGH STREET, LS1 4AP"
 
     @property
     def summary(self) -> str:
-        return f"{self.subject} {self.kind}"
+        return f"{self.subject} {self.kind}" + (f": {self.which}" if self.which else "")
+
+
+def _which(subject: str, event, hidden: bool) -> str:
+    """Words that tell one name, address or registration from another on the same record."""
+    if subject == "Name":
+        return " ".join([*(event.given or []), event.family])
+    if hidden:
+        return ""
+    if subject == "Address":
+        return ", ".join(x for x in (event.house, event.road, event.postcode) if x)
+    if subject == "Registered GP":
+        return event.practice_ods
+    if subject == "Contact":
+        return f"{event.system} ({event.use})"
+    return ""
 
 
 @dataclass
@@ -115,6 +131,10 @@ class TimelineEntry:
     username: str = ""
     version: int | None = None
     changes: list[Change] = field(default_factory=list)
+
+    @property
+    def action_label(self) -> str:
+        return self.action.replace("_", " ").capitalize() if self.action else "Change"
 
     @property
     def recorded(self) -> bool:
@@ -149,6 +169,8 @@ def timeline(patient: Patient, *, show_restricted: bool = True) -> list[Timeline
         for event in events.order_by("pgh_id"):
             before = previous.get(event.pgh_obj_id)
             change = Change(subject, KINDS.get(event.pgh_label, event.pgh_label))
+            if event.pgh_label != "insert" and model is not PatientEvent:
+                change.which = _which(subject, before or event, restricted and hide)
             # An update with no earlier snapshot: the row predates its history (a bulk load), so the
             # before-values are unknown rather than empty.
             unknown_before = before is None and event.pgh_label == "update"

@@ -63,7 +63,7 @@ def test_timeline_shows_who_why_and_what_changed_newest_first(jane):
         ("Death notification", "", "formal"),
     }
     summaries = [c.summary for c in move.changes]
-    assert summaries == ["Address changed", "Address added"]
+    assert summaries == ["Address changed: 1 HIGH STREET, LS1 4AP", "Address added"]
     ended = move.changes[0]
     assert [(f.label, f.before, f.after) for f in ended.fields] == [("To", "", "2026-02-01")]
     added = {f.label: f.after for f in move.changes[1].fields}

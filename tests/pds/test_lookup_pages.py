@@ -92,6 +92,7 @@ def test_a_restricted_record_hides_address_contact_and_gp_from_an_agent(as_agent
     assertContains(response, "hidden from your role")
     timeline = as_agent.get(HISTORY)
     assertNotContains(timeline, "LS1 4AP")
+    assertNotContains(timeline, "HIGH STREET")
     assertContains(timeline, "hidden: restricted record")
     results = as_agent.get(SEARCH, {"surname": "Smith", "forenames": "Jane", "birth_date": "1980-05-17"})
     assertNotContains(results, "LS1 4AP")
@@ -114,7 +115,8 @@ def test_the_timeline_says_who_why_and_what_and_is_audited(as_agent, agent, jane
         reason="transaction 12",
     )
     response = as_agent.get(HISTORY)
-    assertContains(response, "change_address")
+    assertContains(response, "Change address")
+    assertContains(response, "Address changed: 1 HIGH STREET, LS1 4AP")
     assertContains(response, "pcrm-processing")
     assertContains(response, "transaction 12")
     assertContains(response, "LS2 7UE")
