@@ -202,6 +202,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 
 # MESH. The sandbox runs with AUTH_MODE=full and this shared key, so authentication is exercised.
 MESH_URL = env("MESH_URL", "http://127.0.0.1:8700")

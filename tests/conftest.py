@@ -20,13 +20,21 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_broker():
-    """Point Celery at the test Redis database before any task is sent."""
+    """Point Celery at the test Redis database, and a queue named for this run's test database, before
+    any task is sent: two suites running at once (or a `make run`) never take each other's tasks."""
     from pcrm_site.celery import app
 
     app.conf.broker_url = TEST_REDIS_URL
     app.conf.result_backend = TEST_REDIS_URL
     app.conf.task_always_eager = False
+    app.conf.task_default_queue = run_queue_name()
     return TEST_REDIS_URL
+
+
+def run_queue_name() -> str:
+    from django.conf import settings
+
+    return f"test-{settings.DATABASES['default']['TEST']['NAME']}"
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +78,11 @@ def celery_worker_process(mesh, transactional_db):
 
     def start(concurrency: int = 1) -> Worker:
         worker = Worker(
-            database=connection.settings_dict["NAME"], broker=TEST_REDIS_URL, mesh_url=mesh, concurrency=concurrency
+            database=connection.settings_dict["NAME"],
+            broker=TEST_REDIS_URL,
+            mesh_url=mesh,
+            concurrency=concurrency,
+            queue=run_queue_name(),
         )
         workers.append(worker)
         return worker

@@ -101,7 +101,9 @@ class MeshSandbox:
 class Worker:
     """A real `celery worker` process on the given database, broker and MESH server."""
 
-    def __init__(self, *, database: str, broker: str, mesh_url: str, concurrency: int = 1, extra_env=None):
+    def __init__(
+        self, *, database: str, broker: str, mesh_url: str, concurrency: int = 1, queue: str = "celery", extra_env=None
+    ):
         self.log_path = RUN / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
         env = {
             **os.environ,
@@ -110,6 +112,8 @@ class Worker:
             "CELERY_RESULT_BACKEND": broker,
             "MESH_URL": mesh_url,
             "DJANGO_SETTINGS_MODULE": "pcrm_site.settings",
+            # Tasks the worker sends go to the queue it consumes, so parallel runs never mix.
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
             **(extra_env or {}),
         }
         RUN.mkdir(exist_ok=True)
@@ -122,6 +126,8 @@ class Worker:
                 "worker",
                 "--pool=prefork",
                 f"--concurrency={concurrency}",
+                "-Q",
+                queue,
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",

@@ -27,6 +27,7 @@ from ..models import Transaction as TxRow
 from .harness import MeshSandbox, Worker
 
 BROKER = "redis://127.0.0.1:6379/14"
+QUEUE = "bench-pipeline"
 TERMINAL = ("DONE", "MANUAL", "REJECTED", "DEAD", "DUPLICATE", "INVALID", "FORWARDED")
 
 
@@ -38,6 +39,7 @@ def run(options: dict) -> dict:
     sandbox = MeshSandbox()
     settings.MESH_URL = sandbox.url
     app.conf.broker_url = app.conf.result_backend = BROKER
+    app.conf.task_default_queue = QUEUE
     workers: list[Worker] = []
     try:
         world = _world()
@@ -54,6 +56,7 @@ def run(options: dict) -> dict:
                 broker=BROKER,
                 mesh_url=sandbox.url,
                 concurrency=2,
+                queue=QUEUE,
                 extra_env={
                     "DEBUG": "0",
                     "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
