@@ -10,7 +10,7 @@ SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "nhais-fixtures"
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
+def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, message: str = "condition"):
     """Poll until `predicate()` is truthy; a bounded wait for work done by other processes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

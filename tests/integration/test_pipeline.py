@@ -226,7 +226,7 @@ def test_kill_9_of_the_worker_loses_nothing_and_applies_nothing_twice(
 
     worker = celery_worker_process(concurrency=2)
     poll_mesh_inbox.delay()
-    wait_for(lambda: TxRow.objects.filter(status=TxStatus.DONE).count() >= 5, timeout=60, message="some done")
+    wait_for(lambda: TxRow.objects.filter(status=TxStatus.DONE).count() >= 5, timeout=180, message="some done")
     worker.kill_hard()
     done_at_kill = TxRow.objects.filter(status=TxStatus.DONE).count()
     assert done_at_kill < 60, "the kill must land mid-flight for this test to mean anything"
