@@ -29,6 +29,7 @@ from registrations.rules.acceptance import find_by_number
 from registrations.rules.amendment import address_problem, apply_address, proposed_address, requested_changes
 from registrations.rules.base import Trace
 from registrations.rules.effects import (
+    NoLink,
     approve_acceptance,
     deduct,
     gp_for,
@@ -197,6 +198,13 @@ def _patient(nhs_number: str):
     return patient
 
 
+def _approve(tx, **kwargs) -> str:
+    try:
+        return approve_acceptance(tx, **kwargs)
+    except NoLink as exc:
+        raise InvalidInput(f"{exc}: fix reference data first") from exc
+
+
 def _text(action: str, reason_code: str, text: str | None) -> str:
     words = gp_links_text(text or (ACTIONS[action].texts or {}).get(reason_code, ""))
     if not words:
@@ -221,7 +229,7 @@ def apply_with_patient(case: ExceptionCase, *, by, nhs_number: str, reason_code:
         gp = gp_for(tx)
         if gp is None:
             raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
-        summary = approve_acceptance(
+        summary = _approve(
             tx,
             patient=patient,
             gp=gp,
@@ -278,9 +286,7 @@ def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str, note: str =
         raise InvalidInput(f"PDS refused the new record: {exc}") from exc
     trace = Trace()
     trace.add("NHS number", "allocated", f"{by.get_username()} allocated {patient.nhs_number} in a new PDS record.")
-    summary = approve_acceptance(
-        tx, patient=patient, gp=gp, trace=trace, by=by.get_username(), user=by, supplied_number=True
-    )
+    summary = _approve(tx, patient=patient, gp=gp, trace=trace, by=by.get_username(), user=by, supplied_number=True)
     return _finish(
         case,
         "allocate_and_apply",

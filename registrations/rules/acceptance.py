@@ -21,7 +21,7 @@ from ..ports import CaseKind
 from ..services.outbox import queue_transaction
 from . import identify
 from .base import Outcome, Trace
-from .effects import accepted_on, approve_acceptance, gp_for, reject_acceptance
+from .effects import accepted_on, approve_acceptance, gp_for, reject_acceptance, reply_link
 from .evidence import pds_snapshot, practice_summary, registration_history
 from .identify import demographic_mismatch
 
@@ -64,6 +64,11 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
     if not _ha_serves(practice, message_cipher):
         return _wrong_ha(tx, practice, message_cipher, trace, context)
     trace.add("health authority", "matches", f"The practice is linked to HA {message_cipher}, as the message says.")
+    if reply_link(tx, practice) is None:
+        trace.add("GP Links link", "none", f"{ods} has no active link to PCRM to answer on: fix reference data.")
+        return Outcome.manual(
+            CaseKind.UNKNOWN_GP, f"No GP Links link to answer {ods} on", practice_ods=ods, evidence=context
+        )
 
     if data.get("free_text"):
         trace.add("GP notes", "present", f'PCSE stops on free text: a person must read "{data["free_text"]}".')

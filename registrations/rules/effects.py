@@ -37,11 +37,23 @@ def home_link(practice: Practice) -> Link | None:
 
 
 def reply_link(tx: Transaction, practice: Practice) -> Link | None:
-    """Answer on the link the transaction came in on, so the reply comes from the HA it was sent to."""
+    """Answer on the link the transaction came in on, so the reply comes from the HA it was sent to.
+
+    None when there is no link PCRM may use: sending on a link an HA still runs on NHAIS would break
+    that HA's sequence numbers.
+    """
     link = tx.message.interchange.link
     if link is not None and link.practice_id == practice.pk:
-        return Link.objects.select_related("practice", "ha").get(pk=link.pk)
-    return home_link(practice)
+        link = Link.objects.select_related("practice", "ha").get(pk=link.pk)
+    else:
+        link = home_link(practice)
+    if link is None or not link.active or not link.ha.is_served_by_pcrm(timezone.localdate()):
+        return None
+    return link
+
+
+class NoLink(Exception):
+    """There is no GP Links link PCRM may answer the practice on."""
 
 
 def gp_for(tx: Transaction) -> GP | None:
@@ -101,6 +113,8 @@ def approve_acceptance(
     ).update(deducted_on=on)
 
     link = reply_link(tx, practice)
+    if link is None:
+        raise NoLink(f"{practice.ods_code} has no GP Links link to PCRM to send the approval on")
     approval = {"gp_code": data.get("gp_code") or gp.gp_code}
     if supplied_number or data.get("nhs_number") != patient.nhs_number:
         approval["nhs_number"] = patient.nhs_number
@@ -249,6 +263,9 @@ def reject_deduction_request(tx: Transaction, *, text: str, trace: Trace) -> Out
         trace.add("reply", "no link", "The GP code is unknown, so there is no link to answer on.")
         return None
     link = reply_link(tx, gp.practice)
+    if link is None:
+        trace.add("reply", "no link", f"{gp.practice.ods_code} has no GP Links link to PCRM to answer on.")
+        return None
     words = gp_links_text(text)
     item = queue_transaction(
         link=link,

@@ -283,3 +283,16 @@ def test_same_gp_new_ha_closes_the_old_has_list_with_reason_6(world, mesh_as):
     assert (f4.tx_type, f4.ha_cipher, f4.link.practice.ods_code) == ("F4", "XX1", "C30003")
     assert (f2.tx_type, f2.ha_cipher, f2.payload["deduction_reason"]) == ("F2", "COV", "6")
     assert GPPeriod.objects.get(patient__nhs_number=JANE).practice_ods == "C30003", "PDS unchanged"
+
+
+def test_no_reply_on_a_link_an_nhais_ha_still_runs(world):
+    """A practice under an HA still on NHAIS writes to PCRM's HA by mistake: PCRM must not answer on
+    NHAIS's link (it would break NHAIS's numbering), so a person sorts it out."""
+    from processing_support import GP as GPSystem
+
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002")
+    stray = GPSystem(world.gp_new.mesh_as, world.nhais, "XX11")
+    tx = process(stray, g1(41, "4826943,284"), cipher="XX1")[0]
+    assert tx.status == TxStatus.MANUAL
+    assert ExceptionCase.objects.get(transaction=tx).kind == "UNKNOWN_GP"
+    assert replies() == []
