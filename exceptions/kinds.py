@@ -210,7 +210,8 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
     CaseKind.NO_TRACE: KindInfo(
         "E101", "No trace",
         "No PDS record matches the patient in the message. Trace by hand, allocate a new NHS number, or reject.",
-        3, ("apply_with_patient", "allocate_and_apply", "reject_to_practice", "reprocess", "escalate"),
+        3, ("apply_with_patient", "allocate_and_apply", "reject_to_practice", "keep_pds_and_close", "reprocess",
+            "escalate"),
         public_code="DEMOG-0001",
     ),
     CaseKind.MULTIPLE_MATCHES: KindInfo(
@@ -241,7 +242,7 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
     CaseKind.LEGACY_NHS_NUMBER: KindInfo(
         "E107", "Legacy NHS number",
         "A pre-1996 alphanumeric NHS number, which PDS does not hold. Find the patient's current number.",
-        5, ("apply_with_patient", "allocate_and_apply", "reject_to_practice", "escalate"),
+        5, ("apply_with_patient", "allocate_and_apply", "reject_to_practice", "keep_pds_and_close", "escalate"),
     ),
     CaseKind.NHS_NUMBER_ALLOCATION: KindInfo(
         "E108", "NHS number allocation",

@@ -373,6 +373,7 @@ def _deduct_as_requested(tx, patient, by, trace: Trace, *, reason: str, on: dt.d
         by=by.get_username(),
         user=by,
         gp=gp,
+        wire_number=tx.nhs_number or None,
     )
     sent = f"F2 reason {reason} sent to {gp.practice.ods_code}" if item else "no F2 (practice not on PCRM)"
     return f"Deducted from {gp.practice.ods_code} from {on}; {sent}"

@@ -54,7 +54,16 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
 
 
 def _deduct(tx, subject, reason: str, on: dt.date, trace: Trace, summary: str) -> Outcome:
-    deduct(subject.patient, practice=subject.practice, reason=reason, on=on, caused_by=tx, trace=trace, gp=subject.gp)
+    deduct(
+        subject.patient,
+        practice=subject.practice,
+        reason=reason,
+        on=on,
+        caused_by=tx,
+        trace=trace,
+        gp=subject.gp,
+        wire_number=tx.nhs_number or None,
+    )
     return Outcome.done(
         f"{summary}; F2 sent to {subject.practice.ods_code}",
         practice_ods=subject.practice.ods_code,

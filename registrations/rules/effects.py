@@ -194,10 +194,13 @@ def deduct(
     new_ha: str | None = None,
     gp: GP | None = None,
     end_pds: bool = True,
+    wire_number: str | None = None,
 ) -> OutboxItem | None:
     """Remove the patient from `practice`'s list: F2 to it, registration history closed, PDS updated.
 
     `end_pds` is False when PDS has already moved the patient on (a registration elsewhere).
+    `wire_number` is the NHS number the practice itself used (its G3/G5), so its system can match
+    the F2 even when PDS re-keyed a superseded number; otherwise the F2 carries PDS's number.
     Returns the queued F2, or None when the practice cannot be told over GP Links.
     """
     reason_text = f"transaction {caused_by.pk}" if caused_by else f"deduction reason {reason}"
@@ -234,7 +237,7 @@ def deduct(
         "gp_code": gp.gp_code if gp else "",
         "deduction_reason": reason,
         "deduction_date": on.isoformat(),
-        "nhs_number": patient.nhs_number,
+        "nhs_number": wire_number or patient.nhs_number,
     }
     if new_ha:
         payload["new_ha"] = new_ha

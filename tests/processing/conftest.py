@@ -1,7 +1,6 @@
 """A small GP Links world for processing tests: two HAs on PCRM and one still on NHAIS, practices with
 GPs and links, and GP systems that send through the real MESH sandbox."""
 
-import datetime as dt
 from types import SimpleNamespace
 
 import pytest
@@ -66,8 +65,3 @@ def agent():
 @pytest.fixture
 def leader():
     return UserFactory(username="leader", roles=[roles.TEAM_LEADER])
-
-
-def on_list(nhs_number: str, ods: str, since=dt.date(2015, 1, 1)):
-    """A patient already registered at `ods`."""
-    return PatientFactory(nhs_number=nhs_number, name="STEVENS JANE", registered_at=ods)

@@ -179,3 +179,22 @@ def test_deduction_ends_an_open_fp69_notice(world):
     _flagged(world)
     process(world.gp_new, g5(53, GP, JANE, "5"))
     assert FP69Flag.objects.get().status == "SUPERSEDED"
+
+
+def test_deduction_for_a_superseded_number_answers_with_the_number_the_gp_used(world):
+    from pds.services import merge_patients
+
+    retained = _at()(world)
+    duplicate = PatientFactory(nhs_number="9990000018", name="STEVENS JANE")
+    merge_patients(
+        retained=retained,
+        duplicate=duplicate,
+        retained_version=None,
+        duplicate_version=None,
+        by="test",
+        reason="duplicate",
+    )
+    tx = process(world.gp_new, g5(53, GP, "9990000018", "5"))[0]
+    assert tx.status == "DONE"
+    assert replies(tx_type="F2")[0].payload["nhs_number"] == "9990000018"
+    assert GPPeriod.objects.get(patient=retained).end == dt.date(2026, 10, 30)
