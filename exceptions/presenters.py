@@ -109,6 +109,8 @@ def primary_navigation(user, namespace: str | None, url_name: str | None = None)
         items.append(("Interchanges", reverse("registrations:interchange-list"), "registrations"))
     if user.has_perm("exceptions.view_audit"):
         items.append(("Audit", reverse("exceptions:audit"), "exceptions:audit"))
+    if user.has_perm("registrations.view_capitation"):
+        items.append(("Capitation", reverse("registrations:capitation:quarter-list"), "registrations:capitation"))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index"), "admin"))
     return [NavItem(text, href, current=(area == here)) for text, href, area in items]

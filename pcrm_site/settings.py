@@ -272,3 +272,16 @@ CELERY_BEAT_SCHEDULE["fp69-expiry"] = {"task": "registrations.tasks.expire_fp69_
 STATICFILES_DIRS += [("chartjs", NODE_MODULES / "chart.js" / "dist")]
 # A locked-out sign-in (django-axes) gets an NHS.UK page saying why and for how long, with status 429.
 AXES_LOCKOUT_TEMPLATE = "exceptions/lockout.html"
+
+# Close of quarter and capitation (registrations.capitation). Beat checks hourly whether a quarter has
+# just ended; it closes one that ended at most this many days ago, so a new installation never closes
+# quarters that were over before it existed.
+CELERY_IMPORTS = ("registrations.capitation.tasks",)
+CAPITATION_AUTO_CLOSE_WITHIN_DAYS = env_int("CAPITATION_AUTO_CLOSE_WITHIN_DAYS", 10)
+CAPITATION_SEND_MAX_ATTEMPTS = env_int("CAPITATION_SEND_MAX_ATTEMPTS", 5)
+CAPITATION_STALLED_AFTER_SECONDS = env_int("CAPITATION_STALLED_AFTER_SECONDS", 900)
+CELERY_BEAT_SCHEDULE["close-quarter"] = {"task": "registrations.capitation.tasks.close_due_quarter", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["capitation-acknowledgements"] = {
+    "task": "registrations.capitation.tasks.check_capitation_acknowledgements",
+    "schedule": 15 * 60.0,
+}

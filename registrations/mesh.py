@@ -25,13 +25,23 @@ def mesh_client(mailbox: str | None = None, password: str | None = None):
         yield client
 
 
-def send(client: MeshClient, *, recipient: str, body: bytes, workflow: str, local_id: str, subject: str = "") -> str:
+def send(
+    client: MeshClient,
+    *,
+    recipient: str,
+    body: bytes,
+    workflow: str,
+    local_id: str,
+    subject: str = "",
+    filename: str = "edifact.dat",
+    content_type: str = "application/octet-stream",
+) -> str:
     return client.send_message(
         recipient,
         body,
         workflow_id=workflow,
         local_id=local_id,
         subject=subject or workflow,
-        filename="edifact.dat",
-        content_type="application/octet-stream",
+        filename=filename,
+        content_type=content_type,
     )

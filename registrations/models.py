@@ -341,3 +341,86 @@ class FP69Flag(models.Model):
 
     def __str__(self) -> str:
         return f"FP69 at {self.practice_id} until {self.expires_on} ({self.status})"
+
+class QuarterStatus(models.TextChoices):
+    GENERATING = "GENERATING", "Generating"
+    GENERATED = "GENERATED", "Ready to send"
+    SENT = "SENT", "Sent to PCSE"
+    ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged by PCSE"
+    FAILED = "FAILED", "Sending failed"
+
+
+class QuarterClose(models.Model):
+    """One closed quarter: the F8s it sent, the capitation snapshot taken as at its end, and delivery.
+
+    Unique on the quarter end, so closing a quarter twice finds this row and does nothing new. The
+    snapshot (lines, CSV and summary bytes) is stored once and never recomputed: a later change to
+    PDS cannot alter a past quarter, and every download or resend is byte-identical.
+    """
+
+    quarter_end = models.DateField(unique=True)
+    status = models.CharField(max_length=12, choices=QuarterStatus.choices, default=QuarterStatus.GENERATING)
+    closed_by = models.CharField(max_length=150, help_text="the user, or the scheduler, that closed it")
+    closed_at = models.DateTimeField(auto_now_add=True)
+    f8_count = models.PositiveIntegerField("F8 notifications queued", default=0)
+    task_id = models.CharField("generation task", max_length=50, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    patients = models.PositiveIntegerField(null=True, blank=True)
+    csv = models.BinaryField(null=True, blank=True)
+    csv_sha256 = models.CharField(max_length=64, blank=True)
+    summary = models.BinaryField(null=True, blank=True)
+    csv_message_id = models.CharField("CSV MESH message id", max_length=64, blank=True)
+    summary_message_id = models.CharField("summary MESH message id", max_length=64, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-quarter_end"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="GENERATING") | Q(generated_at__isnull=False, patients__isnull=False),
+                name="reg_quarter_generated_has_snapshot",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"quarter ending {self.quarter_end}"
+
+
+class CapitationLine(models.Model):
+    """One row of a stored snapshot: a practice, or one GP at a practice (gp_code "" = not attributed).
+
+    `cells` holds the list by sex and age band in the CSV's column order (registrations.capitation).
+    """
+
+    class Level(models.TextChoices):
+        PRACTICE = "PRACTICE", "Practice"
+        GP = "GP", "GP"
+
+    quarter = models.ForeignKey(QuarterClose, on_delete=models.CASCADE, related_name="lines")
+    level = models.CharField(max_length=8, choices=Level.choices)
+    practice_ods = models.CharField("practice", max_length=10)
+    practice_name = models.CharField(max_length=100, blank=True)
+    ha_cipher = models.CharField("HA", max_length=3, blank=True)
+    gp_code = models.CharField("GP code", max_length=20, blank=True)
+    patients = models.PositiveIntegerField()
+    male = models.PositiveIntegerField()
+    female = models.PositiveIntegerField()
+    other_sex = models.PositiveIntegerField()
+    cells = models.JSONField(help_text="counts by sex and age band, in the CSV column order")
+    acceptances = models.PositiveIntegerField(null=True, blank=True)
+    deductions = models.PositiveIntegerField(null=True, blank=True)
+    previous_patients = models.PositiveIntegerField(null=True, blank=True)
+    change = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["practice_ods", "level", "gp_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["quarter", "level", "practice_ods", "gp_code"], name="reg_capitation_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice_ods} {self.gp_code}".strip()

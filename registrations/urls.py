@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "registrations"
 urlpatterns = [
     path("interchanges/", views.interchange_list, name="interchange-list"),
+    path("capitation/", include("registrations.capitation.urls")),
 ]

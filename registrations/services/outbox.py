@@ -99,12 +99,14 @@ def build_pending(*, now: dt.datetime) -> list[int]:
 
 def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -> int:
     ha = HealthAuthority.objects.select_for_update().get(pk=link.ha_id)
-    groups: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
+    groups: dict[tuple[str, str, str | None], list[OutboxItem]] = defaultdict(list)
     for item in items:
-        groups[(item.tx_type, item.ha_cipher)].append(item)
+        # An F8's quarter end is message-level (DTM+206), so F8s for different quarters need separate messages.
+        quarter_end = item.payload.get("quarter_end") if item.tx_type == "F8" else None
+        groups[(item.tx_type, item.ha_cipher, quarter_end)].append(item)
     link.last_sis_sent = _next(link.last_sis_sent)
     messages = []
-    for (tx_type, cipher), group in groups.items():
+    for (tx_type, cipher, quarter_end), group in groups.items():
         link.last_sms_sent = _next(link.last_sms_sent)
         transactions = []
         for item in group:
@@ -114,7 +116,10 @@ def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -
                 ha.last_tn_sent = _next(ha.last_tn_sent)
                 item.tn = ha.last_tn_sent
             transactions.append({**item.payload, "type": tx_type, "tn": item.tn})
-        messages.append({"sms": link.last_sms_sent, "type": tx_type, "ha_cipher": cipher, "transactions": transactions})
+        message = {"sms": link.last_sms_sent, "type": tx_type, "ha_cipher": cipher, "transactions": transactions}
+        if quarter_end:
+            message["quarter_end"] = quarter_end
+        messages.append(message)
     document = {
         "sender": ha.link_code,
         "recipient": link.practice.link_code,

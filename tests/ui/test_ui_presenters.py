@@ -82,11 +82,14 @@ def test_navigation_follows_permissions_and_marks_the_current_area():
         "Dashboard",
         "Interchanges",
         "Audit",
+        "Capitation",
         "Admin",
     ]
 
     pcse = UserFactory(roles=["PCSE viewer"])
-    assert presenters.primary_navigation(pcse, None) == []
+    assert [(i.text, i.current) for i in presenters.primary_navigation(pcse, "registrations:capitation")] == [
+        ("Capitation", True)
+    ]
     assert presenters.primary_navigation(SimpleNamespace(is_authenticated=False), None) == []
 
 

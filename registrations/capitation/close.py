@@ -1,0 +1,79 @@
+"""Closing a quarter: once per quarter, an F8 to every linked practice and a snapshot to take.
+
+Closing is one database transaction: the QuarterClose row (unique on the quarter end) and the F8
+outbox items commit together, so a quarter is either closed with all its notifications queued or
+not closed at all, and closing it again finds the row and does nothing new.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import QuarterClose
+from ..services.outbox import queue_transaction
+from . import quarters
+from .snapshot import f8_links
+
+SCHEDULER = "scheduler"
+
+
+class QuarterNotClosable(ValueError):
+    """The date is not the last day of a quarter, or that day is not over yet."""
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    quarter: QuarterClose
+    created: bool
+
+
+def check_closable(quarter_end: dt.date, *, today: dt.date) -> None:
+    if not quarters.is_quarter_end(quarter_end):
+        raise QuarterNotClosable(f"{quarter_end} is not the last day of a quarter")
+    if quarter_end >= today:
+        raise QuarterNotClosable(f"the {quarters.label(quarter_end)} has not ended yet")
+
+
+@transaction.atomic
+def close_quarter(
+    *,
+    quarter_end: dt.date,
+    by: str,
+    today: dt.date | None = None,
+    on_closed: Callable[[QuarterClose], None] | None = None,
+) -> CloseResult:
+    """Close the quarter: queue one F8 per linked practice and mark the snapshot as due.
+
+    `on_closed` runs inside the transaction only when this call closed the quarter; the Celery
+    layer uses it to start generation once the transaction commits.
+    """
+    today = today or timezone.localdate()
+    check_closable(quarter_end, today=today)
+    quarter, created = QuarterClose.objects.get_or_create(quarter_end=quarter_end, defaults={"closed_by": by})
+    if not created:
+        return CloseResult(quarter, created=False)
+    links = f8_links(today).select_related("practice", "ha").order_by("ha__cipher", "practice__ods_code")
+    count = 0
+    for link in links:
+        # F8 carries no patient and no GP: only the quarter end, which the relay puts in DTM+206.
+        queue_transaction(link=link, tx_type="F8", payload={"quarter_end": quarter_end.isoformat()})
+        count += 1
+    quarter.f8_count = count
+    quarter.save(update_fields=["f8_count"])
+    if on_closed:
+        on_closed(quarter)
+    return CloseResult(quarter, created=True)
+
+
+def quarter_due_for_closing(today: dt.date, *, within_days: int) -> dt.date | None:
+    """The quarter the scheduler should close today: the last one ended, if it ended recently.
+
+    Checking every hour and closing whatever has just ended (rather than firing once at midnight)
+    means a scheduler that was down on the day still closes the quarter when it comes back; the
+    window stops a new installation from closing quarters that were over before it existed.
+    """
+    quarter_end = quarters.last_ended_quarter(today)
+    return quarter_end if (today - quarter_end).days <= within_days else None
