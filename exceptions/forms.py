@@ -9,6 +9,9 @@ input the NHS.UK class for its widget, the error modifier when the field has an 
 
 from django import forms
 from django.forms.boundfield import BoundField
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from pds.nhs_number import is_valid
 
@@ -73,10 +76,35 @@ class NHSBoundField(BoundField):
         return "components/field_input.html"
 
 
+class NHSSelect(forms.Select):
+    """A select rendered in Python. Django renders each option through its own template, which for the
+    queue's filters (every kind, every colleague) cost more than the whole table of cases."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = [
+            format_html(
+                '<option value="{}"{}>{}</option>', option["value"], " selected" if option["selected"] else "", label
+            )
+            for _group, group_options, _index in widget["optgroups"]
+            for option in group_options
+            for label in [option["label"]]
+        ]
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), mark_safe("".join(options))
+        )
+
+
 class NHSForm(forms.Form):
     bound_field_class = NHSBoundField
     # NHS.UK pages show their own error summary and messages; the browser's would pre-empt them.
     use_required_attribute = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = NHSSelect(attrs=field.widget.attrs, choices=field.widget.choices)
 
 
 class NoteField(forms.CharField):

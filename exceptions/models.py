@@ -90,6 +90,8 @@ class ExceptionCase(models.Model):
                 condition=Q(status__in=["OPEN", "IN_PROGRESS"]),
                 name="exc_q_assignee",
             ),
+            # A practice's cases in any status, newest first (PCSE looking back over a practice's traffic).
+            models.Index(fields=["practice_ods", "opened_at", "id"], name="exc_practice_history"),
             # Take next and the Unassigned view: the most urgent unassigned case is the first entry.
             models.Index(
                 fields=["due_at", "opened_at", "id"],

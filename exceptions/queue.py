@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -83,11 +82,15 @@ def view_counts(user) -> dict[str, int]:
     return {view: counts[view] for view in VIEWS}
 
 
-def bounded_count(qs: QuerySet, limit: int = 10_000) -> tuple[int, bool]:
+COUNT_LIMIT = 2_000
+
+
+def bounded_count(qs: QuerySet, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
     """How many rows match, counting no further than `limit`: (count, True) when there are more.
 
-    Counting a whole filtered backlog costs as much as reading it; people need "about how many", and
-    beyond ten thousand the exact figure changes nothing they do.
+    Counting a whole filtered backlog costs as much as reading it (a combination of filters has no
+    index of its own, so every match is a heap visit); people need "about how many", and beyond two
+    thousand the exact figure changes nothing they do. The views' own totals are exact.
     """
     n = qs.order_by()[: limit + 1].count()
     return min(n, limit), n > limit
@@ -151,11 +154,14 @@ def working_days_since(start: dt.date, end: dt.date) -> int:
 
 def assignable_users() -> QuerySet:
     """Active people who may work cases: the colleagues a team leader can assign to."""
-    perm = Permission.objects.get(content_type__app_label="exceptions", codename="resolve_case")
+    via_group = Q(
+        groups__permissions__codename="resolve_case", groups__permissions__content_type__app_label="exceptions"
+    )
+    direct = Q(user_permissions__codename="resolve_case", user_permissions__content_type__app_label="exceptions")
     return (
         get_user_model()
         .objects.filter(is_active=True)
-        .filter(Q(groups__permissions=perm) | Q(user_permissions=perm) | Q(is_superuser=True))
+        .filter(via_group | direct | Q(is_superuser=True))
         .distinct()
         .order_by("first_name", "last_name", "username")
     )

@@ -156,7 +156,6 @@ def test_a_team_leader_assigns_several_cases_at_once(open_browser, live_server, 
 def test_the_queue_can_be_worked_from_the_keyboard(open_browser, live_server, people):
     first, second, third = (ExceptionCaseFactory(summary=f"Keyboard case {i}") for i in range(3))
     page = open_browser("asha")
-    screenshot(page, "queue")
 
     # ? shows the shortcuts; Escape closes them
     page.keyboard.press("?")
@@ -233,7 +232,6 @@ def test_every_other_page_passes_axe(open_browser, live_server, people, browser)
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.locator("#chart-backlog")).to_have_attribute("style", re.compile("height"))  # chart.js drew it
     no_serious_accessibility_violations(page)
-    screenshot(page, "dashboard")
 
     page.goto(f"{live_server.url}/cases/?view=all&status=any&sort=kind")
     expect(page.get_by_role("columnheader", name="Kind")).to_have_attribute("aria-sort", "ascending")
@@ -257,3 +255,69 @@ def test_every_other_page_passes_axe(open_browser, live_server, people, browser)
     no_serious_accessibility_violations(anonymous)
     screenshot(anonymous, "lockout")
     context.close()
+
+
+def test_a_busy_queue_and_its_dashboard(open_browser, live_server, people):
+    """A morning's backlog: many kinds, every SLA state, some cases being worked, some closed today."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    kinds = [
+        ("DEMOGRAPHIC_MISMATCH", "Demographics differ: surname", "C85001"),
+        ("NO_TRACE", "NHS number not known to PDS", "Y02601"),
+        ("MULTIPLE_MATCHES", "2 possible PDS records", "G82002"),
+        ("FREE_TEXT", "Acceptance carries GP notes to review", "C85003"),
+        ("UNKNOWN_GP", "Unknown GP code 4826999,281", "Y02603"),
+        ("DEDUCTION_REVIEW", "GP asks to deduct: reason 1 (death) not known to PDS", "G82001"),
+        ("REMOVAL_REVIEW", "GP asks to remove an out-of-area patient", "C85002"),
+        ("DEAD_LETTER", "G1 TN 204 failed 5 times: PDS busy", "G82003"),
+    ]
+    due = [now - dt.timedelta(days=2), now + dt.timedelta(hours=3), now + dt.timedelta(days=4)]
+    made = []
+    for i in range(24):
+        kind, summary, practice = kinds[i % len(kinds)]
+        extra = {"nhs_number": ""} if kind == "DEAD_LETTER" else {}
+        case = ExceptionCaseFactory(
+            kind=kind,
+            summary=summary,
+            practice_ods=practice,
+            **extra,
+            due_at=due[i % 3],
+            assigned_to=people["sam"] if i % 5 == 0 else None,
+            status="IN_PROGRESS" if i % 5 == 0 else "OPEN",
+        )
+        made.append(case)
+        ExceptionCase.objects.filter(pk=case.pk).update(opened_at=now - dt.timedelta(days=i % 9, hours=i))
+    ExceptionCaseFactory.create_batch(6, resolved=True, kind="NO_TRACE")
+    page = open_browser("terry")
+
+    # The queue: unassigned first, most urgent at the top, overdue ones marked
+    expect(page.locator("#view-unassigned")).to_contain_text("19")
+    expect(page.locator("#view-team")).to_contain_text("5")
+    expect(page.locator("tbody tr[data-case-url]").first.locator(".nhsuk-tag").last).to_have_text("Overdue")
+    no_serious_accessibility_violations(page)
+    screenshot(page, "queue")
+
+    # Filtered to overdue deduction reviews
+    page.get_by_text("Filter cases").click()
+    page.get_by_label("Kind").select_option(label="Deduction review")
+    page.get_by_label("SLA").select_option(label="Overdue")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"kind=DEDUCTION_REVIEW.*sla=overdue"))
+    expect(page.locator("#case-count")).to_contain_text("matching case")
+    for row in page.locator("tbody tr[data-case-url]").all():
+        expect(row).to_contain_text("Deduction review")
+        expect(row).to_contain_text("Overdue")
+    no_serious_accessibility_violations(page)
+    screenshot(page, "queue-filtered")
+
+    # The dashboard counts the same backlog
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.locator("#figure-open")).to_have_text("24")
+    expect(page.locator("#figure-overdue")).to_have_text("8")
+    expect(page.locator("#backlog-table tbody tr")).to_have_count(len(kinds))
+    no_serious_accessibility_violations(page)
+    screenshot(page, "dashboard")
+    assert len(made) == 24

@@ -294,3 +294,28 @@ def test_a_damaged_cursor_shows_the_first_page(cursor):
     assert page.is_first
     assert len(page.rows) == 2
     assert {c.pk for c in page.rows} <= {c.pk for c in cases}
+
+
+def test_bounded_count_stops_counting_at_the_limit():
+    ExceptionCaseFactory.create_batch(5)
+    qs = ExceptionCase.objects.all()
+    assert queue.bounded_count(qs, limit=10) == (5, False)
+    assert queue.bounded_count(qs, limit=3) == (3, True)
+
+
+def test_selects_are_rendered_in_python_with_the_nhs_classes_and_the_choice_kept():
+    from django import forms
+
+    from exceptions.forms import NHSForm, NHSSelect
+
+    class Form(NHSForm):
+        colour = forms.ChoiceField(choices=[("", "Any"), ("r", "Red & pink"), ("g", "Green")], required=False)
+
+    form = Form({"colour": "r"})
+    assert type(form.fields["colour"].widget) is NHSSelect
+    html = str(form["colour"])
+    assert html == (
+        '<select name="colour" class="nhsuk-select" id="id_colour">'
+        '<option value="">Any</option><option value="r" selected>Red &amp; pink</option>'
+        '<option value="g">Green</option></select>'
+    )

@@ -44,7 +44,7 @@ def htmx():
 
 def rows(response) -> list[str]:
     """The case ids of the table rows, in order."""
-    return re.findall(r'<tr id="case-(\d+)"', response.text)
+    return re.findall(r'<tr class="nhsuk-table__row" id="case-(\d+)"', response.text)
 
 
 def ids(*cases) -> list[str]:
