@@ -35,29 +35,37 @@ def drain():
 
 def g1_interchange(sis: int = 1, tn: int = 7, nhs_number: str = "9434765919") -> bytes:
     """A type 1 acceptance from TES5 to XX11 (GP 4826940,281) for a patient called JANE STEVENS."""
+    return g1_batch(sis, [nhs_number], first_tn=tn)
+
+
+def g1_batch(sis: int, nhs_numbers: list[str], first_tn: int) -> bytes:
+    """One interchange, one message, one type 1 acceptance per NHS number (TNs from `first_tn`)."""
     from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
 
-    tx = Transaction(
-        tn=tn,
-        type="G1",
-        gp_code="4826940,281",
-        nhs_number=nhs_number,
-        surname="STEVENS",
-        forenames=["JANE"],
-        sex="2",
-        birth_date=dt.date(1980, 5, 17),
-        acceptance_code="A",
-        acceptance_type="1",
-        acceptance_date=dt.date(2026, 11, 2),
-        address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
-    )
+    transactions = [
+        Transaction(
+            tn=first_tn + i,
+            type="G1",
+            gp_code="4826940,281",
+            nhs_number=number,
+            surname="STEVENS",
+            forenames=["JANE"],
+            sex="2",
+            birth_date=dt.date(1980, 5, 17),
+            acceptance_code="A",
+            acceptance_type="1",
+            acceptance_date=dt.date(2026, 11, 2),
+            address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
+        )
+        for i, number in enumerate(nhs_numbers)
+    ]
     return build_interchange(
         Interchange(
             sender="TES5",
             recipient="XX11",
             sis=sis,
             prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-            messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=[tx])],
+            messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=transactions)],
             warnings=[],
         )
     )

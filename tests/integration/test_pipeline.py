@@ -9,17 +9,12 @@ import requests
 from django.db import connection
 from django.utils import timezone
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
-from support import drain, g1_interchange, wait_for
+from support import drain, g1_batch, g1_interchange, wait_for
 
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod
 from pds.nhs_number import from_serial
 from registrations.gplinks import (
-    Address,
-    Interchange,
-    Message,
-    Transaction,
-    build_interchange,
     build_recep,
     parse_interchange,
 )
@@ -181,36 +176,6 @@ def test_locked_record_is_retried_then_dead_lettered_then_reprocessed(link, sett
     assert GPPeriod.objects.filter(patient=patient, practice_ods="A10001", end__isnull=True).count() == 1
 
 
-def _batch(sis: int, nhs_numbers: list[str], first_tn: int) -> bytes:
-    txs = [
-        Transaction(
-            tn=first_tn + i,
-            type="G1",
-            gp_code="4826940,281",
-            nhs_number=n,
-            surname="STEVENS",
-            forenames=["JANE"],
-            sex="2",
-            birth_date=dt.date(1980, 5, 17),
-            acceptance_code="A",
-            acceptance_type="1",
-            acceptance_date=dt.date(2026, 11, 2),
-            address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
-        )
-        for i, n in enumerate(nhs_numbers)
-    ]
-    return build_interchange(
-        Interchange(
-            sender="TES5",
-            recipient="XX11",
-            sis=sis,
-            prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-            messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=txs)],
-            warnings=[],
-        )
-    )
-
-
 def test_kill_9_of_the_worker_loses_nothing_and_applies_nothing_twice(
     mesh, mesh_as, link, celery_worker_process, settings
 ):
@@ -221,7 +186,7 @@ def test_kill_9_of_the_worker_loses_nothing_and_applies_nothing_twice(
     with mesh_as("GPMB00301") as gp:
         for k in range(6):
             gp.send_message(
-                "PCRMHUB01", _batch(k + 1, numbers[k * 10 : (k + 1) * 10], 100 + k * 10), workflow_id="NHAIS_REG"
+                "PCRMHUB01", g1_batch(k + 1, numbers[k * 10 : (k + 1) * 10], 100 + k * 10), workflow_id="NHAIS_REG"
             )
 
     worker = celery_worker_process(concurrency=2)
