@@ -23,7 +23,8 @@ from .nhs_number import is_legacy_nhs_number, is_valid_nhs_number
 APPENDIX_K = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-()/=!\"%&*;<>'+:?"
 _NOT_APPENDIX_K = re.compile(r"""[^A-Z0-9 .,\-()/=!"%&*;<>'+:?]""")
 _GP_CODE = re.compile(r"[0-9]{7},[A-Z0-9]{1,8}")
-_CIPHER = re.compile(r"[A-Z]{2,3}")
+# Live ciphers are two or three letters; the NHAIS test HA is XX1, which test traffic must carry too.
+_CIPHER = re.compile(r"[A-Z]{2,3}|XX1")
 
 ITEMS = (
     "gp_code", "nhs_number", "surname", "forenames", "title", "sex", "birth_date", "address", "acceptance_code",
@@ -184,7 +185,7 @@ def validate_unchecked(tx: Transaction, *, text_is_clean: bool = False) -> list[
     if previous_ha is not ABSENT or new_ha is not ABSENT:
         for name, value in (("previous_ha", previous_ha), ("new_ha", new_ha)):
             if value is not ABSENT and value is not None and not (value.__class__ is str and _CIPHER.fullmatch(value)):
-                errors.append(f"{name}: {value!r} is not an HA cipher (2 or 3 letters)")
+                errors.append(f"{name}: {value!r} is not an HA cipher (2 or 3 letters, or XX1)")
     if forenames is not ABSENT and forenames is not None:
         _check_forenames(forenames, amendment, errors)
 

@@ -242,3 +242,22 @@ def test_transaction_number_range():
 
 def test_obsolete_types_are_not_checked():
     assert validate_transaction(Transaction(tn=3, type="F5")) == []
+
+
+def test_the_nhais_test_ha_cipher_is_a_valid_new_ha():
+    import datetime as dt
+
+    from registrations.gplinks import Transaction, validate_transaction
+
+    tx = Transaction(
+        tn=1,
+        type="F2",
+        gp_code="4826940,281",
+        nhs_number="9434765919",
+        deduction_reason="2",
+        new_ha="XX1",
+        deduction_date=dt.date(2026, 11, 2),
+    )
+    assert not [e for e in validate_transaction(tx) if e.startswith("new_ha")]
+    tx.new_ha = "X1"
+    assert any(e.startswith("new_ha") for e in validate_transaction(tx))
