@@ -99,7 +99,7 @@ def _world() -> dict:
     return {"practices": practices, "next_patient": 0, "sis": {}}
 
 
-def _patient(world: dict, rng: random.Random):
+def _patient(world: dict, rng: random.Random, registered_at: str):
     from pds.models import GPPeriod, Patient, PatientAddress, PatientName
     from pds.nhs_number import from_serial
 
@@ -111,7 +111,7 @@ def _patient(world: dict, rng: random.Random):
     )
     PatientName.objects.create(patient=patient, family="BENCH", given=["ANNA"])
     PatientAddress.objects.create(patient=patient, road="1 BENCH ROAD", post_town="LEEDS", postcode="LS1 1AA")
-    GPPeriod.objects.create(patient=patient, practice_ods="Z99999", start=dt.date(2010, 1, 1))
+    GPPeriod.objects.create(patient=patient, practice_ods=registered_at, start=dt.date(2010, 1, 1))
     return patient
 
 
@@ -119,9 +119,11 @@ def _one(world: dict, rng: random.Random) -> tuple[bytes, int]:
     """A realistic mix: mostly acceptances, then amendments, removals and deduction requests."""
     practice = rng.choice(world["practices"])
     gp = practice.gps.first()
-    patient = _patient(world, rng)
-    sis = world["sis"][practice.pk] = world["sis"].get(practice.pk, 0) + 1
     roll = rng.random()
+    # Acceptances come from a new practice; amendments, removals and deduction requests from the
+    # practice the patient is registered with, as in real traffic.
+    patient = _patient(world, rng, registered_at="Z99999" if roll < 0.7 else practice.ods_code)
+    sis = world["sis"][practice.pk] = world["sis"].get(practice.pk, 0) + 1
     common = {"tn": sis, "gp_code": gp.gp_code, "nhs_number": patient.nhs_number}
     if roll < 0.7:
         tx = Transaction(
