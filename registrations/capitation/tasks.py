@@ -36,7 +36,9 @@ def close_quarter(*, quarter_end: dt.date, by: str) -> close.CloseResult:
     return close.close_quarter(quarter_end=quarter_end, by=by, on_closed=schedule_generation)
 
 
-@shared_task(bind=True)
+# A national snapshot (tens of millions of periods) takes minutes, not seconds: more than the default
+# limits allow, still well inside the broker's visibility timeout.
+@shared_task(bind=True, soft_time_limit=1500, time_limit=1800)
 def generate_capitation(self, quarter_id: int) -> dict:
     def progress(step: int, total: int, text: str) -> None:
         if self.request.id:
