@@ -28,6 +28,7 @@ def test_seed_demo_backlog_covers_every_gp_transaction_type_and_both_outcomes(me
         "PARSED",
         "FORWARDED",
         "INVALID",
+        "REPORT",  # a MESH non-delivery report
     }
     kinds = set(ExceptionCase.objects.values_list("kind", flat=True))
     assert {

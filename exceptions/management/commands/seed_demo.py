@@ -9,6 +9,7 @@ NHAIS) and one that cannot be read at all.
 import datetime as dt
 import random
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -255,6 +256,10 @@ class Command(BaseCommand):
         counters: dict[str, int] = {}
         sent = 0
         for practice, transactions, cipher in plan:
+            if practice == practices[0] and counters.get(practice.link_code) == 2:
+                # The busiest practice's third interchange is "lost in transit": PCRM reports the gap in
+                # its numbers once SEQUENCE_GAP_GRACE_SECONDS pass without it arriving.
+                counters[practice.link_code] += 1
             sis = counters[practice.link_code] = counters.get(practice.link_code, 0) + 1
             document = {
                 "sender": practice.link_code,
@@ -284,7 +289,26 @@ class Command(BaseCommand):
                 workflow=mesh.WORKFLOW_REG,
                 local_id="demo-garbage",
             )
+        self._non_delivery_report()
         return sent + 1
+
+    def _non_delivery_report(self) -> None:
+        """Ask the MESH sandbox for a non-delivery REPORT in PCRM's inbox, as live MESH sends after five days
+        uncollected. This is the sandbox's own admin endpoint, so it exists only in development."""
+        response = requests.post(
+            f"{settings.MESH_URL}/messageexchange/admin/report",
+            timeout=10,
+            json={
+                "mailbox_id": settings.MESH_MAILBOX,
+                "code": "14",
+                "description": "Message not collected by recipient",
+                "workflow_id": mesh.WORKFLOW_REG,
+                "linked_message_id": "DEMO0000000000000000000000000001",
+                "status": "undeliverable",
+            },
+        )
+        if not response.ok:
+            self.stderr.write(f"The MESH server made no demo non-delivery report ({response.status_code}).")
 
 
 def _person(patient: Patient, gp: GP, tn: int, **extra) -> dict:
