@@ -33,6 +33,13 @@ ACTION_LABELS = {
     "assign_case": "Assigned a case",
     "add_note": "Added a note",
     "reprocess": "Reprocessed",
+    # Written by pds (through the sink exceptions.apps registers) and by the resolution services.
+    "view_patient_history": "Viewed a patient record's history",
+    "search_patients": "Searched for patients",
+    "api_read_patient": "Read a patient record (FHIR API)",
+    "api_search_patients": "Searched for patients (FHIR API)",
+    "api_amend_patient": "Amended a patient record (FHIR API)",
+    "fp69_set": "Set an FP69 flag",
 }
 
 

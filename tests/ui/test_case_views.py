@@ -16,6 +16,7 @@ from factories import (
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains, assertRedirects
 
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
+from registrations.ports import CaseKind
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +292,16 @@ def test_back_to_the_queue_returns_to_the_users_last_queue_page(client, agent, m
     client.get(reverse("exceptions:case-list"), {"view": "all", "sort": "kind"})
     response = client.get(url(mismatch))
     assertContains(response, '<a class="nhsuk-back-link" href="/cases/?view=all&amp;sort=kind" id="back-to-queue">')
+
+
+@pytest.mark.parametrize("kind", [k.value for k in CaseKind])
+def test_every_kind_of_case_has_a_page_even_without_a_transaction(client, agent, kind):
+    case = ExceptionCaseFactory(
+        kind=kind, nhs_number="", summary=f"A {kind} case", assigned_to=agent, status="IN_PROGRESS"
+    )
+    response = client.get(url(case))
+    assert response.status_code == 200
+    assertContains(response, f"A {kind} case")
+    assertContains(response, "The message has no NHS number")
+    # Actions the resolution services would refuse for want of a transaction are not offered.
+    assertNotContains(response, 'id="action-apply_with_patient"')
