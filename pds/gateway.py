@@ -150,16 +150,55 @@ class PdsGateway(Protocol):
 
     def trace(self, query: trace.TraceQuery, *, max_results: int = 10) -> trace.TraceResult: ...
 
+    # Writes: `expected_version` is the version the caller decided on (a stale one is a VersionConflict).
+    # `user` is who acts, for the local history; a remote PDS knows the caller by its token instead.
+
     def register_with_practice(
-        self, nhs_number: str, *, practice_ods: str, start: dt.date, expected_version: int, by: str, reason: str
+        self,
+        nhs_number: str,
+        *,
+        practice_ods: str,
+        start: dt.date,
+        expected_version: int,
+        by: str,
+        reason: str,
+        user: Any = None,
+    ) -> PatientRecord: ...
+
+    def end_registration(
+        self,
+        nhs_number: str,
+        *,
+        end: dt.date,
+        removal_reason: str,
+        expected_version: int,
+        by: str,
+        reason: str,
+        user: Any = None,
     ) -> PatientRecord: ...
 
     def change_address(
-        self, nhs_number: str, *, address: dict[str, str], start: dt.date, expected_version: int, by: str, reason: str
+        self,
+        nhs_number: str,
+        *,
+        address: dict[str, str],
+        start: dt.date,
+        expected_version: int,
+        by: str,
+        reason: str,
+        user: Any = None,
     ) -> PatientRecord: ...
 
     def record_death(
-        self, nhs_number: str, *, date: dt.date, status: str, expected_version: int, by: str, reason: str
+        self,
+        nhs_number: str,
+        *,
+        date: dt.date,
+        status: str,
+        expected_version: int,
+        by: str,
+        reason: str,
+        user: Any = None,
     ) -> PatientRecord: ...
 
 
@@ -179,24 +218,43 @@ class LocalGateway:
     def trace(self, query: trace.TraceQuery, *, max_results: int = 10) -> trace.TraceResult:
         return trace.trace(query, max_results=max_results)
 
-    def register_with_practice(self, nhs_number, *, practice_ods, start, expected_version, by, reason):
+    def register_with_practice(self, nhs_number, *, practice_ods, start, expected_version, by, reason, user=None):
         patient = self._patient(nhs_number)
         services.register_with_practice(
-            patient, practice_ods=practice_ods, start=start, expected_version=expected_version, by=by, reason=reason
+            patient,
+            practice_ods=practice_ods,
+            start=start,
+            expected_version=expected_version,
+            by=by,
+            reason=reason,
+            user=user,
         )
         return self._fresh(patient)
 
-    def change_address(self, nhs_number, *, address, start, expected_version, by, reason):
+    def end_registration(self, nhs_number, *, end, removal_reason, expected_version, by, reason, user=None):
+        patient = self._patient(nhs_number)
+        services.end_registration(
+            patient,
+            end=end,
+            removal_reason=removal_reason,
+            expected_version=expected_version,
+            by=by,
+            reason=reason,
+            user=user,
+        )
+        return self._fresh(patient)
+
+    def change_address(self, nhs_number, *, address, start, expected_version, by, reason, user=None):
         patient = self._patient(nhs_number)
         services.change_address(
-            patient, address=address, start=start, expected_version=expected_version, by=by, reason=reason
+            patient, address=address, start=start, expected_version=expected_version, by=by, reason=reason, user=user
         )
         return self._fresh(patient)
 
-    def record_death(self, nhs_number, *, date, status, expected_version, by, reason):
+    def record_death(self, nhs_number, *, date, status, expected_version, by, reason, user=None):
         patient = self._patient(nhs_number)
         services.record_death(
-            patient, date=date, status=status, expected_version=expected_version, by=by, reason=reason
+            patient, date=date, status=status, expected_version=expected_version, by=by, reason=reason, user=user
         )
         return self._fresh(patient)
 
@@ -240,7 +298,7 @@ class RemoteGateway:
         resource, new_version = self.client.patch(nhs_number, patches, version=version, correlation_id=reason)
         return PatientRecord.from_resource(resource, new_version, nhs_number)
 
-    def register_with_practice(self, nhs_number, *, practice_ods, start, expected_version, by, reason):
+    def register_with_practice(self, nhs_number, *, practice_ods, start, expected_version, by, reason, user=None):
         resource, _ = self.client.read(nhs_number)
         item = {
             "type": "Organization",
@@ -256,7 +314,20 @@ class RemoteGateway:
             patches = [{"op": "add", "path": "/generalPractitioner", "value": [item]}]
         return self._patch(resource["id"], patches, expected_version, reason)
 
-    def change_address(self, nhs_number, *, address, start, expected_version, by, reason):
+    def end_registration(self, nhs_number, *, end, removal_reason, expected_version, by, reason, user=None):
+        """Remove the registered practice. The FHIR API has no place for the end date or the removal
+        reason: the remote PDS ends the period on the day it applies the change."""
+        resource, _ = self.client.read(nhs_number)
+        current = resource.get("generalPractitioner") or []
+        if not current:
+            raise errors.InvalidChange("the patient has no current registration to end")
+        patches = [
+            {"op": "test", "path": "/generalPractitioner/0/id", "value": current[0]["id"]},
+            {"op": "remove", "path": "/generalPractitioner/0"},
+        ]
+        return self._patch(resource["id"], patches, expected_version, reason)
+
+    def change_address(self, nhs_number, *, address, start, expected_version, by, reason, user=None):
         resource, _ = self.client.read(nhs_number)
         keys = ("house", "road", "locality", "post_town", "county")
         item = {
@@ -275,7 +346,7 @@ class RemoteGateway:
             patches = [{"op": "add", "path": "/address/-", "value": item}]
         return self._patch(resource["id"], patches, expected_version, reason)
 
-    def record_death(self, nhs_number, *, date, status, expected_version, by, reason):
+    def record_death(self, nhs_number, *, date, status, expected_version, by, reason, user=None):
         resource, _ = self.client.read(nhs_number)
         code = fhir.DEATH_TO_FHIR[status][0]
         notification = {

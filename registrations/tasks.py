@@ -10,14 +10,16 @@ from django.core.cache import cache
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from pds.services import VersionConflict
+from pds.errors import Transient as PdsTransient
+from pds.errors import VersionConflict
 
 from . import mesh
 from .services import inbound, outbox, processing, recep
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (OperationalError, VersionConflict, processing.TransientError)
+# A busy, slow or unreachable PDS (rate-limited, 5xx, timeout) and a stale version are retried with backoff.
+TRANSIENT = (OperationalError, VersionConflict, PdsTransient, processing.TransientError)
 BACKOFF_CAP_SECONDS = 300
 
 

@@ -149,10 +149,10 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
         return Outcome.manual(CaseKind.CONFLICTING_REGISTRATION, "Conflicting registration", **manual)
     trace.add("other registrations", "none", "No later registration in PDS and no other acceptance waiting.")
 
-    current = patient.current_gp
-    same_practice = bool(current and current.practice_ods == ods)
+    current = patient.gp_practice
+    same_practice = current == ods
     if code in ("I", "S") and not same_practice:
-        where = current.practice_ods if current else "no practice"
+        where = current or "no practice"
         trace.add(
             "current registration",
             "different practice",
@@ -160,11 +160,11 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:
         )
         return Outcome.manual(CaseKind.ACCEPTANCE_CHECK, f"Acceptance code {code} but PDS shows {where}", **manual)
     if code not in ("I", "S") and same_practice:
-        trace.add("current registration", "same practice", f"PDS already shows {ods} since {current.start}.")
+        trace.add("current registration", "same practice", f"PDS already shows {ods} since {patient.gp_since}.")
         return Outcome.manual(CaseKind.ALREADY_REGISTERED, "Patient is already registered at this practice", **manual)
     trace.add(
         "current registration",
-        current.practice_ods if current else "none",
+        current or "none",
         "A change of GP within the practice." if same_practice else "The patient is moving to this practice.",
     )
 
@@ -254,10 +254,10 @@ def _deductions_sent(practice: Practice, nhs_number: str | None) -> list[dict]:
 def _conflicting_registration(tx: Transaction, patient, practice: Practice) -> str:
     """Why this acceptance competes with another registration, in words ('' when it does not)."""
     on = accepted_on(tx)
-    current = patient.current_gp
-    if current and current.practice_ods != practice.ods_code and current.start > on:
+    current, since = patient.gp_practice, patient.gp_since
+    if current and current != practice.ods_code and since and since > on:
         return (
-            f"PDS registered the patient at {current.practice_ods} from {current.start}, after this acceptance's "
+            f"PDS registered the patient at {current} from {since}, after this acceptance's "
             f"date {on}: applying it would undo a later registration."
         )
     waiting = (

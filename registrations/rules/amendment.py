@@ -11,14 +11,17 @@ import re
 from django.conf import settings
 from django.utils import timezone
 
-from pds.services import InvalidChange, VersionConflict, change_address, get_patient
+from pds.errors import InvalidChange, VersionConflict
+from pds.gateway import get_gateway
+from pds.models import Patient
+from pds.services import get_patient
 
 from ..models import FP69Flag, FP69Status, Transaction
 from ..ports import CaseKind
 from .base import Outcome, Trace
 from .common import subject_of
 from .effects import SYSTEM
-from .evidence import address_dict
+from .evidence import address_dict, record_of
 
 ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county", "postcode")
 DEMOGRAPHIC_ITEMS = {
@@ -45,8 +48,7 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:
         trace.add("death", "deceased", f"PDS records death on {patient.death_date}: an amendment needs checking.")
         return subject.manual(CaseKind.DECEASED, "Amendment for a patient PDS records as deceased")
     if not subject.registered_here:
-        current = patient.current_gp
-        where = current.practice_ods if current else "no practice"
+        where = patient.gp_practice or "no practice"
         trace.add(
             "current registration",
             where,
@@ -120,6 +122,7 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:
 
 def requested_changes(data: dict, patient) -> list[dict]:
     """Side by side: each name/birth/sex item the GP sent, with what PDS holds now."""
+    patient = record_of(patient)
     name = patient.usual_name
     current = {
         "surname": name.family if name else "",
@@ -127,7 +130,7 @@ def requested_changes(data: dict, patient) -> list[dict]:
         "title": name.prefix if name else "",
         "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
         "sex": patient.gender,
-        "previous_surname": next((n.family for n in patient.names.all() if n.use in ("old", "maiden")), ""),
+        "previous_surname": next((n.family for n in patient.names if n.use in ("old", "maiden")), ""),
     }
     changes = []
     for item, label in DEMOGRAPHIC_ITEMS.items():
@@ -148,7 +151,7 @@ def requested_changes(data: dict, patient) -> list[dict]:
 def proposed_address(data: dict, patient) -> dict:
     """The address PDS would hold after the amendment: erased parts blank, an unsent postcode kept."""
     sent = data["address"]
-    held = patient.current_address
+    held = record_of(patient).current_address
     address = {}
     for part in ADDRESS_PARTS:
         value = sent.get(part, "")
@@ -179,18 +182,22 @@ def address_problem(address: dict) -> str:
 def apply_address(patient, address: dict, *, reason: str, trace: Trace, by: str = SYSTEM, user=None):
     """Replace the PDS address, re-reading and trying again when someone changed the record meanwhile.
 
-    Returns the record as it is after the change. A conflict that keeps recurring is raised, and the
-    task retries the whole transaction later (a transient condition, not a case).
+    Returns the record as it is after the change (a local Patient when given one, for a person's
+    resolution that goes on changing it; otherwise the gateway's PatientRecord). A conflict that keeps
+    recurring is raised, and the task retries the whole transaction later (transient, not a case).
     """
+    local = isinstance(patient, Patient)
+    record = record_of(patient)
+    gateway = get_gateway()
     values = {p: address.get(p) or "" for p in ADDRESS_PARTS}
     attempts = max(1, settings.PROCESSING_ADDRESS_RETRIES)
     for attempt in range(1, attempts + 1):
         try:
-            change_address(
-                patient,
+            changed = gateway.change_address(
+                record.nhs_number,
                 address=values,
                 start=timezone.localdate(),
-                expected_version=patient.version,
+                expected_version=record.version,
                 by=by,
                 reason=reason,
                 user=user,
@@ -199,13 +206,13 @@ def apply_address(patient, address: dict, *, reason: str, trace: Trace, by: str 
             if attempt == attempts:
                 raise
             trace.add("PDS update", "version conflict", "PDS changed since it was read: re-read and applied again.")
-            fresh = get_patient(patient.nhs_number).patient
-            if fresh.sensitive != patient.sensitive or fresh.death_date != patient.death_date:
+            fresh = gateway.get(record.nhs_number)
+            if fresh.sensitive != record.sensitive or fresh.death_date != record.death_date:
                 raise  # the record changed in a way that affects the decision: decide again from the start
-            patient = fresh
+            record = fresh
             continue
         trace.add("PDS update", "address changed", "The whole address was replaced, as GP Links requires.")
-        return patient
+        return get_patient(changed.nhs_number).patient if local else changed
     raise AssertionError("unreachable")  # pragma: no cover
 
 

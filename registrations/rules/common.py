@@ -1,7 +1,8 @@
 """Checks shared by the rules for transactions about a patient already on a practice's list."""
 
 from dataclasses import dataclass
-from typing import Any
+
+from pds.gateway import PatientRecord
 
 from ..models import GP, Transaction
 from ..ports import CaseKind
@@ -16,7 +17,7 @@ class Subject:
     """The GP, practice and PDS record a G2/G3/G5 is about, with the evidence gathered so far."""
 
     gp: GP
-    patient: Any
+    patient: PatientRecord
     evidence: dict
 
     @property
@@ -25,8 +26,7 @@ class Subject:
 
     @property
     def registered_here(self) -> bool:
-        current = self.patient.current_gp
-        return bool(current and current.practice_ods == self.practice.ods_code)
+        return self.patient.gp_practice == self.practice.ods_code
 
     def manual(self, kind: CaseKind, summary: str, **evidence) -> Outcome:
         return Outcome.manual(

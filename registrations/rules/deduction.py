@@ -27,10 +27,9 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
         trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
         return subject.manual(CaseKind.SENSITIVE, "Deduction request for a sensitive record")
     if not subject.registered_here:
-        current = patient.current_gp
         trace.add(
             "current registration",
-            current.practice_ods if current else "none",
+            patient.gp_practice or "none",
             f"PDS does not show the patient at {subject.practice.ods_code}: a person checks before answering.",
         )
         return subject.manual(CaseKind.DEDUCTION_REVIEW, "Deduction request for a patient not on this list in PDS")

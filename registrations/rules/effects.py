@@ -11,11 +11,12 @@ import re
 
 from django.utils import timezone
 
-from pds.services import end_registration, register_with_practice
+from pds.gateway import get_gateway
 
 from ..models import GP, FP69Flag, FP69Status, Link, OutboxItem, Practice, Registration, Transaction
 from ..services.outbox import queue_transaction
 from .base import Trace
+from .evidence import record_of
 
 SYSTEM = "pcrm-processing"
 FREE_TEXT_MAX = 70
@@ -75,19 +76,21 @@ def approve_acceptance(
     """Register the patient with the accepting practice and answer: F4 to it, F2 to the one they left.
 
     `supplied_number` says PCRM found or corrected the NHS number, so the F4 carries it back.
-    Returns a one-line summary of what was done.
+    Returns a one-line summary of what was done. `patient` is the record the decision was made on
+    (a PatientRecord, or a local Patient from a person's resolution): PDS is changed through the
+    gateway at that record's version, so a change made meanwhile is a VersionConflict.
     """
+    patient = record_of(patient)
     practice = gp.practice
     data = tx.data
     on = accepted_on(tx)
     reason = f"transaction {tx.pk}"
-    current = patient.current_gp
     previous_ods = None
-    if current and current.practice_ods == practice.ods_code:
+    if patient.gp_practice == practice.ods_code:
         trace.add("PDS update", "not needed", f"PDS already shows {practice.ods_code} as the registered practice.")
     else:
-        closed = register_with_practice(
-            patient,
+        get_gateway().register_with_practice(
+            patient.nhs_number,
             practice_ods=practice.ods_code,
             start=on,
             expected_version=patient.version,
@@ -95,7 +98,7 @@ def approve_acceptance(
             reason=reason,
             user=user,
         )
-        previous_ods = closed.practice_ods if closed else None
+        previous_ods = patient.gp_practice
         trace.add("PDS update", "registered", f"Registered GP set to {practice.ods_code} from {on}.")
     Registration.objects.create(
         nhs_number=patient.nhs_number,
@@ -203,12 +206,12 @@ def deduct(
     the F2 even when PDS re-keyed a superseded number; otherwise the F2 carries PDS's number.
     Returns the queued F2, or None when the practice cannot be told over GP Links.
     """
+    patient = record_of(patient)
     reason_text = f"transaction {caused_by.pk}" if caused_by else f"deduction reason {reason}"
     if end_pds:
-        current = patient.current_gp
-        if current and current.practice_ods == practice.ods_code:
-            end_registration(
-                patient,
+        if patient.gp_practice == practice.ods_code:
+            get_gateway().end_registration(
+                patient.nhs_number,
                 end=on,
                 removal_reason=reason,
                 expected_version=patient.version,

@@ -6,21 +6,29 @@ must read the same in a year, whatever happens to the live record meanwhile.
 
 from typing import Any
 
+from pds.gateway import PatientRecord
+
 from ..models import Practice, Registration
+
+
+def record_of(patient) -> PatientRecord:
+    """The record as the PDS gateway speaks it. Processing reads PatientRecords (from the gateway,
+    wherever PDS lives); people resolving cases may still hand over a local Patient, read the same way."""
+    return patient if isinstance(patient, PatientRecord) else PatientRecord.from_patient(patient)
 
 
 def pds_snapshot(patient) -> dict[str, Any]:
     """The PDS record at the moment of the decision."""
+    patient = record_of(patient)
     name = patient.usual_name
     address = patient.current_address
-    gp = patient.current_gp
     return {
         "nhs_number": patient.nhs_number,
         "version": patient.version,
         "surname": name.family if name else "",
         "forenames": list(name.given) if name else [],
         "title": name.prefix if name else "",
-        "other_surnames": sorted({n.family for n in patient.names.all() if n is not name}),
+        "other_surnames": sorted({n.family for n in patient.names if n is not name}),
         "sex": patient.gender,
         "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
         "place_of_birth": patient.place_of_birth,
@@ -29,7 +37,11 @@ def pds_snapshot(patient) -> dict[str, Any]:
         "sensitive": patient.sensitive,
         # A restricted record's address is never copied into a case: the case list is widely seen.
         "address": None if patient.sensitive or address is None else address_dict(address),
-        "registered_gp": {"practice_ods": gp.practice_ods, "since": gp.start.isoformat()} if gp else None,
+        "registered_gp": (
+            {"practice_ods": patient.gp_practice, "since": patient.gp_since.isoformat() if patient.gp_since else None}
+            if patient.gp_practice
+            else None
+        ),
     }
 
 

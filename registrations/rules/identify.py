@@ -11,21 +11,21 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from pds.services import PatientNotFound, get_patient
+from pds.errors import InvalidNhsNumber, PatientNotFound
+from pds.gateway import PatientRecord, get_gateway
 from pds.trace import MATCH, MULTIPLE, TraceQuery, TraceResult
-from pds.trace import trace as pds_trace
 
 from ..gplinks import is_legacy_nhs_number
 from ..ports import CaseKind
 from .base import Trace
-from .evidence import pds_snapshot
+from .evidence import pds_snapshot, record_of
 
 NAME_MATCH_THRESHOLD = 85  # rapidfuzz ratio; below this the surnames are "different people" territory
 
 
 @dataclass
 class Found:
-    patient: Any = None
+    patient: PatientRecord | None = None
     case_kind: CaseKind | None = None
     summary: str = ""
     supplied_number: bool = False  # PCRM found or corrected the number: the reply carries it back
@@ -41,8 +41,9 @@ def demographic_mismatch(data: dict, patient) -> str:
     person); birth date exactly; sex only when both sides know it.
     """
     problems = []
+    patient = record_of(patient)
     surname = (data.get("surname") or "").upper()
-    families = [n.family.upper() for n in patient.names.all()]
+    families = [n.family.upper() for n in patient.names]
     if surname and families and max(fuzz.ratio(surname, f) for f in families) < NAME_MATCH_THRESHOLD:
         problems.append("surname")
     birth = data.get("birth_date")
@@ -69,14 +70,13 @@ def _by_number(number: str, data: dict, trace: Trace, *, compare: bool = True) -
         trace.add("NHS number", "legacy", f"{number} is a pre-1996 number that PDS does not hold.")
         return found
     try:
-        lookup = get_patient(number)
-    except PatientNotFound:
+        patient = get_gateway().get(number)
+    except (PatientNotFound, InvalidNhsNumber):
         found = Found(case_kind=CaseKind.NO_TRACE, summary="NHS number not known to PDS")
         found.evidence["candidates"] = trace_candidates(data, trace)
         trace.add("PDS lookup", "not found", f"PDS has no record with NHS number {number}.")
         return found
-    patient = lookup.patient
-    if not lookup.superseded_from:
+    if not patient.superseded_from:
         trace.add("PDS lookup", "found", "PDS holds a record with this NHS number.")
         return Found(patient)
     mismatch = demographic_mismatch(data, patient) if compare else ""
@@ -120,7 +120,7 @@ def _by_trace(data: dict, trace: Trace, *, allocation_types) -> Found:
     evidence = trace_evidence(result)
     if result.outcome == MATCH:
         chosen = result.match
-        patient = get_patient(chosen.nhs_number).patient
+        patient = get_gateway().get(chosen.nhs_number)
         trace.add(
             "PDS trace",
             "one match",
@@ -173,7 +173,7 @@ def run_trace(data: dict) -> TraceResult | None:
     )
     if not (query.surname or query.forenames) or not (query.has_birth or query.postcode):
         return None
-    return pds_trace(query)
+    return get_gateway().trace(query)
 
 
 def trace_evidence(result: TraceResult) -> dict[str, Any]:

@@ -13,10 +13,9 @@ def process_removal(tx: Transaction, trace: Trace) -> Outcome:
     if subject.registered_here:
         trace.add("current registration", "this practice", "PDS shows the patient on this practice's list.")
     else:
-        current = subject.patient.current_gp
         trace.add(
             "current registration",
-            current.practice_ods if current else "none",
+            subject.patient.gp_practice or "none",
             "PDS does not show the patient at this practice: check before deducting.",
         )
     reason = tx.data.get("free_text") or ""

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pds.services import PatientNotFound, get_patient
+from pds.errors import InvalidNhsNumber, PatientNotFound
+from pds.gateway import get_gateway
 
 from ..models import FP69Flag, FP69Status, Practice
 from ..rules.base import Trace
@@ -66,13 +67,13 @@ def mark_returned_mail(
 ) -> FP69Flag:
     """Flag the patient's registration and send the practice an F9 with the expiry date."""
     try:
-        patient = get_patient(nhs_number).patient
-    except PatientNotFound as exc:
+        patient = get_gateway().get(nhs_number)
+    except (PatientNotFound, InvalidNhsNumber) as exc:
         raise NotRegistered("PDS has no record with that NHS number") from exc
     if patient.death_date:
         raise NotRegistered("PDS records the patient as deceased: deduct them instead")
-    current = patient.current_gp
-    practice = Practice.objects.select_related("ha").filter(ods_code=current.practice_ods).first() if current else None
+    current = patient.gp_practice
+    practice = Practice.objects.select_related("ha").filter(ods_code=current).first() if current else None
     if practice is None or home_link(practice) is None or not served_by_pcrm(practice):
         raise NotRegistered("the patient is not registered with a practice PCRM serves over GP Links")
     if FP69Flag.objects.select_for_update().filter(nhs_number=patient.nhs_number, status=FP69Status.OPEN).exists():
@@ -153,7 +154,7 @@ def _expire_one(pk: int, *, today: dt.date, by: str) -> bool:
         return False
     trace = Trace()
     try:
-        patient = get_patient(flag.nhs_number).patient
+        patient = get_gateway().get(flag.nhs_number)
     except PatientNotFound:
         patient = None
     if patient is None:
