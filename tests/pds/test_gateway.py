@@ -108,6 +108,32 @@ def test_remote_writes_change_the_store_with_who_and_why(remote):
     assert entries[0].reason.endswith(": case 5")
 
 
+def test_ending_a_registration_remotely_and_locally(remote):
+    make_jane()
+    ended = remote.end_registration(
+        "9434765919", end=dt.date(2026, 3, 1), removal_reason="1", expected_version=1, by="ignored", reason="tx 9"
+    )
+    assert (ended.gp_practice, ended.version) == (None, 2)
+    with pytest.raises(errors.InvalidChange):
+        remote.end_registration(
+            "9434765919", end=dt.date(2026, 3, 1), removal_reason="1", expected_version=2, by="x", reason="again"
+        )
+    local = LocalGateway()
+    local.register_with_practice(
+        "9434765919", practice_ods="B82001", start=dt.date(2026, 3, 2), expected_version=2, by="t", reason="r"
+    )
+    with pytest.raises(errors.VersionConflict):
+        remote.end_registration(
+            "9434765919", end=dt.date(2026, 3, 5), removal_reason="5", expected_version=2, by="x", reason="stale"
+        )
+    done = local.end_registration(
+        "9434765919", end=dt.date(2026, 3, 5), removal_reason="5", expected_version=3, by="t", reason="emigrated"
+    )
+    assert (done.gp_practice, done.version) == (None, 4)
+    period = services.get_patient("9434765919").patient.gp_periods.get(practice_ods="B82001")
+    assert (period.end, period.removal_reason) == (dt.date(2026, 3, 5), "5")
+
+
 def test_remote_errors_are_typed(remote, live_server):
     make_jane()
     with pytest.raises(errors.VersionConflict):
