@@ -139,12 +139,34 @@
     event.preventDefault();
   });
 
+  // Multi-select (the MoJ pattern): a "select all on this page" box heads the queue's checkbox column.
+  // Without JavaScript the column heading just says "Select" and each case is ticked on its own.
+  function addSelectAll() {
+    var header = document.querySelector("th.pcrm-select-column");
+    if (!header || header.querySelector("input")) {
+      return;
+    }
+    header.innerHTML =
+      '<div class="nhsuk-checkboxes nhsuk-checkboxes--small"><div class="nhsuk-checkboxes__item">' +
+      '<input class="nhsuk-checkboxes__input" id="select-all-cases" type="checkbox">' +
+      '<label class="nhsuk-label nhsuk-checkboxes__label" for="select-all-cases">' +
+      '<span class="nhsuk-u-visually-hidden">Select all cases on this page</span></label></div></div>';
+    var all = header.querySelector("input");
+    all.addEventListener("change", function () {
+      document.querySelectorAll("input[name='case'][form='bulk-form']").forEach(function (box) {
+        box.checked = all.checked;
+      });
+    });
+  }
+  addSelectAll();
+
   // A swapped queue starts with no highlighted row; the focus htmx restores (by id) is kept.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail && event.detail.target && event.detail.target.id === "queue") {
       queueRows().forEach(function (row) {
         row.classList.remove(CURRENT);
       });
+      addSelectAll();
     }
   });
 })();

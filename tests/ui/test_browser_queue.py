@@ -131,6 +131,15 @@ def test_reject_with_a_reason_goes_through_a_confirmation_page(open_browser, liv
 def test_a_team_leader_assigns_several_cases_at_once(open_browser, live_server, people):
     cases = [ExceptionCaseFactory(summary=f"Case to share out {i}") for i in range(3)]
     page = open_browser("terry")
+    boxes = page.locator("input[name='case']")
+
+    # "Select all" ticks every case on the page, and unticks them again
+    page.get_by_label("Select all cases on this page").check()
+    for box in boxes.all():
+        expect(box).to_be_checked()
+    page.get_by_label("Select all cases on this page").uncheck()
+    for box in boxes.all():
+        expect(box).not_to_be_checked()
 
     # When Terry ticks two cases and assigns them to Sam
     page.get_by_label(f"Select case {cases[0].pk}").check()

@@ -154,3 +154,38 @@ def test_escalating_hands_the_case_to_the_team_leaders(client, agent, two_janes)
     assert queue.take_next(by=agent) is None
     leader = UserFactory(roles=["Team leader"])
     assert queue.take_next(by=leader).pk == case.pk
+
+
+def test_bulk_reprocess_runs_the_resolution_service_for_each_case(client, agent, casework):
+    from factories import GPFactory, PatientFactory
+
+    PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="B20002")
+    stuck = casework.open(nhs_number="9434765919", gp_code="4826999,289")
+    assert stuck.kind == "UNKNOWN_GP"
+    # Reference data is fixed: the GP joins the practice.
+    GPFactory(practice=casework.practice, national_code="4826999", local_code="289")
+
+    response = client.post(
+        reverse("exceptions:bulk"),
+        {"action": "reprocess", "reason_code": "REFERENCE_DATA_FIXED", "case": [stuck.pk], "next": "/cases/"},
+        follow=True,
+    )
+    assertContains(response, "Reprocessed 1 case.")
+    stuck.refresh_from_db()
+    assert stuck.status == "CLOSED"
+    assert stuck.transaction.status == "DONE"
+    assert CaseEvent.objects.filter(case=stuck, action="reprocess", reason_code="REFERENCE_DATA_FIXED").exists()
+
+
+def test_bulk_reprocess_needs_a_reason_and_skips_cases_that_cannot_be_reprocessed(client, agent, two_janes):
+    response = client.post(reverse("exceptions:bulk"), {"action": "reprocess", "case": [two_janes.case.pk]})
+    assert response.status_code == 400
+    assertContains(response, "Choose why the cases should be reprocessed", status_code=400)
+
+    response = client.post(
+        reverse("exceptions:bulk"),
+        {"action": "reprocess", "reason_code": "PDS_FIXED", "case": [two_janes.case.pk], "next": "/cases/"},
+        follow=True,
+    )
+    assertContains(response, f"Case {two_janes.case.pk} cannot be reprocessed.")
+    assert ExceptionCase.objects.get(pk=two_janes.case.pk).status == "OPEN"
