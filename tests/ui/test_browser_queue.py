@@ -251,6 +251,12 @@ def test_every_other_page_passes_axe(open_browser, live_server, people, browser)
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     no_serious_accessibility_violations(page)
 
+    # An agent who edits the URL to reach the audit log
+    agent = open_browser("asha")
+    agent.goto(f"{live_server.url}/audit/")
+    expect(agent.get_by_role("heading", level=1)).to_have_text("You do not have access to this page")
+    no_serious_accessibility_violations(agent)
+
     # A locked-out sign-in
     context = browser.new_context()
     anonymous = context.new_page()
