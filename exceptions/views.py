@@ -130,7 +130,7 @@ def _safe_next(request, value: str | None) -> str:
 def _describe(result: queue.BulkResult, verb: str) -> tuple[str, str]:
     n = len(result.done)
     done = f"{verb} {n} case{'s' if n != 1 else ''}."
-    skipped = " ".join(f"Case {pk}: {why}" for pk, why in result.skipped)
+    skipped = " ".join(why if f"Case {pk} " in why else f"Case {pk}: {why}" for pk, why in result.skipped)
     return done, skipped
 
 

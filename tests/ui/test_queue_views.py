@@ -299,7 +299,7 @@ def test_bulk_claim_and_release(client, agent, agent2):
     )
     assert response.redirect_chain[-1][0] == f"{CASES}?view=all"
     assertContains(response, "Claimed 2 cases.")
-    assertContains(response, f"Case {theirs.pk}: Case {theirs.pk} is already assigned to Sam Second.")
+    assertContains(response, f"Not changed — Case {theirs.pk} is already assigned to Sam Second.")
     assert set(ExceptionCase.objects.filter(assigned_to=agent).values_list("pk", flat=True)) == {a.pk, b.pk}
 
     client.post(url, {"action": "release", "case": [a.pk], "next": CASES})
