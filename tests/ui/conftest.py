@@ -146,6 +146,7 @@ def open_browser(browser, live_server):
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
+        page.wait_for_load_state()  # the deferred scripts (htmx, keyboard shortcuts) have run
         return page
 
     yield _open

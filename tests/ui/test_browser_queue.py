@@ -189,6 +189,8 @@ def test_the_queue_can_be_worked_from_the_keyboard(open_browser, live_server, pe
 
     # Back on the queue, / jumps to the search box, and typing there is not a shortcut
     page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
+    page.wait_for_load_state()
     page.keyboard.press("/")
     search = page.get_by_role("searchbox", name="Search by NHS number")
     expect(search).to_be_focused()
