@@ -29,6 +29,10 @@ QUEUE_URL_KEY = "pcrm_queue_url"
 
 @require_GET
 def home(request):
+    """Each role lands where its work is: the queue for the back office, capitation for PCSE."""
+    user = request.user
+    if not user.has_perm("exceptions.view_queue") and user.has_perm("registrations.view_capitation"):
+        return redirect("registrations:capitation:quarter-list")
     return redirect("exceptions:case-list")
 
 

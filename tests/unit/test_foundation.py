@@ -108,3 +108,11 @@ def test_every_factory_builds_a_valid_row():
             obj = factory()
             obj.full_clean(exclude=["password", "raw"])
     assert PracticeFactory().mesh_mailbox.startswith("GPMB")
+
+
+@pytest.mark.django_db
+def test_each_role_lands_where_its_work_is(client):
+    client.force_login(UserFactory(roles=[roles.PCSE_VIEWER]))
+    assert client.get("/")["Location"] == "/registrations/capitation/"
+    client.force_login(UserFactory(roles=[roles.AGENT]))
+    assert client.get("/")["Location"] == "/cases/"
