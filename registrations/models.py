@@ -342,6 +342,7 @@ class FP69Flag(models.Model):
     def __str__(self) -> str:
         return f"FP69 at {self.practice_id} until {self.expires_on} ({self.status})"
 
+
 class QuarterStatus(models.TextChoices):
     GENERATING = "GENERATING", "Generating"
     GENERATED = "GENERATED", "Ready to send"
