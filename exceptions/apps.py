@@ -15,9 +15,11 @@ class ExceptionsConfig(AppConfig):
         ports.register_case_sink(services.open_case)
 
         # PDS pages and the FHIR API audit every view of a patient record through the same kind of port.
-        from pds import audit
+        from pds import audit as pds_audit
 
-        audit.register_audit_sink(services.record_audit)
+        from . import audit
+
+        pds_audit.register_audit_sink(audit.record)
 
         from django.db.models.signals import post_migrate
 

@@ -53,8 +53,13 @@ def record(
     object_id: str | int = "",
     detail: dict[str, Any] | None = None,
     system: str = "",
+    role: str | None = None,
 ) -> AuditEvent:
-    """Append one audit event. A case fills in the object and the NHS number unless they are given."""
+    """Append one audit event. A case fills in the object and the NHS number unless they are given.
+
+    `role` is the user's role names when the caller already has them (looked up otherwise). This is
+    also the sink PDS records its audit through (pds.audit), so there is one writer of AuditEvent.
+    """
     if not action:
         raise ValueError("an audit event needs an action")
     authenticated = user is not None and user.is_authenticated
@@ -67,12 +72,12 @@ def record(
         nhs_number = nhs_number or case.nhs_number
     return AuditEvent.objects.create(
         user=user if authenticated else None,
-        role=role_of(user)[:60] if authenticated else "",
+        role=(role if role is not None else role_of(user))[:60] if authenticated else "",
         system=system,
         action=action[:40],
         nhs_number=nhs_number or "",
         object_type=object_type,
-        object_id=str(object_id),
+        object_id=str(object_id)[:40],
         detail=detail or {},
     )
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 from registrations.ports import CaseRequest
 
 from .kinds import info
-from .models import AuditEvent, CaseEvent, ExceptionCase
-from .roles import role_of
+from .models import CaseEvent, ExceptionCase
 from .working_days import add_working_days
 
 SYSTEM_PROCESSING = "processing"
@@ -40,33 +39,6 @@ def open_case(request: CaseRequest) -> ExceptionCase:
     )
     CaseEvent.objects.create(case=case, system=SYSTEM_PROCESSING, action="opened", note=request.summary)
     return case
-
-
-def record_audit(
-    *,
-    action: str,
-    user=None,
-    system: str = "",
-    nhs_number: str = "",
-    object_type: str = "",
-    object_id: str = "",
-    detail: dict | None = None,
-    role: str | None = None,
-) -> AuditEvent:
-    """Append one audit event; the user's role at the time is kept with it (looked up unless given)."""
-    authenticated = user is not None and getattr(user, "is_authenticated", False)
-    if role is None:
-        role = role_of(user) if authenticated else ""
-    return AuditEvent.objects.create(
-        user=user if authenticated else None,
-        role=role[:60],
-        system=system,
-        action=action,
-        nhs_number=nhs_number,
-        object_type=object_type,
-        object_id=str(object_id)[:40],
-        detail=detail or {},
-    )
 
 
 def record_event(
