@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 export DJANGO_SETTINGS_MODULE ?= pcrm_site.settings
+# The demo world, seeding and `bench` (the devtools app) are wanted by every make target here.
+export PCRM_DEVTOOLS ?= 1
 
 .PHONY: help setup services stop status migrate seed run worker beat test test-fast lint format bench
 
@@ -33,9 +35,10 @@ run: seed ## Start everything, load the demo world, serve http://127.0.0.1:8000 
 test: services ## Set up, run every test (unit, integration, browser), stop what was started
 	@scripts/test.sh
 
-lint: setup ## ruff check and ruff format --check
+lint: setup ## ruff check, ruff format --check and the import-linter contracts (pyproject.toml)
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+	@.venv/bin/lint-imports --no-cache
 
 format: setup ## Apply ruff's fixes and formatting
 	@.venv/bin/ruff check --fix .

@@ -23,6 +23,6 @@ class ExceptionsConfig(AppConfig):
 
         from django.db.models.signals import post_migrate
 
-        from .roles import ensure_roles
+        from core.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self)

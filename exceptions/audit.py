@@ -12,8 +12,9 @@ Events are append-only (AuditEvent refuses updates); background jobs pass `syste
 
 from typing import Any
 
+from core.roles import role_of
+
 from .models import AuditEvent, ExceptionCase
-from .roles import role_of
 
 # What people do, in the words the audit page shows. Services may record other actions: the page shows
 # any action code it does not know as it is.

@@ -13,11 +13,12 @@ from typing import Any
 
 from django.utils import dateformat
 
+from core.presenters import nhs_number
 from pds.models import Gender, Patient
 from registrations.gplinks import CodecError
 from registrations.gplinks.tokenizer import decode, split_segments, wire_of
 
-from . import kinds, presenters
+from . import kinds
 from .models import CaseEvent, ExceptionCase
 
 ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county")
@@ -96,8 +97,8 @@ def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool
     rows = [
         _row(
             "NHS number",
-            presenters.nhs_number(data.get("nhs_number")),
-            presenters.nhs_number(patient.nhs_number if patient else ""),
+            nhs_number(data.get("nhs_number")),
+            nhs_number(patient.nhs_number if patient else ""),
         ),
         _row("Surname", data.get("surname"), name.family if name else ""),
         _row(

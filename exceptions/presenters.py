@@ -1,12 +1,7 @@
 """How exception cases look to the people who work them: words and tag colours, kept out of templates."""
 
-from dataclasses import dataclass
-
-from django.urls import reverse
-
-from pds.nhs_number import format_nhs_number
+from core.presenters import Tag
 from registrations.ports import CaseKind
-from registrations.presenters import Tag
 
 from . import kinds
 from .models import CaseStatus
@@ -76,63 +71,6 @@ def case_status_tag(status: str) -> Tag:
     except ValueError:
         return Tag(str(status), "grey")
     return Tag(label, CASE_STATUS_COLOURS.get(status, "grey"))
-
-
-def nhs_number(value: str | None) -> str:
-    """3-3-4 for display; anything that is not a 10-digit number is shown unchanged."""
-    return format_nhs_number(value) if value else ""
-
-
-@dataclass(frozen=True)
-class NavItem:
-    text: str
-    href: str
-    current: bool = False
-
-
-# Pages of the exceptions app that have their own header link; every other page there is the work queue's.
-_OWN_LINK = {"dashboard": "exceptions:dashboard", "audit": "exceptions:audit"}
-
-
-def primary_navigation(user, namespace: str | None, url_name: str | None = None) -> list[NavItem]:
-    """The header's links for this user: only the areas their role can open, the current one marked."""
-    if not user.is_authenticated:
-        return []
-    here = namespace
-    if namespace == "exceptions":
-        here = _OWN_LINK.get(url_name or "", "exceptions")
-    items: list[tuple[str, str, str]] = []
-    if user.has_perm("exceptions.view_queue"):
-        items.append(("Work queue", reverse("exceptions:case-list"), "exceptions"))
-        items.append(("Dashboard", reverse("exceptions:dashboard"), "exceptions:dashboard"))
-    if user.has_perm("registrations.view_pipeline"):
-        items.append(("Interchanges", reverse("registrations:interchange-list"), "registrations"))
-    if user.has_perm("exceptions.view_audit"):
-        items.append(("Audit", reverse("exceptions:audit"), "exceptions:audit"))
-    if user.has_perm("registrations.view_capitation"):
-        items.append(("Capitation", reverse("registrations:capitation:quarter-list"), "registrations:capitation"))
-    if user.is_staff:
-        items.append(("Admin", reverse("admin:index"), "admin"))
-    return [NavItem(text, href, current=(area == here)) for text, href, area in items]
-
-
-@dataclass(frozen=True)
-class Banner:
-    """How a django.contrib.messages message is shown: as an NHS.UK notification banner."""
-
-    title: str
-    success: bool = False
-
-    @property
-    def role(self) -> str:
-        # Success banners interrupt (alert); others are a landmark people can navigate to (region).
-        return "alert" if self.success else "region"
-
-
-def message_banner(level_tag: str) -> Banner:
-    if level_tag == "success":
-        return Banner("Success", success=True)
-    return Banner("Important")
 
 
 # SLA states (exceptions.queue): red when late, orange when due by the end of the next working day.

@@ -18,12 +18,14 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from core.roles import Perm
+
 from . import audit
 from .models import OPEN_STATUSES, CaseEvent, CaseStatus, ExceptionCase
 from .working_days import _bank_holidays, add_working_days
 
-WORK = "exceptions.resolve_case"
-ASSIGN = "exceptions.assign_case"
+WORK = Perm.RESOLVE_CASE
+ASSIGN = Perm.ASSIGN_CASE
 
 MINE, UNASSIGNED, TEAM, ALL = "mine", "unassigned", "team", "all"
 VIEWS = (MINE, UNASSIGNED, TEAM, ALL)

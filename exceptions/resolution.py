@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.roles import Perm
 from pds.models import PatientName
 from pds.services import InvalidChange, PdsError, change_name, create_patient, update_demographics
 from registrations.gplinks.codes import DEDUCTION_REASONS
@@ -123,7 +124,7 @@ def _fits(case: ExceptionCase, action: str) -> str | None:
 def _begin(case: ExceptionCase, action: str, by, reason_code: str) -> ExceptionCase:
     if by is None or not getattr(by, "is_authenticated", False):
         raise NotPermitted("a resolution needs a signed-in user")
-    if not by.has_perm("exceptions.resolve_case"):
+    if not by.has_perm(Perm.RESOLVE_CASE):
         raise NotPermitted("your role cannot work cases")
     locked = (
         ExceptionCase.objects.select_for_update(of=("self",))
@@ -721,7 +722,7 @@ def mark_returned_mail(
     free_text: str = "",
 ) -> FP69Flag:
     """Mail to the patient came back: set an FP69 flag and send the practice the F9 (audited)."""
-    if by is None or not by.has_perm("exceptions.resolve_case"):
+    if by is None or not by.has_perm(Perm.RESOLVE_CASE):
         raise NotPermitted("your role cannot set FP69 flags")
     with transaction.atomic():
         try:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tables2.utils import OrderByTuple
 
-from registrations.presenters import Tag
+from core.presenters import Tag, nhs_number
 
 from . import presenters, queue
 from .models import OPEN_STATUSES, ExceptionCase
@@ -99,7 +99,7 @@ class CaseTable(KeysetTable):
         return QueueRow(
             pk=case.pk,
             url=f"{self._base_url}{case.pk}/",
-            nhs_number=presenters.nhs_number(case.nhs_number),
+            nhs_number=nhs_number(case.nhs_number),
             kind=presenters.kind_tag(case.kind),
             practice=case.practice_ods or "—",
             received=case.opened_at,

@@ -16,6 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.htmx import page_or_partial
+from core.roles import Perm
+
 from . import audit, queue
 from .filters import CaseFilter
 from .forms import BulkActionForm
@@ -31,7 +34,7 @@ QUEUE_URL_KEY = "pcrm_queue_url"
 def home(request):
     """Each role lands where its work is: the queue for the back office, capitation for PCSE."""
     user = request.user
-    if not user.has_perm("exceptions.view_queue") and user.has_perm("registrations.view_capitation"):
+    if not user.has_perm(Perm.VIEW_QUEUE) and user.has_perm(Perm.VIEW_CAPITATION):
         return redirect("registrations:capitation:quarter-list")
     return redirect("exceptions:case-list")
 
@@ -100,19 +103,18 @@ def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None 
 
 @require_GET
 @vary_on_headers("HX-Request")
-@permission_required("exceptions.view_queue", raise_exception=True)
+@permission_required(Perm.VIEW_QUEUE, raise_exception=True)
 def case_list(request):
     context = _queue_context(request, request.GET)
     request.session[QUEUE_URL_KEY] = request.get_full_path()
-    template = "exceptions/case_list.html"
-    # A history-restore request (back button after the cache missed) and a boosted form need the whole page.
-    if request.htmx and not request.htmx.history_restore_request and not request.htmx.boosted:
-        template += "#queue"
-    return render(request, template, context)
+    # A boosted form (the filters without JavaScript's help) needs the whole page too.
+    return render(
+        request, page_or_partial(request, "exceptions/case_list.html", "queue", boosted_gets_page=True), context
+    )
 
 
 @require_POST
-@permission_required("exceptions.resolve_case", raise_exception=True)
+@permission_required(Perm.RESOLVE_CASE, raise_exception=True)
 def take_next(request):
     try:
         case = queue.take_next(by=request.user)
@@ -139,7 +141,7 @@ def _describe(result: queue.BulkResult, verb: str) -> tuple[str, str]:
 
 
 @require_POST
-@permission_required("exceptions.view_queue", raise_exception=True)
+@permission_required(Perm.VIEW_QUEUE, raise_exception=True)
 def bulk(request):
     """Claim, assign, release or reprocess the ticked cases; then back to the same queue page."""
     next_url = _safe_next(request, request.POST.get("next"))

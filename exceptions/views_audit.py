@@ -5,6 +5,9 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from core.htmx import page_or_partial
+from core.roles import Perm
+
 from . import audit
 from .filters import AuditFilter
 from .models import AuditEvent
@@ -14,7 +17,7 @@ ORDER = Order(("at", "id"), descending=True)
 
 
 @require_GET
-@permission_required("exceptions.view_audit", raise_exception=True)
+@permission_required(Perm.VIEW_AUDIT, raise_exception=True)
 def audit_log(request):
     base = AuditEvent.objects.select_related("user")
     filterset = AuditFilter(request.GET, queryset=base)
@@ -36,11 +39,8 @@ def audit_log(request):
         }
         for event in page.rows
     ]
-    template = "exceptions/audit_log.html"
-    if request.htmx and not request.htmx.history_restore_request:
-        template += "#results"
     return render(
         request,
-        template,
+        page_or_partial(request, "exceptions/audit_log.html", "results"),
         {"filter": filterset, "filter_errors": not valid, "rows": rows, "page": page, "searched": filterset.searched},
     )

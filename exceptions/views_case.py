@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.roles import Perm
+
 from . import audit, casework, kinds, presenters, queue
 from .forms import ActionForm, AssignForm, NoteForm, action_info
 from .models import OPEN_STATUSES, ExceptionCase
@@ -53,7 +55,7 @@ def _kind(case: ExceptionCase):
 
 def _detail_context(request, case: ExceptionCase, **extra) -> dict:
     user = request.user
-    show_address = user.has_perm("pds.view_sensitive_record")
+    show_address = user.has_perm(Perm.VIEW_SENSITIVE_RECORD)
     patient = casework.pds_patient(case, compare=request.GET.get("compare"))
     data = casework.transaction_data(case)
     now = timezone.now()
@@ -107,7 +109,7 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
 
 
 @require_GET
-@permission_required("exceptions.view_queue", raise_exception=True)
+@permission_required(Perm.VIEW_QUEUE, raise_exception=True)
 def case_detail(request, pk: int):
     case = _case(pk)
     context = _detail_context(request, case)
@@ -132,21 +134,21 @@ def _move(request, pk: int, move, success: str):
 
 
 @require_POST
-@permission_required("exceptions.resolve_case", raise_exception=True)
+@permission_required(Perm.RESOLVE_CASE, raise_exception=True)
 def claim(request, pk: int):
     get_object_or_404(ExceptionCase, pk=pk)
     return _move(request, pk, lambda: queue.claim(pk, by=request.user), f"Case {pk} is now yours.")
 
 
 @require_POST
-@permission_required("exceptions.view_queue", raise_exception=True)
+@permission_required(Perm.VIEW_QUEUE, raise_exception=True)
 def release(request, pk: int):
     get_object_or_404(ExceptionCase, pk=pk)
     return _move(request, pk, lambda: queue.release(pk, by=request.user), f"Case {pk} released to the queue.")
 
 
 @require_POST
-@permission_required("exceptions.assign_case", raise_exception=True)
+@permission_required(Perm.ASSIGN_CASE, raise_exception=True)
 def assign(request, pk: int):
     case = _case(pk)
     form = AssignForm(request.POST, case=case)
@@ -160,7 +162,7 @@ def assign(request, pk: int):
 
 
 @require_POST
-@permission_required("exceptions.resolve_case", raise_exception=True)
+@permission_required(Perm.RESOLVE_CASE, raise_exception=True)
 def add_note(request, pk: int):
     case = _case(pk)
     form = NoteForm(request.POST)
@@ -174,7 +176,7 @@ def add_note(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required("exceptions.resolve_case", raise_exception=True)
+@permission_required(Perm.RESOLVE_CASE, raise_exception=True)
 def case_action(request, pk: int, action: str):
     """One resolution action: its form, then (for destructive ones) a confirmation page, then the service."""
     case = _case(pk)
@@ -183,7 +185,7 @@ def case_action(request, pk: int, action: str):
     if not queue.can_act_on(request.user, case):
         raise PermissionDenied("Only the person the case is assigned to can act on it: claim it first")
     resolution = _resolution()
-    show_address = request.user.has_perm("pds.view_sensitive_record")
+    show_address = request.user.has_perm(Perm.VIEW_SENSITIVE_RECORD)
     compare = request.GET.get("patient")
     patient = casework.pds_patient(case, compare=compare)
     candidates = casework.candidates(case, show_address=show_address)

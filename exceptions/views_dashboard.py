@@ -7,11 +7,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.roles import Perm
+
 from . import dashboard
 
 
 @require_GET
-@permission_required("exceptions.view_queue", raise_exception=True)
+@permission_required(Perm.VIEW_QUEUE, raise_exception=True)
 def dashboard_view(request):
     now = timezone.now()
     backlog = dashboard.backlog(now)

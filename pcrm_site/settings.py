@@ -57,10 +57,16 @@ INSTALLED_APPS = [
     "axes",
     "pgtrigger",
     "pghistory",
+    "core",
     "pds",
     "registrations",
     "exceptions",
 ]
+# The demo world, population seeding and benchmarks (`seed_demo`, `seed_population`, `bench`): on a
+# developer's machine and in tests, never in production unless asked for.
+DEVTOOLS = env_bool("PCRM_DEVTOOLS", DEBUG)
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -2,29 +2,50 @@
 
 from django import forms
 
-from . import nhs_number as nhs
+from core import nhs_number as nhs
+from core.forms import NHSForm
+
 from .models import Gender
 from .trace import TraceQuery, partial_birth_date
 
 
-class PatientSearchForm(forms.Form):
+def _text(width: str) -> forms.TextInput:
+    # Names and numbers are not words: no spelling hints, no remembered values from other patients.
+    return forms.TextInput(attrs={"class": width, "autocomplete": "off", "spellcheck": "false"})
+
+
+_SHORT, _LONG = "nhsuk-input--width-10", "nhsuk-u-width-two-thirds"
+
+
+class PatientSearchForm(NHSForm):
     nhs_number = forms.CharField(
-        label="NHS number", required=False, max_length=12, help_text="10 digits, for example 943 476 5919"
+        label="NHS number",
+        required=False,
+        max_length=12,
+        help_text="10 digits, for example 943 476 5919",
+        widget=_text(_SHORT),
     )
-    surname = forms.CharField(label="Last name", required=False, max_length=35)
-    forenames = forms.CharField(label="First name", required=False, max_length=35)
+    surname = forms.CharField(label="Last name", required=False, max_length=35, widget=_text(_LONG))
+    forenames = forms.CharField(label="First name", required=False, max_length=35, widget=_text(_LONG))
     birth_date = forms.CharField(
         label="Date of birth",
         required=False,
         max_length=10,
         help_text="YYYY-MM-DD, or part of it: YYYY-MM or YYYY",
+        widget=_text(_SHORT),
     )
     gender = forms.ChoiceField(
         label="Gender",
         required=False,
         choices=[("", "Any"), (Gender.FEMALE, "Female"), (Gender.MALE, "Male")],
     )
-    postcode = forms.CharField(label="Postcode", required=False, max_length=8)
+    postcode = forms.CharField(label="Postcode", required=False, max_length=8, widget=_text(_SHORT))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            # The error message says what is too long; the browser must not cut people off silently.
+            field.widget.attrs.pop("maxlength", None)
 
     def clean_nhs_number(self) -> str:
         value = "".join(self.cleaned_data["nhs_number"].split())

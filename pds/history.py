@@ -156,7 +156,10 @@ def _show(field_name: str, value: Any) -> str:
     return str(value)
 
 
-def timeline(patient: Patient, *, show_restricted: bool = True) -> list[TimelineEntry]:
+# Complexity exemption (C901): one branch per kind of history entry, read as a table
+
+
+def timeline(patient: Patient, *, show_restricted: bool = True) -> list[TimelineEntry]:  # noqa: C901
     """Every recorded change to `patient`, newest first."""
     hide = patient.sensitive and not show_restricted
     grouped: dict[Any, list[tuple[str, Change | None, int | None, dt.datetime, int]]] = defaultdict(list)

@@ -6,17 +6,13 @@ decided here, once, so no template can forget it.
 
 from dataclasses import dataclass
 
+from core.nhs_number import format_nhs_number
+from core.presenters import Tag
+
 from .models import DeathStatus, Gender, Patient
-from .nhs_number import format_nhs_number
 from .trace import TraceResult
 
 HIDDEN = "Hidden: restricted record"
-
-
-@dataclass(frozen=True)
-class Tag:
-    text: str
-    colour: str | None = None
 
 
 def _date(value) -> str:

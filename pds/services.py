@@ -21,7 +21,8 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import nhs_number as nhs
+from core import nhs_number as nhs
+
 from .errors import (  # noqa: F401  (PdsError is re-exported: callers import the errors from here)
     ForbiddenUpdate,
     InvalidChange,

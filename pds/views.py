@@ -10,13 +10,15 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from core import nhs_number as nhs
+from core.roles import Perm
+
 from . import audit, history, presenters, services, trace
-from . import nhs_number as nhs
 from .forms import PatientSearchForm
 from .models import Patient
 
-VIEW = "pds.view_patient_record"
-SENSITIVE = "pds.view_sensitive_record"
+VIEW = Perm.VIEW_PATIENT_RECORD
+SENSITIVE = Perm.VIEW_SENSITIVE_RECORD
 
 
 @require_GET

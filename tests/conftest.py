@@ -7,9 +7,8 @@ Tests get their own MESH sandbox process on a free port and their own Redis data
 import os
 
 import pytest
+from harness import MeshSandbox, Worker
 from support import FIXTURES
-
-from registrations.benchmarks.harness import MeshSandbox, Worker
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from core.nhs_number import from_serial
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName
-from pds.nhs_number import from_serial
 from registrations import models as reg
 from registrations.mesh_directory import gp_mailbox
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from celery.result import AsyncResult
 from django.utils import timezone
 
+from core.presenters import Tag
+
 from ..models import CapitationLine, QuarterClose, QuarterStatus
-from ..presenters import Tag
 from . import quarters, snapshot
 
 # Yellow: work in hand. Grey: waiting to go. Blue: with PCSE. Green: PCSE confirmed. Red: people needed.

@@ -16,21 +16,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 
+from core.htmx import page_or_partial
+from core.roles import Perm
+
 from ..models import CapitationLine, QuarterClose, QuarterStatus
 from . import delivery, presenters, quarters, snapshot, tasks
 from .filters import PracticeLineFilter
 from .forms import CloseQuarterForm
 from .tables import PracticeLineTable, QuarterTable
 
-VIEW = "registrations.view_capitation"
-CLOSE = "registrations.close_quarter"
-
-
-def _partial(request, template: str, name: str) -> str:
-    # A history-restore request (back button after the cache missed) needs the whole page.
-    if request.htmx and not request.htmx.history_restore_request:
-        return f"{template}#{name}"
-    return template
+VIEW = Perm.VIEW_CAPITATION
+CLOSE = Perm.CLOSE_QUARTER
 
 
 @require_GET
@@ -48,7 +44,7 @@ def quarter_list(request):
         "close_text": f"Close the {quarters.label(due)}",
         "close_href": f"{reverse('registrations:capitation:close')}?quarter={due.isoformat()}",
     }
-    return render(request, _partial(request, "registrations/capitation_list.html", "table"), context)
+    return render(request, page_or_partial(request, "registrations/capitation_list.html", "table"), context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -126,7 +122,7 @@ def quarter_report(request, quarter_end):
         csv_filename=snapshot.csv_filename(quarter_end),
         can_resend=quarter.status == QuarterStatus.FAILED and request.user.has_perm(CLOSE),
     )
-    return render(request, _partial(request, "registrations/capitation_report.html", "practice-table"), context)
+    return render(request, page_or_partial(request, "registrations/capitation_report.html", "practice-table"), context)
 
 
 @require_GET

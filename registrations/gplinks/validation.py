@@ -133,7 +133,10 @@ def validate_transaction(tx: Transaction) -> list[str]:
         raise unexpected(exc, f"cannot validate TN {tx.tn!r}") from exc
 
 
-def validate_unchecked(tx: Transaction, *, text_is_clean: bool = False) -> list[str]:
+# Complexity exemption (C901): codec hot path: one check per protocol rule, in the order the protocol lists them
+
+
+def validate_unchecked(tx: Transaction, *, text_is_clean: bool = False) -> list[str]:  # noqa: C901
     """validate_transaction without the guards, for the parser, which only hands it its own output.
 
     ``text_is_clean`` says the whole interchange was already found to hold Appendix K characters
@@ -332,7 +335,10 @@ def _check_one_text(name: str, value: object, errors: list[str]) -> None:
         errors.append(f"{name}: characters outside the GP Links character set (Appendix K)")
 
 
-def _check_acceptance(tx: Transaction, errors: list[str]) -> None:
+# Complexity exemption (C901): one check per acceptance-field rule of the protocol
+
+
+def _check_acceptance(tx: Transaction, errors: list[str]) -> None:  # noqa: C901
     kind = tx.acceptance_type
     has_nhs = isinstance(tx.nhs_number, str) and tx.nhs_number != ""
     if kind == "1":

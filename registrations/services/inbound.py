@@ -8,12 +8,13 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from core.locks import advisory_lock
 
 from .. import mesh
 from ..gplinks import CodecError, parse_interchange, to_json
@@ -37,21 +38,6 @@ log = logging.getLogger(__name__)
 
 LIST_PAGE = 500
 STORE_BATCH = 50
-
-
-@contextmanager
-def advisory_lock(name: str):
-    """A PostgreSQL session lock: only one holder across every worker process and machine."""
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        got = cur.fetchone()[0]
-    try:
-        yield got
-    finally:
-        if got:
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 @dataclass

@@ -4,9 +4,9 @@ send that keeps failing becomes an exception case."""
 import pytest
 from capitation_population import CLOSING_DAY, Q, build_world
 from django.conf import settings
+from harness import free_port
 
 from exceptions.models import ExceptionCase
-from registrations.benchmarks.harness import free_port
 from registrations.capitation import close, delivery, snapshot
 from registrations.models import QuarterStatus
 

@@ -6,10 +6,10 @@ from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection, transaction
 from factories import UserFactory
+from harness import Worker, free_port
 
 from exceptions.models import ExceptionCase
 from pcrm_site.celery import app
-from registrations.benchmarks.harness import Worker, free_port
 from registrations.capitation import tasks
 from registrations.models import QuarterClose, QuarterStatus
 

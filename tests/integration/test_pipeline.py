@@ -11,9 +11,9 @@ from django.utils import timezone
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
 from support import drain, g1_batch, g1_interchange, wait_for
 
+from core.nhs_number import from_serial
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod
-from pds.nhs_number import from_serial
 from registrations.gplinks import (
     build_recep,
     parse_interchange,

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from factories import UserFactory
 
-from pds import history, nhs_number, services
+from core import nhs_number
+from pds import history, services
 from pds.models import GPPeriod, Patient, PatientAddress, PatientEvent, PatientName
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 from factories import PatientFactory
 
-from pds import nhs_number, services
+from core import nhs_number
+from pds import services
 from pds.errors import ForbiddenUpdate, InvalidChange, InvalidNhsNumber, PatientNotFound, VersionConflict
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName, SupersededNumber
 

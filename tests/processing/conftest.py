@@ -7,7 +7,7 @@ import pytest
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory, UserFactory
 from processing_support import GP
 
-from exceptions import roles
+from core import roles
 from registrations.models import HealthAuthority
 
 

@@ -39,7 +39,7 @@ def test_demo_backlog_exercises_every_case_kind(mesh):
 def test_synthetic_mix_is_decided_as_the_back_office_would():
     """The benchmark's mix (registrations/benchmarks/autoprocessing.py), small: every scenario ends as
     its row says (automatic, or the expected kind of case)."""
-    from registrations.benchmarks.autoprocessing import _synthetic
+    from devtools.benchmarks.autoprocessing import _synthetic
 
     figures = _synthetic(150)
     assert figures["unexpected"] == {} and figures["decided_as_expected"] == 1.0

@@ -13,7 +13,8 @@ import pytest
 from factories import PatientFactory, UserFactory
 from processing_support import address, g1, g2, g5, process, relay
 
-from exceptions import resolution, roles
+from core import roles
+from exceptions import resolution
 from exceptions.models import ExceptionCase
 from registrations.gplinks import parse_interchange
 from registrations.services import fp69

@@ -306,7 +306,7 @@ def test_bounded_count_stops_counting_at_the_limit():
 def test_selects_are_rendered_in_python_with_the_nhs_classes_and_the_choice_kept():
     from django import forms
 
-    from exceptions.forms import NHSForm, NHSSelect
+    from core.forms import NHSForm, NHSSelect
 
     class Form(NHSForm):
         colour = forms.ChoiceField(choices=[("", "Any"), ("r", "Red & pink"), ("g", "Green")], required=False)

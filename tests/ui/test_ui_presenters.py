@@ -8,12 +8,14 @@ from django.template import Context, Template
 from django_tables2.utils import AttributeDict
 from factories import UserFactory
 
+from core import presenters as shared
+from core.presenters import TAG_COLOURS, Tag
+from core.templatetags import pcrm
 from exceptions import presenters
 from exceptions.models import CaseStatus
-from exceptions.templatetags import pcrm
 from registrations.models import InterchangeStatus
 from registrations.ports import CaseKind
-from registrations.presenters import INTERCHANGE_STATUS_COLOURS, TAG_COLOURS, Tag, interchange_status_tag
+from registrations.presenters import INTERCHANGE_STATUS_COLOURS, interchange_status_tag
 
 
 @pytest.mark.parametrize("kind", list(CaseKind))
@@ -25,7 +27,7 @@ def test_every_case_kind_has_a_label_and_a_colour(kind):
 
 
 def test_kind_label_filter_uses_the_catalogue_and_survives_unknown_codes():
-    assert Template("{% load pcrm %}{{ k|kind_label }}").render(Context({"k": "NO_TRACE"})) == "No trace"
+    assert Template("{% load cases %}{{ k|kind_label }}").render(Context({"k": "NO_TRACE"})) == "No trace"
     assert presenters.kind_label("RETIRED_KIND") == "RETIRED_KIND"
     assert presenters.kind_tag("RETIRED_KIND") == Tag("RETIRED_KIND", "grey")
 
@@ -59,16 +61,16 @@ def test_nhs_number_filter_is_3_3_4(raw, shown):
 @pytest.mark.django_db
 def test_navigation_follows_permissions_and_marks_the_current_area():
     agent = UserFactory(roles=["NBO agent"])
-    items = presenters.primary_navigation(agent, "registrations")
+    items = shared.primary_navigation(agent, "registrations")
     assert [(i.text, i.current) for i in items] == [("Work queue", False), ("Dashboard", False), ("Interchanges", True)]
     # Within the exceptions app the dashboard has its own link; a case page belongs to the work queue.
-    items = presenters.primary_navigation(agent, "exceptions", "dashboard")
+    items = shared.primary_navigation(agent, "exceptions", "dashboard")
     assert [i.text for i in items if i.current] == ["Dashboard"]
-    items = presenters.primary_navigation(agent, "exceptions", "case-detail")
+    items = shared.primary_navigation(agent, "exceptions", "case-detail")
     assert [i.text for i in items if i.current] == ["Work queue"]
 
     leader = UserFactory(roles=["Team leader"])
-    items = presenters.primary_navigation(leader, "exceptions", "audit")
+    items = shared.primary_navigation(leader, "exceptions", "audit")
     assert [(i.text, i.current) for i in items] == [
         ("Work queue", False),
         ("Dashboard", False),
@@ -77,7 +79,7 @@ def test_navigation_follows_permissions_and_marks_the_current_area():
     ]
 
     admin = UserFactory(roles=["Administrator"], is_staff=True)
-    assert [i.text for i in presenters.primary_navigation(admin, None)] == [
+    assert [i.text for i in shared.primary_navigation(admin, None)] == [
         "Work queue",
         "Dashboard",
         "Interchanges",
@@ -87,17 +89,17 @@ def test_navigation_follows_permissions_and_marks_the_current_area():
     ]
 
     pcse = UserFactory(roles=["PCSE viewer"])
-    assert [(i.text, i.current) for i in presenters.primary_navigation(pcse, "registrations:capitation")] == [
+    assert [(i.text, i.current) for i in shared.primary_navigation(pcse, "registrations:capitation")] == [
         ("Capitation", True)
     ]
-    assert presenters.primary_navigation(SimpleNamespace(is_authenticated=False), None) == []
+    assert shared.primary_navigation(SimpleNamespace(is_authenticated=False), None) == []
 
 
 def test_message_banner_levels():
-    assert presenters.message_banner("success") == presenters.Banner("Success", success=True)
-    assert presenters.message_banner("success").role == "alert"
-    assert presenters.message_banner("error").title == "Important"
-    assert presenters.message_banner("info").role == "region"
+    assert shared.message_banner("success") == shared.Banner("Success", success=True)
+    assert shared.message_banner("success").role == "alert"
+    assert shared.message_banner("error").title == "Important"
+    assert shared.message_banner("info").role == "region"
 
 
 def test_with_class_keeps_the_columns_own_classes_and_drops_nested_attrs():

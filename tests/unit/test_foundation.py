@@ -8,9 +8,9 @@ import sys
 import pytest
 from factories import GPFactory, LinkFactory, PracticeFactory, UserFactory
 
-from exceptions import roles
+from core import roles
+from core.nhs_number import check_digit, format_nhs_number, from_serial, is_valid
 from exceptions.working_days import add_working_days, working_days_between
-from pds.nhs_number import check_digit, format_nhs_number, from_serial, is_valid
 from registrations.models import HealthAuthority
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

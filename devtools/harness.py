@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 RUN = REPO / ".run"
 
 

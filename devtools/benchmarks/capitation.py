@@ -27,11 +27,19 @@ import time
 from django.db import connection, models
 from django.utils import timezone
 
+from core.nhs_number import from_serial
 from pds.models import GPPeriod, Patient
-from pds.nhs_number import from_serial
-
-from ..capitation import snapshot
-from ..models import GP, CapitationLine, HealthAuthority, Link, Practice, QuarterClose, QuarterStatus, Registration
+from registrations.capitation import snapshot
+from registrations.models import (
+    GP,
+    CapitationLine,
+    HealthAuthority,
+    Link,
+    Practice,
+    QuarterClose,
+    QuarterStatus,
+    Registration,
+)
 
 QUARTER_END = dt.date(2026, 3, 31)
 PRACTICES = 120

@@ -10,12 +10,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 AREAS = {
-    "codec": "registrations.benchmarks.codec.run",
-    "pipeline": "registrations.benchmarks.pipeline.run",
-    "pds": "pds.benchmarks.run",
-    "queue": "exceptions.benchmarks.run",
-    "capitation": "registrations.benchmarks.capitation.run",
-    "rules": "registrations.benchmarks.autoprocessing.run",
+    "codec": "devtools.benchmarks.codec.run",
+    "pipeline": "devtools.benchmarks.pipeline.run",
+    "pds": "devtools.benchmarks.pds.run",
+    "queue": "devtools.benchmarks.queue.run",
+    "capitation": "devtools.benchmarks.capitation.run",
+    "rules": "devtools.benchmarks.autoprocessing.run",
 }
 
 

@@ -21,9 +21,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import setup_test_environment, teardown_test_environment
 
-from . import population, trace
-from .fhir import GENDER_TO_FHIR
-from .models import ApiToken, Patient
+from devtools import population
+from pds import trace
+from pds.fhir import GENDER_TO_FHIR
+from pds.models import ApiToken, Patient
 
 SCRATCH_DB = "pcrm_bench_pds"
 TARGETS = {"seed_1m_s": 60.0, "trace_p95_ms": 20.0, "read_p95_ms": 10.0}

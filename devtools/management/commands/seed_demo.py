@@ -17,9 +17,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from exceptions import roles
+from core import roles
+from core.nhs_number import from_serial
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName
-from pds.nhs_number import from_serial
 from registrations import mesh
 from registrations.gplinks import build_interchange, from_json
 from registrations.mesh_directory import gp_mailbox

@@ -1,15 +1,14 @@
-"""Template filters and tags for PCRM's NHS.UK templates: thin wrappers over the presenters.
+"""Template filters and tags every PCRM template may use: thin wrappers over core.presenters.
 
 Load with `{% load pcrm %}`. Every decision (a label, a colour, which links a user sees) is made in
-Python, in `exceptions.presenters` or `registrations.presenters`, so templates only lay things out.
+Python, in `core.presenters` (and each app's own presenters, through its own tag library: `cases` in
+exceptions, `pipeline` in registrations), so templates only lay things out.
 """
 
 from django import template
 from django.core.paginator import Page
 from django.utils.safestring import SafeString
 from django_tables2.utils import AttributeDict
-
-from registrations import presenters as pipeline
 
 from .. import presenters
 
@@ -20,27 +19,6 @@ register = template.Library()
 def nhs_number(value: str | None) -> str:
     """`{{ case.nhs_number|nhs_number }}` -> "943 476 5919"."""
     return presenters.nhs_number(value)
-
-
-@register.filter
-def kind_label(kind: str) -> str:
-    """`{{ case.kind|kind_label }}` -> "No trace"."""
-    return presenters.kind_label(kind)
-
-
-@register.filter
-def kind_tag(kind: str) -> pipeline.Tag:
-    return presenters.kind_tag(kind)
-
-
-@register.filter
-def case_status_tag(status: str) -> pipeline.Tag:
-    return presenters.case_status_tag(status)
-
-
-@register.filter
-def interchange_status_tag(status: str) -> pipeline.Tag:
-    return pipeline.interchange_status_tag(status)
 
 
 @register.filter
@@ -102,7 +80,7 @@ def form_error_list(form) -> list[dict[str, str]]:
 @register.simple_tag
 def nhs_field(field, **params) -> SafeString:
     """`{% nhs_field form.note label_size="m" %}`: one form field as its NHS.UK component (label, hint, error
-    message, input), using the template exceptions.forms.NHSBoundField picks for the widget."""
+    message, input), using the template core.forms.NHSBoundField picks for the widget."""
     from django.template.loader import render_to_string
     from django.utils.safestring import mark_safe
 

@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from pds import population
+from devtools import population
 from pds.models import Patient
 
 

@@ -3,7 +3,7 @@
 World (in a scratch database, `pcrm_bench_queue`, created and dropped through Django's test-database
 machinery, so the development database is never touched):
 
-- 1,000,000 PDS patients from `pds.population.seed` (COPY);
+- 1,000,000 PDS patients from `devtools.population.seed` (COPY);
 - 500,000 exception cases bulk-loaded with COPY: 100,000 open (80% unassigned, 20% in progress with
   one of 40 agents) and 400,000 resolved, rejected or closed over the past year; kinds, practices and
   health authorities drawn from realistic weights, each case with a small evidence document and rule
@@ -43,13 +43,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core import roles
+from exceptions.kinds import CATALOGUE
+from exceptions.models import CaseEvent, ExceptionCase
+from exceptions.pagination import encode_cursor
+from exceptions.working_days import add_working_days
 from registrations.models import HealthAuthority
-
-from . import roles
-from .kinds import CATALOGUE
-from .models import CaseEvent, ExceptionCase
-from .pagination import encode_cursor
-from .working_days import add_working_days
 
 SCRATCH_DB = "pcrm_bench_queue"
 DEFAULT_SIZE = 1_000_000  # patients; cases are half of it, open cases a tenth
@@ -331,7 +330,7 @@ def _measure_search(rng: random.Random, clients: dict, agents: list) -> list[flo
     numbers = list(
         ExceptionCase.objects.exclude(nhs_number="").order_by("?").values_list("nhs_number", flat=True)[:1000]
     )
-    from pds.nhs_number import from_serial
+    from core.nhs_number import from_serial
 
     times = []
     for n in range(SAMPLES["search"]):
@@ -414,7 +413,7 @@ def run(options: dict) -> dict:
     keep = os.environ.get("PCRM_BENCH_KEEPDB") == "1"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=not keep, keepdb=keep, serialize=False)
     try:
-        from pds import population
+        from devtools import population
 
         load_before = os.getloadavg()[0]
         started = time.perf_counter()

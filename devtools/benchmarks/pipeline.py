@@ -17,14 +17,13 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
+from devtools.harness import MeshSandbox, Worker
 from pcrm_site.celery import app
-
-from .. import mesh
-from ..gplinks import Address, Interchange, Message, Transaction, build_interchange
-from ..models import GP, HealthAuthority, Link, Practice
-from ..models import Interchange as InterchangeRow
-from ..models import Transaction as TxRow
-from .harness import MeshSandbox, Worker
+from registrations import mesh
+from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
+from registrations.models import GP, HealthAuthority, Link, Practice
+from registrations.models import Interchange as InterchangeRow
+from registrations.models import Transaction as TxRow
 
 BROKER = "redis://127.0.0.1:6379/14"
 QUEUE = "bench-pipeline"
@@ -100,8 +99,8 @@ def _world() -> dict:
 
 
 def _patient(world: dict, rng: random.Random, registered_at: str):
+    from core.nhs_number import from_serial
     from pds.models import GPPeriod, Patient, PatientAddress, PatientName
-    from pds.nhs_number import from_serial
 
     world["next_patient"] += 1
     patient = Patient.objects.create(
@@ -194,7 +193,7 @@ def _bare_drain(sandbox: MeshSandbox, bodies) -> float:
 
 
 def _our_drain(sandbox: MeshSandbox, bodies) -> float:
-    from ..services import inbound
+    from registrations.services import inbound
 
     sandbox.reset()
     _send_all(bodies)
@@ -211,7 +210,7 @@ def _our_drain(sandbox: MeshSandbox, bodies) -> float:
 
 
 def _poll_until_done(expected_tx: int, timeout: float) -> None:
-    from ..tasks import poll_mesh_inbox
+    from registrations.tasks import poll_mesh_inbox
 
     deadline = time.monotonic() + timeout
     last_poll = 0.0
@@ -240,7 +239,7 @@ def _trickle_latency(sandbox: MeshSandbox, world: dict, count: int) -> dict:
     before = TxRow.objects.count()
     trickle = [_one(world, rng) for _ in range(count)]
     start_id = TxRow.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    from ..tasks import poll_mesh_inbox
+    from registrations.tasks import poll_mesh_inbox
 
     last_poll = 0.0
     for body, mailbox in trickle:

@@ -1,0 +1,143 @@
+"""The NHS.UK form layer every app's forms use.
+
+Design-system details are declared here, in Python (style point 13): `NHSBoundField` gives every
+input the NHS.UK class for its widget, the error modifier when the field has an error, and an
+`aria-describedby` naming its hint and error message by the ids the NHS.UK templates use
+(`<id>-hint`, `<id>-error`). Templates render a whole field with `{% nhs_field form.name %}`
+(core/templatetags/pcrm.py), which picks the component template for the widget.
+"""
+
+from django import forms
+from django.forms.boundfield import BoundField
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from .nhs_number import is_valid
+
+# The NHS.UK class for each widget's input, and the modifier an error adds to it.
+_WIDGET_CLASSES: dict[type, str] = {
+    forms.Select: "nhsuk-select",
+    forms.SelectMultiple: "nhsuk-select",
+    forms.Textarea: "nhsuk-textarea",
+    forms.RadioSelect: "nhsuk-radios__input",
+    forms.CheckboxSelectMultiple: "nhsuk-checkboxes__input",
+    forms.CheckboxInput: "nhsuk-checkboxes__input",
+    forms.widgets.Input: "nhsuk-input",
+}
+_ERROR_MODIFIERS = {"nhsuk-select", "nhsuk-textarea", "nhsuk-input"}
+
+
+def widget_class(widget: forms.Widget) -> str:
+    for klass in type(widget).__mro__:
+        if klass in _WIDGET_CLASSES:
+            return _WIDGET_CLASSES[klass]
+    return ""
+
+
+class NHSBoundField(BoundField):
+    def build_widget_attrs(self, attrs, widget=None):
+        widget = widget or self.field.widget
+        attrs = super().build_widget_attrs(attrs, widget)
+        base = widget_class(widget)
+        classes = [base] if base else []
+        if self.errors and base in _ERROR_MODIFIERS:
+            classes.append(f"{base}--error")
+        extra = widget.attrs.get("class", "")
+        attrs["class"] = " ".join(dict.fromkeys([*classes, *extra.split()]))
+        return attrs
+
+    @property
+    def aria_describedby(self):
+        if self.field.widget.attrs.get("aria-describedby"):
+            return None
+        ids = []
+        if self.auto_id and not self.is_hidden:
+            if getattr(self.field, "character_count", None):
+                ids.append(f"{self.auto_id}-info")
+            if self.help_text:
+                ids.append(f"{self.auto_id}-hint")
+            if self.errors:
+                ids.append(f"{self.auto_id}-error")
+        return " ".join(ids)
+
+    @property
+    def nhs_template(self) -> str:
+        """The component template for this field's widget (templates/components/field_*.html)."""
+        widget = self.field.widget
+        if isinstance(widget, forms.RadioSelect):
+            return "components/field_radios.html"
+        if isinstance(widget, forms.CheckboxSelectMultiple):
+            return "components/field_checkboxes.html"
+        if isinstance(widget, forms.Textarea) and getattr(self.field, "character_count", None):
+            return "components/field_character_count.html"
+        return "components/field_input.html"
+
+
+class NHSSelect(forms.Select):
+    """A select rendered in Python. Django renders each option through its own template, which for the
+    queue's filters (every kind, every colleague) cost more than the whole table of cases."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = [
+            format_html(
+                '<option value="{}"{}>{}</option>', option["value"], " selected" if option["selected"] else "", label
+            )
+            for _group, group_options, _index in widget["optgroups"]
+            for option in group_options
+            for label in [option["label"]]
+        ]
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), mark_safe("".join(options))
+        )
+
+
+class NHSForm(forms.Form):
+    bound_field_class = NHSBoundField
+    # NHS.UK pages show their own error summary and messages; the browser's would pre-empt them.
+    use_required_attribute = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = NHSSelect(attrs=field.widget.attrs, choices=field.widget.choices)
+
+
+class NoteField(forms.CharField):
+    """A free-text note with an NHS.UK character count."""
+
+    def __init__(self, *, max_length: int = 1000, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4}))
+        super().__init__(max_length=max_length, **kwargs)
+        self.character_count = max_length
+
+    def widget_attrs(self, widget):
+        # The character count component tells people the limit; the browser must not cut them off silently.
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        attrs["class"] = "nhsuk-js-character-count"
+        return attrs
+
+
+class NHSNumberField(forms.CharField):
+    """An NHS number typed as people write it: spaces and dashes are ignored, the check digit is checked."""
+
+    default_error_messages = {
+        "invalid": "Enter a 10-digit NHS number, like 943 476 5919",
+        "check_digit": "Enter a valid NHS number: this one fails its check digit",
+    }
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return "".join(ch for ch in value if ch not in " -")
+
+    def validate(self, value):
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        if len(value) != 10 or not value.isdigit():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if not is_valid(value):
+            raise forms.ValidationError(self.error_messages["check_digit"], code="check_digit")

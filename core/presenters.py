@@ -1,0 +1,84 @@
+"""Presenters every app shares: the NHS.UK tag, the header's navigation, message banners, NHS numbers.
+
+Apps build their own tags (a case kind, an interchange status) from the one `Tag` here, so every tag
+on the site is checked against the same list of NHS.UK colours.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from .nhs_number import format_nhs_number
+from .roles import Perm
+
+# The colours an NHS.UK tag can take (nhsuk-frontend 10: components/tag). None means the default tag.
+TAG_COLOURS = frozenset({"white", "grey", "green", "aqua-green", "blue", "purple", "pink", "red", "orange", "yellow"})
+
+
+@dataclass(frozen=True)
+class Tag:
+    """What an NHS.UK tag shows: its words and an optional colour modifier."""
+
+    text: str
+    colour: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.colour is not None and self.colour not in TAG_COLOURS:
+            raise ValueError(f"{self.colour!r} is not an NHS.UK tag colour")
+
+
+def nhs_number(value: str | None) -> str:
+    """3-3-4 for display; anything that is not a 10-digit number is shown unchanged."""
+    return format_nhs_number(value) if value else ""
+
+
+@dataclass(frozen=True)
+class NavItem:
+    text: str
+    href: str
+    current: bool = False
+
+
+# Pages of the exceptions app that have their own header link; every other page there is the work queue's.
+_OWN_LINK = {"dashboard": "exceptions:dashboard", "audit": "exceptions:audit"}
+
+
+def primary_navigation(user, namespace: str | None, url_name: str | None = None) -> list[NavItem]:
+    """The header's links for this user: only the areas their role can open, the current one marked."""
+    if not user.is_authenticated:
+        return []
+    here = namespace
+    if namespace == "exceptions":
+        here = _OWN_LINK.get(url_name or "", "exceptions")
+    items: list[tuple[str, str, str]] = []
+    if user.has_perm(Perm.VIEW_QUEUE):
+        items.append(("Work queue", reverse("exceptions:case-list"), "exceptions"))
+        items.append(("Dashboard", reverse("exceptions:dashboard"), "exceptions:dashboard"))
+    if user.has_perm(Perm.VIEW_PIPELINE):
+        items.append(("Interchanges", reverse("registrations:interchange-list"), "registrations"))
+    if user.has_perm(Perm.VIEW_AUDIT):
+        items.append(("Audit", reverse("exceptions:audit"), "exceptions:audit"))
+    if user.has_perm(Perm.VIEW_CAPITATION):
+        items.append(("Capitation", reverse("registrations:capitation:quarter-list"), "registrations:capitation"))
+    if user.is_staff:
+        items.append(("Admin", reverse("admin:index"), "admin"))
+    return [NavItem(text, href, current=(area == here)) for text, href, area in items]
+
+
+@dataclass(frozen=True)
+class Banner:
+    """How a django.contrib.messages message is shown: as an NHS.UK notification banner."""
+
+    title: str
+    success: bool = False
+
+    @property
+    def role(self) -> str:
+        # Success banners interrupt (alert); others are a landmark people can navigate to (region).
+        return "alert" if self.success else "region"
+
+
+def message_banner(level_tag: str) -> Banner:
+    if level_tag == "success":
+        return Banner("Success", success=True)
+    return Banner("Important")

@@ -1,1 +1,0 @@
-"""Benchmarks run by `manage.py bench <area>`; each module exposes ``run(options) -> dict``."""

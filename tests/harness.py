@@ -1,0 +1,9 @@
+"""The MESH sandbox and Celery worker processes the tests run against.
+
+They are defined once, in devtools.harness, because `manage.py bench` starts the same processes;
+tests import them from here so that test code never reaches into devtools' other modules.
+"""
+
+from devtools.harness import MeshSandbox, Worker, free_port
+
+__all__ = ["MeshSandbox", "Worker", "free_port"]
