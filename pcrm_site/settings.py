@@ -230,6 +230,24 @@ if PDS_BACKEND not in ("local", "remote"):
     raise ImproperlyConfigured("PDS_BACKEND must be 'local' or 'remote'")
 PDS_FHIR_URL = env("PDS_FHIR_URL", "http://127.0.0.1:8000/pds/FHIR/R4")
 PDS_API_TOKEN = env("PDS_API_TOKEN", "")
+# How PCRM authenticates to a remote PDS (pds/oauth.py, docs/pds.md): "token" sends PDS_API_TOKEN as
+# it is (PCRM's own FHIR API); "signed-jwt" is NHS England's application-restricted OAuth 2.0 client
+# credentials, with the key registered for the app; "none" for a sandbox.
+PDS_AUTH = env("PDS_AUTH", "token")
+if PDS_AUTH not in ("token", "signed-jwt", "none"):
+    raise ImproperlyConfigured("PDS_AUTH must be 'token', 'signed-jwt' or 'none'")
+PDS_OAUTH_TOKEN_URL = env("PDS_OAUTH_TOKEN_URL", "")  # e.g. https://api.service.nhs.uk/oauth2/token
+PDS_OAUTH_CLIENT_ID = env("PDS_OAUTH_CLIENT_ID", "")  # the app's API key
+PDS_OAUTH_KEY_ID = env("PDS_OAUTH_KEY_ID", "")  # the kid of the public key registered for the app
+PDS_OAUTH_PRIVATE_KEY = env("PDS_OAUTH_PRIVATE_KEY", "")  # PEM, or:
+PDS_OAUTH_PRIVATE_KEY_FILE = env("PDS_OAUTH_PRIVATE_KEY_FILE", "")
+# "application-restricted": reads, searches answered with one unique match, no updates (they become
+# cases); "healthcare-worker": user-restricted access that may search for up to 50 and update.
+PDS_ACCESS_MODE = env("PDS_ACCESS_MODE", "healthcare-worker")
+if PDS_ACCESS_MODE not in ("application-restricted", "healthcare-worker"):
+    raise ImproperlyConfigured("PDS_ACCESS_MODE must be 'application-restricted' or 'healthcare-worker'")
+PDS_TRACE_MAX_RESULTS = env_int("PDS_TRACE_MAX_RESULTS", 10)  # _max-results of a trace (1..50)
+PDS_END_USER_ODS = env("PDS_END_USER_ODS", "")  # NHSD-End-User-Organisation-ODS, for multi-tenant use
 PDS_CONNECT_TIMEOUT_SECONDS = float(env("PDS_CONNECT_TIMEOUT_SECONDS", "3"))
 PDS_READ_TIMEOUT_SECONDS = float(env("PDS_READ_TIMEOUT_SECONDS", "10"))
 # Busy (429) and unavailable (5xx) answers are retried this many times in all, with backoff.

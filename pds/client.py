@@ -1,9 +1,10 @@
-"""HTTP client for a PDS FHIR R4 endpoint (ours on another host, or one shaped like the national PDS).
+"""HTTP client for a PDS FHIR R4 endpoint (ours on another host, or NHS England's PDS).
 
 One class, explicit timeouts, typed errors (pds/errors.py), and PDS's retry rules: a busy (429)
 or unavailable (5xx) answer, a timeout or a dropped connection is transient and retried with
 exponential backoff (Retry-After wins when given), reusing the same X-Request-ID so the server
-can recognise a repeat. Response bodies and NHS numbers are never logged at INFO.
+can recognise a repeat. Authentication is pluggable (pds/oauth.py): a 401 drops the cached token
+and the request is sent once more with a fresh one. Response bodies and NHS numbers are never logged.
 """
 
 import json
@@ -14,11 +15,16 @@ from typing import Any
 
 import requests
 
-from . import errors
+from . import errors, oauth
 
 logger = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
+# PDS's access modes (docs/pds.md): application-restricted searches return one unique match at most
+# and may not update; healthcare-worker (user-restricted) access may return up to 50 and update.
+APPLICATION_RESTRICTED = "application-restricted"
+HEALTHCARE_WORKER = "healthcare-worker"
+ACCESS_MODES = (APPLICATION_RESTRICTED, HEALTHCARE_WORKER)
 
 
 class PdsClient:
@@ -27,6 +33,10 @@ class PdsClient:
         base_url: str,
         *,
         token: str = "",
+        auth: oauth.Auth | None = None,
+        access_mode: str = "healthcare-worker",
+        trace_max_results: int = 10,
+        end_user_ods: str = "",
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
         max_attempts: int = 3,
@@ -35,7 +45,12 @@ class PdsClient:
         sleep=time.sleep,
     ):
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        self.auth = auth or (oauth.StaticToken(token) if token else oauth.NoAuth())
+        if access_mode not in ACCESS_MODES:
+            raise ValueError(f"access_mode must be one of {', '.join(ACCESS_MODES)}")
+        self.access_mode = access_mode
+        self._trace_max_results = trace_max_results
+        self.end_user_ods = end_user_ods
         self.timeout = (connect_timeout, read_timeout)
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
@@ -48,12 +63,28 @@ class PdsClient:
 
         return cls(
             settings.PDS_FHIR_URL,
-            token=settings.PDS_API_TOKEN,
+            auth=oauth.from_settings(),
+            access_mode=settings.PDS_ACCESS_MODE,
+            trace_max_results=settings.PDS_TRACE_MAX_RESULTS,
+            end_user_ods=settings.PDS_END_USER_ODS,
             connect_timeout=settings.PDS_CONNECT_TIMEOUT_SECONDS,
             read_timeout=settings.PDS_READ_TIMEOUT_SECONDS,
             max_attempts=settings.PDS_MAX_ATTEMPTS,
             backoff=settings.PDS_BACKOFF_SECONDS,
         )
+
+    @property
+    def max_results(self) -> int:
+        """`_max-results` for a trace: 1 under application-restricted access (PDS refuses more, and
+        answers only a unique match); otherwise the configured number, enough candidates for a person
+        to compare and few enough that a vague search says "too many" rather than list strangers."""
+        if self.access_mode == APPLICATION_RESTRICTED:
+            return 1
+        return max(1, min(50, self._trace_max_results))
+
+    @property
+    def may_update(self) -> bool:
+        return self.access_mode != APPLICATION_RESTRICTED
 
     # --- the three PDS interactions -------------------------------------------------------------------
 
@@ -63,8 +94,15 @@ class PdsClient:
         return response.json(), _version(response)
 
     def search(self, params: dict[str, Any]) -> dict[str, Any]:
-        """A searchset Bundle; PDS's too-many-matches answer (200 OperationOutcome) is returned as it is."""
-        return self._request("GET", "/Patient", params=params).json()
+        """A searchset Bundle; PDS's too-many-matches answer (200 OperationOutcome) is returned as it is.
+
+        The official sandbox sends TOO_MANY_MATCHES as a 400; the specification says 200. Either way
+        it is the same answer about the search, so both come back as the OperationOutcome.
+        """
+        try:
+            return self._request("GET", "/Patient", params=params).json()
+        except errors.TooManyMatches as exc:
+            return exc.outcome
 
     def patch(
         self, nhs_number: str, patches: list[dict[str, Any]], *, version: int, correlation_id: str | None = None
@@ -82,18 +120,21 @@ class PdsClient:
     def _request(self, method: str, path: str, *, params=None, json_body=None, headers=None) -> requests.Response:
         request_id = str(uuid.uuid4())
         all_headers = {"Accept": FHIR_JSON, "X-Request-ID": request_id, "X-Correlation-ID": request_id}
-        if self.token:
-            all_headers["Authorization"] = f"Bearer {self.token}"
+        if self.end_user_ods:
+            all_headers["NHSD-End-User-Organisation-ODS"] = self.end_user_ods
         all_headers.update(headers or {})
         last: errors.PdsError | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        refreshed = False
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
             try:
                 response = self.session.request(
                     method,
                     self.base_url + path,
                     params=params,
                     data=json.dumps(json_body) if json_body is not None else None,
-                    headers=all_headers,
+                    headers={**all_headers, **self.auth.headers()},
                     timeout=self.timeout,
                 )
             except requests.Timeout as exc:
@@ -107,6 +148,12 @@ class PdsClient:
             else:
                 if response.status_code < 400:
                     return response
+                if response.status_code == 401 and not refreshed and getattr(self.auth, "refreshable", False):
+                    # An expired or revoked token: fetch a new one and send the request once more.
+                    refreshed = True
+                    self.auth.invalidate()
+                    attempt -= 1
+                    continue
                 last = _error_for(response, method, request_id)
                 if not isinstance(last, errors.Transient):
                     raise last
@@ -161,8 +208,36 @@ def _error_for(response: requests.Response, method: str, request_id: str) -> err
         return errors.ForbiddenUpdate(f"{detail}: {diagnostics}")
     if status in (401, 403):
         return errors.AccessDenied(detail)
+    if code == "TOO_MANY_MATCHES":
+        error = errors.TooManyMatches(detail)
+        error.outcome = response.json()
+        return error
     if code == "INVALID_RESOURCE_ID":
         return errors.InvalidNhsNumber(detail)
-    if status == 400 and code in ("INVALID_UPDATE", "INVALID_VALUE"):
+    if status == 400 and code in PATCH_REFUSALS and method == "PATCH":
         return errors.InvalidChange(f"{detail}: {diagnostics}")
+    if status == 400 and code in SEARCH_REFUSALS and method == "GET":
+        return errors.InvalidSearch(f"{detail}: {diagnostics}")
     return errors.BadResponse(f"{detail}: {diagnostics}")
+
+
+# The specification's 400 codes for a PATCH PDS refused on the record's rules, and for a search it
+# could not run. The diagnostics are PDS's words about the request (no record content).
+PATCH_REFUSALS = {
+    "INVALID_UPDATE",
+    "INVALID_VALUE",
+    "VALIDATION_ERROR",
+    "UNSUPPORTED_VALUE",
+    "UNSUPPORTED_CHARACTERS_IN_FIELD",
+    "TOO_FEW_VALUES_SUBMITTED",
+    "TOO_MANY_VALUES_SUBMITTED",
+    "ADDITIONAL_PROPERTIES",
+    "MISSING_VALUE",
+}
+SEARCH_REFUSALS = {
+    "INVALID_SEARCH_DATA",
+    "MISSING_VALUE",
+    "INVALID_VALUE",
+    "UNSUPPORTED_SERVICE",
+    "ADDITIONAL_PROPERTIES",
+}

@@ -33,6 +33,21 @@ class AccessDenied(PdsError):
     """The caller's credentials are missing, wrong, or lack the permission (remote gateway)."""
 
 
+class UpdateNeedsAPerson(AccessDenied):
+    """PCRM reaches the remote PDS with application-restricted access, under which PDS allows no
+    updates: the change is not sent, and processing hands it to a person as a case (docs/pds.md)."""
+
+
+class InvalidSearch(PdsError):
+    """PDS refused a search as asked (a combination it does not allow, a missing birth date...)."""
+
+
+class TooManyMatches(PdsError):
+    """PDS's TOO_MANY_MATCHES, raised inside the client only (search returns it as an answer)."""
+
+    outcome: dict = {}
+
+
 class Transient(PdsError):
     """PDS could not answer now (busy, unavailable, timed out): the same request may succeed later."""
 

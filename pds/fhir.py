@@ -5,6 +5,7 @@ shapes, systems and codes follow the PDS FHIR specification; see docs/ and pds/a
 """
 
 import datetime as dt
+import re
 from typing import Any
 
 from .models import DeathStatus, Patient
@@ -92,13 +93,127 @@ def name_resource(name) -> dict[str, Any]:
     return item
 
 
+# Counties that appear as the last line of English and Welsh addresses. PDS drops empty lines, so
+# a line's position does not say what it is: a known county on the last line is the county.
+COUNTIES = frozenset(
+    {
+        "AVON",
+        "BEDFORDSHIRE",
+        "BERKSHIRE",
+        "BUCKINGHAMSHIRE",
+        "CAMBRIDGESHIRE",
+        "CHESHIRE",
+        "CLEVELAND",
+        "CORNWALL",
+        "CUMBRIA",
+        "DERBYSHIRE",
+        "DEVON",
+        "DORSET",
+        "DURHAM",
+        "ESSEX",
+        "GLOUCESTERSHIRE",
+        "HAMPSHIRE",
+        "HEREFORDSHIRE",
+        "HERTFORDSHIRE",
+        "KENT",
+        "LANCASHIRE",
+        "LEICESTERSHIRE",
+        "LINCOLNSHIRE",
+        "MERSEYSIDE",
+        "MIDDLESEX",
+        "NORFOLK",
+        "NORTHAMPTONSHIRE",
+        "NORTHUMBERLAND",
+        "NOTTINGHAMSHIRE",
+        "OXFORDSHIRE",
+        "RUTLAND",
+        "SHROPSHIRE",
+        "SOMERSET",
+        "STAFFORDSHIRE",
+        "SUFFOLK",
+        "SURREY",
+        "WARWICKSHIRE",
+        "WILTSHIRE",
+        "WORCESTERSHIRE",
+        "ANGLESEY",
+        "CARMARTHENSHIRE",
+        "CEREDIGION",
+        "CONWY",
+        "DENBIGHSHIRE",
+        "FLINTSHIRE",
+        "GWYNEDD",
+        "MONMOUTHSHIRE",
+        "PEMBROKESHIRE",
+        "POWYS",
+        "COUNTY DURHAM",
+        "EAST SUSSEX",
+        "WEST SUSSEX",
+        "EAST YORKSHIRE",
+        "EAST RIDING OF YORKSHIRE",
+        "NORTH YORKSHIRE",
+        "SOUTH YORKSHIRE",
+        "WEST YORKSHIRE",
+        "GREATER LONDON",
+        "GREATER MANCHESTER",
+        "ISLE OF WIGHT",
+        "ISLE OF MAN",
+        "TYNE AND WEAR",
+        "WEST MIDLANDS",
+        "MID GLAMORGAN",
+        "SOUTH GLAMORGAN",
+        "WEST GLAMORGAN",
+        "ISLE OF ANGLESEY",
+    }
+)
+# A street line starts with a house number ("23 Mill Lane", "23A Mill Lane", "23-25 Mill Lane");
+# a premises line names a building or a flat ("Rose Cottage", "Flat 3").
+STREET_LINE = re.compile(r"^\s*\d+[A-Z]?(\s*-\s*\d+[A-Z]?)?\b(?!\s*$)", re.IGNORECASE)
+PREMISES_LINE = re.compile(r"^\s*(flat|apartment|unit|room|suite)\b", re.IGNORECASE)
+
+
+def address_fields(lines: list[str]) -> dict[str, str]:
+    """PDS address lines as PCRM's five fields (premises, street, locality, post town, county).
+
+    PDS's convention is those five in that order, but it removes empty lines, so
+    ["23 Mill Lane", "Leeds"] is a street and a post town, not a premises and a street. Five lines
+    are positional; fewer are read by content: a known county on the last line, then the post town
+    last, then the street (the line with the house number) and what is around it.
+    """
+    lines = [line.strip() for line in lines if line and line.strip()][:5]
+    keys = ("house", "road", "locality", "post_town", "county")
+    if len(lines) == 5:
+        return dict(zip(keys, lines, strict=True))
+    fields = dict.fromkeys(keys, "")
+    if len(lines) >= 2 and lines[-1].upper() in COUNTIES:
+        fields["county"] = lines.pop()
+    if len(lines) >= 2 or (lines and not STREET_LINE.match(lines[0])):
+        fields["post_town"] = lines.pop()
+    if len(lines) == 3:
+        fields["house"], fields["road"], fields["locality"] = lines
+    elif len(lines) == 2:
+        first, second = lines
+        if STREET_LINE.match(first) and not PREMISES_LINE.match(first) and not STREET_LINE.match(second):
+            fields["road"], fields["locality"] = first, second
+        else:
+            fields["house"], fields["road"] = first, second
+    elif len(lines) == 1:
+        fields["house" if PREMISES_LINE.match(lines[0]) else "road"] = lines[0]
+    return fields
+
+
+def address_lines(address: dict[str, str]) -> list[str]:
+    """PCRM's five fields as PDS address lines: in PDS's order, empty ones left out (PDS drops them)."""
+    keys = ("house", "road", "locality", "post_town", "county")
+    return [address[k].strip() for k in keys if (address.get(k) or "").strip()]
+
+
 def address_resource(address) -> dict[str, Any]:
     item: dict[str, Any] = {"id": str(address.pk), "use": "home"}
     _with_period(item, address.start, address.end)
-    item["line"] = [address.house, address.road, address.locality, address.post_town, address.county]
-    # PDS line conventions: premises, street, locality, post town, county. Empty trailing lines go.
-    while item["line"] and not item["line"][-1]:
-        item["line"].pop()
+    # PDS line conventions: premises, street, locality, post town, county, empty lines left out.
+    lines = address_lines({k: getattr(address, k) for k in ("house", "road", "locality", "post_town", "county")})
+    if lines:
+        item["line"] = lines
     if address.postcode:
         item["postalCode"] = address.postcode
     return item

@@ -120,12 +120,22 @@ def _item(before: dict, root: str, index: str, where: str) -> dict:
 def apply(before: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
     """Check and apply the operations to a copy of `before`; returns the patched resource."""
     _check_operations(patches, before)
-    try:
-        return jsonpatch.JsonPatch(patches).apply(copy.deepcopy(before))
-    except jsonpatch.JsonPatchTestFailed as exc:
-        raise _invalid(f"A test operation failed: {exc}") from exc
-    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-        raise _invalid(f"The patch cannot be applied: {exc}") from exc
+    document = copy.deepcopy(before)
+    # Adding the first item of a list the record does not have yet ("/address/-" on a record with no
+    # address) is allowed by the specification: the list starts empty rather than being missing.
+    for op in patches:
+        parts = op["path"].split("/")
+        if op["op"] == "add" and len(parts) == 3 and parts[1] in LISTS and parts[2] == "-":
+            document.setdefault(parts[1], [])
+    for index, op in enumerate(patches):
+        try:
+            jsonpatch.JsonPatch([op]).apply(document, in_place=True)
+        except jsonpatch.JsonPatchTestFailed as exc:
+            # The library's message quotes the record's value: say where, never what (no personal data).
+            raise _invalid(f"patches[{index}]: the test of {op['path']} failed") from exc
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise _invalid(f"patches[{index}]: {op['op']} {op['path']} cannot be applied to this record") from exc
+    return document
 
 
 # --- from the patched resource to domain changes ---------------------------------------------------
@@ -250,13 +260,12 @@ def _address(where: str, item: dict, new: bool = True) -> AddressData:
     lines = item.get("line", [])
     if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines) or len(lines) > 5:
         raise PatchRejected("INVALID_VALUE", f"{where}.line must be a list of at most 5 lines")
-    lines = [*lines, "", "", "", "", ""][:5]
     postcode = item.get("postalCode", "")
     if not isinstance(postcode, str):
         raise PatchRejected("INVALID_VALUE", f"{where}.postalCode must be text")
-    keys = ("house", "road", "locality", "post_town", "county")
     start, end = _period(item, where, default_start=new)
-    return AddressData(values={**dict(zip(keys, lines, strict=True)), "postcode": postcode}, start=start, end=end)
+    # Lines are read by content, not position: PDS's convention drops empty lines (fhir.address_fields).
+    return AddressData(values={**fhir.address_fields(lines), "postcode": postcode}, start=start, end=end)
 
 
 def _addresses(before: list, after: list, changes: PatientChanges) -> None:

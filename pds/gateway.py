@@ -1,9 +1,11 @@
 """The PDS gateway: processing asks PDS the same questions wherever PDS lives.
 
 `get_gateway()` answers with the local store (PDS_BACKEND=local, the default: this database,
-through pds.services) or a remote PDS FHIR R4 endpoint (PDS_BACKEND=remote: PDS_FHIR_URL with
-PDS_API_TOKEN, through pds.client). Both speak in `PatientRecord`s, plain frozen dataclasses, and
-raise the same typed errors (pds.errors), so a rule written against one works against the other.
+through pds.services) or a remote PDS FHIR R4 endpoint (PDS_BACKEND=remote: PDS_FHIR_URL, through
+pds.client, authenticated as pds.oauth configures). Both speak in `PatientRecord`s, plain frozen
+dataclasses, and raise the same typed errors (pds.errors), so a rule written against one works
+against the other. What the remote side sends and reads follows NHS England's PDS FHIR
+specification (docs/pds.md); the official sandbox checks it (tests/external/).
 """
 
 import datetime as dt
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.utils import timezone
 
 from . import errors, fhir, services, trace
 from .client import PdsClient
@@ -37,6 +40,13 @@ class AddressRecord:
     postcode: str
     start: dt.date | None = None
     end: dt.date | None = None
+    use: str = "home"  # home, temp, billing or work, as PDS says
+
+
+def _current(period: dict | None, today: dt.date) -> bool:
+    """Whether an item is in force today by its period (no period, or no end, or an end not passed)."""
+    end = (period or {}).get("end")
+    return not end or dt.date.fromisoformat(end[:10]) >= today
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,9 @@ class PatientRecord:
 
     @property
     def current_address(self) -> AddressRecord | None:
-        return next((a for a in self.addresses if a.end is None), None)
+        """The home address in force (by use and period, never by position in the list)."""
+        today = timezone.localdate()
+        return next((a for a in self.addresses if a.use == "home" and (a.end is None or a.end >= today)), None)
 
     @classmethod
     def from_patient(cls, patient: Patient, superseded_from: str | None = None) -> "PatientRecord":
@@ -114,10 +126,11 @@ class PatientRecord:
         )
         addresses = tuple(
             AddressRecord(
-                *[*a.get("line", []), "", "", "", "", ""][:5],
-                a.get("postalCode", ""),
-                day((a.get("period") or {}).get("start")),
-                day((a.get("period") or {}).get("end")),
+                **fhir.address_fields(a.get("line") or []),
+                postcode=a.get("postalCode", ""),
+                start=day((a.get("period") or {}).get("start")),
+                end=day((a.get("period") or {}).get("end")),
+                use=a.get("use", "home"),
             )
             for a in resource.get("address", [])
         )
@@ -125,7 +138,13 @@ class PatientRecord:
         death = next((e for e in extensions if e.get("url") == fhir.DEATH_URL), None)
         death_code = death["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] if death else None
         place = next((e for e in extensions if e.get("url") == fhir.BIRTH_PLACE_URL), None)
-        gp = (resource.get("generalPractitioner") or [None])[0]
+        # The registered practice is the one in force by its period (PDS sends no end for it; a
+        # record with an ended one, like the sandbox's, has no current registration).
+        today = timezone.localdate()
+        gp = next(
+            (g for g in resource.get("generalPractitioner") or [] if _current(g["identifier"].get("period"), today)),
+            None,
+        )
         security = (resource.get("meta", {}).get("security") or [{}])[0].get("code")
         nhs_number = resource["id"]
         return cls(
@@ -143,6 +162,70 @@ class PatientRecord:
             gp_since=day(gp["identifier"].get("period", {}).get("start")) if gp else None,
             superseded_from=asked_for if asked_for and asked_for != nhs_number else None,
         )
+
+
+def _birthdate_params(query: trace.TraceQuery) -> list[str]:
+    if query.birth_date:
+        return [f"eq{query.birth_date.isoformat()}"]
+    return [
+        *([f"ge{query.birth_from.isoformat()}"] if query.birth_from else []),
+        *([f"le{query.birth_to.isoformat()}"] if query.birth_to else []),
+    ]
+
+
+def search_plan(query: trace.TraceQuery) -> list[tuple[str, dict[str, Any]]]:
+    """The PDS searches for a trace, in order, each one a combination the PDS specification allows.
+
+    Non-fuzzy needs a family name and a birth date. Later given names are left out (PDS warns they
+    can stop a match when it does not hold them). Gender is left out of non-fuzzy searches, as the
+    specification advises, and sent to fuzzy ones, where two of the allowed combinations need it
+    and it only moves the score. Fuzzy searches take no wildcards and always include history.
+    """
+    birth = _birthdate_params(query)
+    gender = fhir.GENDER_TO_FHIR[query.gender] if query.gender in ("1", "2") else ""
+    first = query.forenames[0] if query.forenames else ""
+    plan: list[tuple[str, dict[str, Any]]] = []
+    if query.surname and birth:
+        params: dict[str, Any] = {"family": query.surname, "birthdate": birth}
+        if first:
+            params["given"] = first
+        if query.postcode:
+            params["address-postalcode"] = query.postcode
+        plan.append(("non-fuzzy", params))
+    fuzzy: dict[str, Any] = {"_fuzzy-match": "true", "birthdate": birth}
+    if first and query.surname:
+        fuzzy |= {"given": first, "family": query.surname, **({"gender": gender} if gender else {})}
+    elif query.surname and gender and query.postcode:
+        fuzzy |= {"family": query.surname, "gender": gender, "address-postalcode": query.postcode}
+    elif first and gender and query.postcode:
+        fuzzy |= {"given": first, "gender": gender, "address-postalcode": query.postcode}
+    else:
+        return plan
+    plan.append(("fuzzy", fuzzy))
+    return plan
+
+
+def _pds_decision(label: str, entries: list[dict]) -> trace.TraceResult:
+    candidates = sorted(
+        (
+            trace.Candidate(
+                0,
+                e["resource"]["id"],
+                float(e["search"]["score"]),
+                (trace.ItemMatch("PDS score", label, float(e["search"]["score"]), f"PDS {label} search"),),
+            )
+            for e in entries
+        ),
+        key=lambda c: -c.score,  # PDS sorts best first; keep its order for equal scores
+    )
+    best = candidates[0]
+    if len(candidates) == 1 and best.score == 1.0:
+        return trace.TraceResult(trace.MATCH, tuple(candidates), f"PDS {label} search: one exact match (score 1.0)", 1)
+    reason = (
+        f"PDS {label} search: {len(candidates)} candidate(s), best score {best.score:.4g} "
+        "(PDS's exact match is 1.0); identity is decided on them, not by PDS's score"
+    )
+    return trace.TraceResult(trace.MULTIPLE, tuple(candidates), reason, len(candidates))
 
 
 class PdsGateway(Protocol):
@@ -270,31 +353,39 @@ class RemoteGateway:
         return PatientRecord.from_resource(resource, version, nhs_number)
 
     def trace(self, query: trace.TraceQuery, *, max_results: int = 10) -> trace.TraceResult:
-        params: dict[str, Any] = {"_fuzzy-match": "true", "_max-results": str(max_results)}
-        if query.surname:
-            params["family"] = query.surname
-        if query.forenames:
-            params["given"] = list(query.forenames)
-        if query.gender in ("1", "2"):
-            params["gender"] = fhir.GENDER_TO_FHIR[query.gender]
-        if query.birth_date:
-            params["birthdate"] = f"eq{query.birth_date.isoformat()}"
-        elif query.has_birth:
-            params["birthdate"] = [
-                *([f"ge{query.birth_from.isoformat()}"] if query.birth_from else []),
-                *([f"le{query.birth_to.isoformat()}"] if query.birth_to else []),
-            ]
-        if query.postcode:
-            params["address-postalcode"] = query.postcode
-        answer = self.client.search(params)
-        if answer.get("resourceType") == "OperationOutcome":
-            return trace.TraceResult(trace.MULTIPLE, (), "PDS found too many matches", 0, too_many=True)
-        candidates = [
-            trace.Candidate(0, e["resource"]["id"], float(e["search"]["score"]), ()) for e in answer.get("entry", [])
-        ]
-        return trace.decide(sorted(candidates, key=lambda c: (-c.score, c.nhs_number)), max_results=max_results)
+        """PDS's candidates for `query`, searched the way PDS allows, with PDS's own scores.
+
+        A non-fuzzy search first (family name and birth date, with the first given name and the
+        postcode when known), then, only if that finds nobody, a fuzzy search in one of the three
+        combinations PDS accepts. PDS needs a birth date for every search PCRM makes, so without one
+        there is no trace (a person takes it from there). `max_results` is ignored: how many PDS may
+        return is a deliberate setting (PDS_TRACE_MAX_RESULTS; 1 under application-restricted
+        access, where PDS answers only a unique match).
+
+        The outcome keeps PDS's meaning of a score: MATCH only when PDS found exactly one record with
+        a score of 1.0, its exact match. Anything else with candidates is MULTIPLE, the candidates
+        carrying PDS's score untouched, for PCRM's identity rules or a person to decide on; PCRM's
+        own thresholds (pds.trace) are never applied to PDS's scores.
+        """
+        if not query.has_birth:
+            return trace.TraceResult(trace.NONE, (), "PDS cannot be searched without a birth date", 0)
+        limit = self.client.max_results
+        for label, params in search_plan(query):
+            answer = self.client.search({**params, "_max-results": str(limit)})
+            if answer.get("resourceType") == "OperationOutcome":
+                return trace.TraceResult(
+                    trace.MULTIPLE, (), f"PDS {label} search: too many matches (limit {limit})", 0, too_many=True
+                )
+            entries = answer.get("entry") or []
+            if entries:
+                return _pds_decision(label, entries)
+        return trace.TraceResult(trace.NONE, (), "PDS found nobody matching (non-fuzzy and fuzzy searches)", 0)
 
     def _patch(self, nhs_number: str, patches: list[dict], version: int, reason: str) -> PatientRecord:
+        if not self.client.may_update:
+            raise errors.UpdateNeedsAPerson(
+                "PCRM reaches PDS with application-restricted access, under which PDS accepts no updates"
+            )
         resource, new_version = self.client.patch(nhs_number, patches, version=version, correlation_id=reason)
         return PatientRecord.from_resource(resource, new_version, nhs_number)
 
@@ -311,7 +402,9 @@ class RemoteGateway:
                 {"op": "replace", "path": "/generalPractitioner/0", "value": {"id": current[0]["id"], **item}},
             ]
         else:
-            patches = [{"op": "add", "path": "/generalPractitioner", "value": [item]}]
+            # A new list item is added at "/-" (the specification's rule for lists), never by
+            # replacing the list, so nothing PDS holds there is lost.
+            patches = [{"op": "add", "path": "/generalPractitioner/-", "value": item}]
         return self._patch(resource["id"], patches, expected_version, reason)
 
     def end_registration(self, nhs_number, *, end, removal_reason, expected_version, by, reason, user=None):
@@ -328,19 +421,29 @@ class RemoteGateway:
         return self._patch(resource["id"], patches, expected_version, reason)
 
     def change_address(self, nhs_number, *, address, start, expected_version, by, reason, user=None):
+        """Replace the home address in force (found by use and period, wherever it is in the list), or
+        add one at /address/- when there is none. Temporary, billing and old addresses are left alone.
+        The old address's PAF/UPRN keys are not carried over: they describe the old address, and PDS
+        adds the new one's key when it recognises it."""
         resource, _ = self.client.read(nhs_number)
-        keys = ("house", "road", "locality", "post_town", "county")
-        item = {
-            "use": "home",
-            "period": {"start": start.isoformat()},
-            "line": [address.get(k) or "" for k in keys],
-            "postalCode": address.get("postcode") or "",
-        }
-        current = resource.get("address") or []
-        if current:
+        item: dict[str, Any] = {"use": "home", "period": {"start": start.isoformat()}}
+        item["line"] = fhir.address_lines(address)
+        if (address.get("postcode") or "").strip():
+            item["postalCode"] = address["postcode"].strip()
+        today = timezone.localdate()
+        index = next(
+            (
+                i
+                for i, a in enumerate(resource.get("address") or [])
+                if a.get("use", "home") == "home" and _current(a.get("period"), today) and a.get("id")
+            ),
+            None,
+        )
+        if index is not None:
+            current_id = resource["address"][index]["id"]
             patches = [
-                {"op": "test", "path": "/address/0/id", "value": current[0]["id"]},
-                {"op": "replace", "path": "/address/0", "value": {"id": current[0]["id"], **item}},
+                {"op": "test", "path": f"/address/{index}/id", "value": current_id},
+                {"op": "replace", "path": f"/address/{index}", "value": {"id": current_id, **item}},
             ]
         else:
             patches = [{"op": "add", "path": "/address/-", "value": item}]
@@ -361,15 +464,17 @@ class RemoteGateway:
         patches: list[dict] = [
             {"op": "add", "path": "/deceasedDateTime", "value": f"{date.isoformat()}T00:00:00+00:00"}
         ]
-        extensions = resource.get("extension")
-        if extensions is None:
-            patches.append({"op": "add", "path": "/extension", "value": [notification]})
+        extensions = resource.get("extension") or []
+        index = next((i for i, e in enumerate(extensions) if e.get("url") == fhir.DEATH_URL), None)
+        if index is None:
+            # Added at "/-" even when the record has no extension list yet: the specification's way,
+            # and a whole-list "add /extension" would drop whatever PDS holds there.
+            patches.append({"op": "add", "path": "/extension/-", "value": notification})
         else:
-            index = next((i for i, e in enumerate(extensions) if e.get("url") == fhir.DEATH_URL), None)
-            if index is None:
-                patches.append({"op": "add", "path": "/extension/-", "value": notification})
-            else:
-                patches.append({"op": "replace", "path": f"/extension/{index}", "value": notification})
+            patches += [
+                {"op": "test", "path": f"/extension/{index}/url", "value": fhir.DEATH_URL},
+                {"op": "replace", "path": f"/extension/{index}", "value": notification},
+            ]
         return self._patch(resource["id"], patches, expected_version, reason)
 
 

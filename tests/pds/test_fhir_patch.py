@@ -209,7 +209,7 @@ def test_telecom_can_be_added(amend, jane):
                 {"op": "replace", "path": "/gender", "value": "female"},
             ],
             "INVALID_UPDATE",
-            "test operation failed",
+            "the test of /gender failed",
         ),
         ([{"op": "replace", "path": "/gender", "value": "other"}], "INVALID_VALUE", "other"),
         ([{"op": "remove", "path": "/gender"}], "INVALID_UPDATE", "cannot be removed"),

@@ -153,15 +153,24 @@ def test_remote_errors_are_typed(remote, live_server):
         stranger.get("9434765919")
 
 
-def test_remote_trace_gives_the_same_outcome_as_local(remote):
+def test_remote_trace_keeps_pds_scores_and_never_applies_pcrm_thresholds(remote):
+    """Locally, a near-miss surname is a confident MATCH by PCRM's own thresholds. Remotely it is what
+    PDS said: no non-fuzzy match, then a fuzzy candidate scoring below 1.0, which is not PDS's exact
+    match, so the candidates go to the identity rules (MULTIPLE) with PDS's score untouched."""
     make_jane()
     query = TraceQuery(surname="Smyth", forenames=("Jane",), gender="2", birth_date=BORN)
     local, far = LocalGateway().trace(query), remote.trace(query)
-    assert local.outcome == far.outcome == MATCH
-    assert [(c.nhs_number, c.score) for c in far.candidates] == [(c.nhs_number, c.score) for c in local.candidates]
+    assert local.outcome == MATCH
+    assert far.outcome == MULTIPLE
+    assert [c.nhs_number for c in far.candidates] == ["9434765919"]
+    assert far.candidates[0].score == local.candidates[0].score < 1.0  # the score our FHIR API gave
+    assert "fuzzy" in far.reason
+    exact = remote.trace(TraceQuery(surname="Smith", forenames=("Jane",), birth_date=BORN))
+    assert exact.outcome == MATCH and exact.candidates[0].score == 1.0
     for _ in range(3):
         PatientFactory(name="KHAN ALI", birth_date=BORN)
-    crowded = remote.trace(TraceQuery(surname="Khan", forenames=("Ali",), birth_date=BORN), max_results=2)
+    remote.client._trace_max_results = 2
+    crowded = remote.trace(TraceQuery(surname="Khan", forenames=("Ali",), birth_date=BORN))
     assert crowded.outcome == MULTIPLE
     assert crowded.too_many
 
