@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import logging
 import re
-import uuid
 from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_not_required
@@ -55,6 +54,10 @@ SEARCH_PARAMS = {
 MAX_RESULTS = 50
 NON_FUZZY_FETCH_LIMIT = 500
 IF_MATCH = re.compile(r'^W/"(\d+)"$')
+# The specification's patterns: a UUID request id, and a search date "<eq|ge|le>yyyy-mm-dd" (the
+# prefix may be left out for eq, as the sandbox allows). 20101022 is not a date here.
+REQUEST_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SEARCH_DATE = re.compile(r"^(eq|ge|le)?([12]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))$")
 
 
 class FhirError(Exception):
@@ -84,13 +87,18 @@ def _outcome(request, code: str, diagnostics: str = "", status: int | None = Non
 
 
 def _prepare(request, permission: str):
-    """Authenticate, authorise and check the request id: the user, or raise FhirError."""
+    """Check the request id, authenticate and authorise: the user, or raise FhirError.
+
+    X-Request-ID is mandatory in the specification (PDS de-duplicates and traces by it): without it
+    the answer is 400 MISSING_VALUE, for reads, searches and updates alike.
+    """
     request_id = request.headers.get("X-Request-ID")
-    if request_id:
-        try:
-            uuid.UUID(request_id)
-        except ValueError as exc:
-            raise FhirError("INVALID_VALUE", f"Invalid value - '{request_id}' in header 'X-Request-ID'") from exc
+    if request_id is None:
+        raise FhirError(
+            "MISSING_VALUE", "Invalid request with error - X-Request-ID header must be supplied to access this resource"
+        )
+    if not REQUEST_ID.match(request_id):
+        raise FhirError("INVALID_VALUE", f"Invalid value - '{request_id[:64]}' in header 'X-Request-ID'")
     try:
         user = authenticate(request)
     except NotAuthenticated as exc:
@@ -101,8 +109,9 @@ def _prepare(request, permission: str):
 
 
 def _check_nhs_number(value: str) -> None:
+    # Not echoed: a mistyped NHS number is still somebody's identifier.
     if not nhs.is_valid(value):
-        raise FhirError("INVALID_RESOURCE_ID", f"Invalid resource ID - '{value}' is not a valid NHS number")
+        raise FhirError("INVALID_RESOURCE_ID", "Invalid resource ID - not a valid NHS number")
 
 
 def _base_url(request) -> str:
@@ -190,7 +199,7 @@ def _patch(request, nhs_number: str) -> JsonResponse:
         changes = fhir_patch.changes_between(before, patched)
     except fhir_patch.PatchRejected as exc:
         raise FhirError(exc.code, f"Invalid update with error - {exc.diagnostics}") from exc
-    request_ref = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    request_ref = request.headers["X-Request-ID"]
     reason = f"FHIR PATCH request {request_ref}"
     correlation = request.headers.get("X-Correlation-ID", "").strip()
     if correlation and correlation != request_ref:
@@ -264,14 +273,15 @@ def _date_range(values: list[str], name: str) -> tuple[dt.date | None, dt.date |
         raise FhirError("INVALID_SEARCH_DATA", f"Invalid search data - at most two '{name}' values (a range)")
     lo = hi = None
     for value in values:
-        prefix, raw = value[:2], value[2:]
-        if prefix not in ("eq", "ge", "le"):
-            prefix, raw = "eq", value
+        # The value is not repeated in the diagnostic: a birth date is personal data.
+        match = SEARCH_DATE.match(value)
         try:
-            day = dt.date.fromisoformat(raw)
+            if not match:
+                raise ValueError(name)
+            prefix, day = match.group(1) or "eq", dt.date.fromisoformat(match.group(2))
         except ValueError as exc:
             raise FhirError(
-                "INVALID_VALUE", f"Invalid value - '{value}' in field '{name}' (eq/ge/le YYYY-MM-DD)"
+                "INVALID_VALUE", f"Invalid value in field '{name}' - the format is <eq|ge|le>yyyy-mm-dd"
             ) from exc
         if prefix in ("eq", "ge"):
             lo = day
@@ -300,7 +310,7 @@ def parse_search(params) -> Search:
         search.max_results = int(raw)
     search.family = params.get("family", "").strip().upper()
     if len(search.family) > 35:
-        raise FhirError("INVALID_VALUE", "Invalid value - 'family' is at most 35 characters")
+        raise FhirError("INVALID_VALUE", "Invalid value in field 'family' - at most 35 characters")
     search.given = [g.strip().upper() for g in params.getlist("given") if g.strip()]
     if len(search.given) > 5:
         raise FhirError("INVALID_VALUE", "Invalid value - at most 5 'given' names")
@@ -312,7 +322,7 @@ def parse_search(params) -> Search:
             )
     if "gender" in params:
         if params["gender"] not in fhir.FHIR_TO_GENDER:
-            raise FhirError("INVALID_VALUE", f"Invalid value - '{params['gender']}' in field 'gender'")
+            raise FhirError("INVALID_VALUE", "Invalid value in field 'gender' - male, female, other or unknown")
         search.gender = fhir.FHIR_TO_GENDER[params["gender"]]
     search.birth_from, search.birth_to = _date_range(params.getlist("birthdate"), "birthdate")
     search.death_from, search.death_to = _date_range(params.getlist("death-date"), "death-date")
@@ -408,7 +418,8 @@ def _fuzzy(search: Search) -> list[tuple[Patient, float]]:
     plausible = [c for c in result.all_scored if c.score >= trace.PLAUSIBLE]
     if len(plausible) > search.max_results and not search.exact:
         return [(None, c.score) for c in plausible]  # too many: only the count matters
-    patients = {p.pk: p for p in _prefetched(Patient.objects.filter(pk__in=[c.patient_id for c in plausible]))}
+    candidates = Patient.objects.filter(pk__in=[c.patient_id for c in plausible])
+    patients = {p.pk: p for p in _prefetched(_telecom_filter(candidates, search, history=True))}
     if search.postcode or search.gp:
         patients = {pk: p for pk, p in patients.items() if not p.sensitive}
     return [(patients[c.patient_id], c.score) for c in plausible if c.patient_id in patients]
@@ -418,6 +429,18 @@ def _text_filter(column: str, value: str) -> Q:
     if "*" in value:
         return Q(**{f"{column}__startswith": value.split("*", 1)[0]})
     return Q(**{column: value})
+
+
+def _telecom_filter(qs, search: Search, *, history: bool):
+    """Email and phone match exactly (email without regard to case), current contact details only
+    unless history is searched; a fuzzy search always includes history."""
+    for system, value, lookup in (("email", search.email, "value__iexact"), ("phone", search.phone, "value")):
+        if value:
+            telecoms = PatientTelecom.objects.filter(patient=OuterRef("pk"), system=system, **{lookup: value})
+            if not history:
+                telecoms = telecoms.filter(end__isnull=True)
+            qs = qs.filter(Exists(telecoms))
+    return qs
 
 
 # Complexity exemption (C901): one branch per FHIR search parameter, as the PDS spec lists them
@@ -455,12 +478,7 @@ def _non_fuzzy(search: Search) -> list[tuple[Patient, float]]:  # noqa: C901
             Exists(GPPeriod.objects.filter(patient=OuterRef("pk"), practice_ods=search.gp, end__isnull=True)),
             sensitive=False,
         )
-    for system, value in (("email", search.email), ("phone", search.phone)):
-        if value:
-            telecoms = PatientTelecom.objects.filter(patient=OuterRef("pk"), system=system, value=value)
-            if not search.history:
-                telecoms = telecoms.filter(end__isnull=True)
-            qs = qs.filter(Exists(telecoms))
+    qs = _telecom_filter(qs, search, history=search.history)
     found = list(_prefetched(qs.order_by("pk"))[:NON_FUZZY_FETCH_LIMIT])
     query = _trace_query(search)
     wildcard = any("*" in v for v in (search.family, search.postcode, *search.given))

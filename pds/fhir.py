@@ -20,6 +20,23 @@ DEATH_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-DeathN
 DEATH_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-DeathNotificationStatus"
 BIRTH_PLACE_URL = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
 REMOVAL_URL = "https://fhir.nhs.uk/StructureDefinition/Extension-PDS-RemovalFromRegistration"
+PHARMACY_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NominatedPharmacy"
+COMMUNICATION_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSCommunication"
+LANGUAGE_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-HumanLanguage"
+CONTACT_PREFERENCE_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-ContactPreference"
+WRITTEN_FORMAT_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-PreferredWrittenCommunicationFormat"
+CONTACT_METHOD_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-PreferredContactMethod"
+WRITTEN_FORMATS = {"11": "Large print", "12": "Braille", "13": "Audio tape"}
+CONTACT_METHODS = {
+    "1": "Letter",
+    "2": "Visit",
+    "3": "Telephone",
+    "4": "E-mail",
+    "5": "Minicom (Textphone)",
+    "6": "Telephone contact via proxy",
+    "7": "Sign language",
+    "8": "No Telephone contact",
+}
 
 # GP Links / Data Dictionary codes <-> FHIR administrative gender.
 GENDER_TO_FHIR = {"0": "unknown", "1": "male", "2": "female", "9": "other"}
@@ -287,7 +304,8 @@ def patient_resource(patient: Patient, *, restricted_view: bool = False, search_
         addresses = [a for a in patient.addresses.all() if a.end is None]
         if addresses:
             resource["address"] = [address_resource(a) for a in sorted(addresses, key=lambda a: a.pk)]
-        telecoms = [t for t in patient.telecoms.all() if t.end is None] if not search_subset else []
+        # Contact details are part of a search result too (the specification's search subset).
+        telecoms = [t for t in patient.telecoms.all() if t.end is None]
         if telecoms:
             resource["telecom"] = [telecom_resource(t) for t in sorted(telecoms, key=lambda t: t.pk)]
         current_gp = next((p for p in patient.gp_periods.all() if p.end is None), None)
@@ -311,9 +329,50 @@ def patient_resource(patient: Patient, *, restricted_view: bool = False, search_
         )
     if patient.place_of_birth and not hide and not search_subset:
         extensions.append({"url": BIRTH_PLACE_URL, "valueAddress": {"city": patient.place_of_birth}})
+    if not search_subset:  # a search returns no pharmacy, communication or contact preferences
+        extensions += preference_extensions(patient, hide_pharmacy=hide)
     if extensions:
         resource["extension"] = extensions
     return resource
+
+
+def preference_extensions(patient: Patient, *, hide_pharmacy: bool = False) -> list[dict[str, Any]]:
+    """Nominated pharmacy (hidden on a restricted record, as PDS hides it), communication and
+    contact preferences, in the shapes of the specification's extensions."""
+    extensions: list[dict[str, Any]] = []
+    if patient.nominated_pharmacy and not hide_pharmacy:
+        extensions.append(
+            {
+                "url": PHARMACY_URL,
+                "valueReference": {"identifier": {"system": ODS_SYSTEM, "value": patient.nominated_pharmacy}},
+            }
+        )
+    communication: list[dict[str, Any]] = []
+    if patient.language:
+        coding = {"system": LANGUAGE_SYSTEM, "version": "1.0.0", "code": patient.language}
+        communication.append({"url": "language", "valueCodeableConcept": {"coding": [coding]}})
+    if patient.interpreter_required is not None:
+        communication.append({"url": "interpreterRequired", "valueBoolean": patient.interpreter_required})
+    if communication:
+        extensions.append({"url": COMMUNICATION_URL, "extension": communication})
+    preferences: list[dict[str, Any]] = []
+    for url, system, names, code in (
+        (
+            "PreferredWrittenCommunicationFormat",
+            WRITTEN_FORMAT_SYSTEM,
+            WRITTEN_FORMATS,
+            patient.preferred_written_format,
+        ),
+        ("PreferredContactMethod", CONTACT_METHOD_SYSTEM, CONTACT_METHODS, patient.preferred_contact_method),
+    ):
+        if code:
+            coding = {"system": system, "code": code, "display": names[code]}
+            preferences.append({"url": url, "valueCodeableConcept": {"coding": [coding]}})
+    if patient.preferred_contact_times:
+        preferences.append({"url": "PreferredContactTimes", "valueString": patient.preferred_contact_times})
+    if preferences:
+        extensions.append({"url": CONTACT_PREFERENCE_URL, "extension": preferences})
+    return extensions
 
 
 def search_bundle(entries: list[tuple[dict, float]], *, base_url: str, timestamp: dt.datetime) -> dict[str, Any]:
@@ -322,8 +381,15 @@ def search_bundle(entries: list[tuple[dict, float]], *, base_url: str, timestamp
         "type": "searchset",
         "timestamp": timestamp.replace(microsecond=0).isoformat(),
         "total": len(entries),
-        "entry": [
-            {"fullUrl": f"{base_url}/{resource['id']}", "search": {"score": score}, "resource": resource}
-            for resource, score in entries
-        ],
+        # FHIR forbids empty arrays: a search that found nobody has no "entry" at all.
+        **(
+            {
+                "entry": [
+                    {"fullUrl": f"{base_url}/{resource['id']}", "search": {"score": score}, "resource": resource}
+                    for resource, score in entries
+                ]
+            }
+            if entries
+            else {}
+        ),
     }

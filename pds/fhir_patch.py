@@ -8,6 +8,7 @@ carrying the PDS error code and a diagnostic that says what to fix.
 
 import copy
 import datetime as dt
+import re
 from typing import Any
 
 import jsonpatch
@@ -34,7 +35,19 @@ NAME_KEYS = {"id", "use", "period", "given", "family", "prefix", "suffix"}
 ADDRESS_KEYS = {"id", "use", "period", "line", "postalCode", "text", "extension"}
 TELECOM_KEYS = {"id", "system", "use", "value", "period"}
 GP_KEYS = {"id", "type", "identifier"}
-WRITABLE_EXTENSIONS = {fhir.DEATH_URL, fhir.BIRTH_PLACE_URL}
+WRITABLE_EXTENSIONS = {
+    fhir.DEATH_URL,
+    fhir.BIRTH_PLACE_URL,
+    fhir.PHARMACY_URL,
+    fhir.COMMUNICATION_URL,
+    fhir.CONTACT_PREFERENCE_URL,
+}
+# The specification's date formats: a date is yyyy-mm-dd (not 20101022, which Python would take);
+# a date of death may also carry a UTC time (its DeceasedDateTime pattern).
+DATE = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+DEATH_DATE_TIME = re.compile(r"^([12]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))(T\d{2}:\d{2}:\d{2}(\+00:00)?)?$")
+ODS_CODE = re.compile(r"^[A-Za-z0-9]{3,10}$")
+LANGUAGE_CODE = re.compile(r"^([a-z]{2}|q[1-5])$")
 
 
 class PatchRejected(Exception):
@@ -51,7 +64,11 @@ def _invalid(message: str) -> PatchRejected:
 def parse_body(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict) or "patches" not in body:
         raise _invalid('The body must be a JSON object {"patches": [...]} of JSON Patch operations')
-    extra = set(body) - {"patches"}
+    # "correction" is in the official collection's requests and the specification's request schema
+    # does not forbid it: PDS reads it as "this change corrects an error" (PCRM keeps history either way).
+    if "correction" in body and not isinstance(body["correction"], bool):
+        raise PatchRejected("INVALID_VALUE", "'correction' must be true or false")
+    extra = set(body) - {"patches", "correction"}
     if extra:
         raise PatchRejected("ADDITIONAL_PROPERTIES", f"Unexpected properties in the body: {', '.join(sorted(extra))}")
     patches = body["patches"]
@@ -168,17 +185,18 @@ def _gender(value: Any) -> str:
     if value == "other":
         raise PatchRejected("INVALID_VALUE", "/gender cannot be set to 'other'")
     if value not in fhir.FHIR_TO_GENDER:
-        raise PatchRejected("INVALID_VALUE", f"/gender: '{value}' is not male, female or unknown")
+        raise PatchRejected("INVALID_VALUE", "/gender must be male, female or unknown")
     return fhir.FHIR_TO_GENDER[value]
 
 
-def _date(value: Any, where: str) -> dt.date:
-    if not isinstance(value, str):
-        raise PatchRejected("INVALID_VALUE", f"{where} must be a date (YYYY-MM-DD)")
+def _date(value: Any, where: str, pattern: re.Pattern = DATE) -> dt.date:
+    """A date in the specification's format. The diagnostic names the field, never the value."""
+    if not isinstance(value, str) or not pattern.match(value):
+        raise PatchRejected("INVALID_VALUE", f"{where} must be a date in the format yyyy-mm-dd")
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError as exc:
-        raise PatchRejected("INVALID_VALUE", f"{where}: '{value}' is not a date (YYYY-MM-DD)") from exc
+        raise PatchRejected("INVALID_VALUE", f"{where} is not a real date") from exc
 
 
 def _period(item: dict, where: str, *, default_start: bool = True) -> tuple[dt.date | None, dt.date | None]:
@@ -231,7 +249,7 @@ def _diff_items(before: list, after: list, root: str, keys: set[str]):
 def _name(where: str, item: dict, new: bool = True) -> NameData:
     use = item.get("use", "usual")
     if use not in ("usual", "temp", "nickname", "old", "maiden"):
-        raise PatchRejected("INVALID_VALUE", f"{where}.use: '{use}' is not usual, temp, nickname, old or maiden")
+        raise PatchRejected("INVALID_VALUE", f"{where}.use must be usual, temp, nickname, old or maiden")
     family = item.get("family")
     given = item.get("given", [])
     if not isinstance(family, str) or not family.strip():
@@ -331,7 +349,8 @@ def _extensions_and_death(before: dict, after: dict, changes: PatientChanges) ->
     for item in new_ext if isinstance(new_ext, list) else []:
         if not isinstance(item, dict) or item.get("url") not in WRITABLE_EXTENSIONS:
             url = item.get("url") if isinstance(item, dict) else item
-            raise PatchRejected("ADDITIONAL_PROPERTIES", f"/extension: '{url}' is not an extension PDS takes here")
+            raise PatchRejected("ADDITIONAL_PROPERTIES", f"/extension: '{url}' is not an extension PCRM holds")
+    _preferences(old_ext, new_ext, changes)
     old_place, new_place = _extension(old_ext, fhir.BIRTH_PLACE_URL), _extension(new_ext, fhir.BIRTH_PLACE_URL)
     if old_place != new_place:
         city = ((new_place or {}).get("valueAddress") or {}).get("city", "")
@@ -353,5 +372,67 @@ def _extensions_and_death(before: dict, after: dict, changes: PatientChanges) ->
     except (KeyError, IndexError, TypeError) as exc:
         raise PatchRejected("INVALID_VALUE", "DeathNotificationStatus needs a deathNotificationStatus code") from exc
     if code not in fhir.FHIR_TO_DEATH:
-        raise PatchRejected("INVALID_VALUE", f"deathNotificationStatus '{code}' is not 1 (informal) or 2 (formal)")
-    changes.death = (_date(after["deceasedDateTime"], "/deceasedDateTime"), fhir.FHIR_TO_DEATH[code])
+        raise PatchRejected("INVALID_VALUE", "deathNotificationStatus must be 1 (informal) or 2 (formal)")
+    changes.death = (
+        _date(after["deceasedDateTime"], "/deceasedDateTime", DEATH_DATE_TIME),
+        fhir.FHIR_TO_DEATH[code],
+    )
+
+
+def _sub(extension: dict, name: str) -> dict | None:
+    items = extension.get("extension")
+    if not isinstance(items, list):
+        raise PatchRejected("INVALID_VALUE", f"{extension.get('url')}: 'extension' must be a list")
+    return next((e for e in items if isinstance(e, dict) and e.get("url") == name), None)
+
+
+def _code(item: dict | None, where: str) -> str:
+    if item is None:
+        return ""
+    try:
+        return item["valueCodeableConcept"]["coding"][0]["code"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise PatchRejected("INVALID_VALUE", f"{where} needs valueCodeableConcept.coding[0].code") from exc
+
+
+def _preferences(old_ext: Any, new_ext: Any, changes: PatientChanges) -> None:
+    """Nominated pharmacy, communication and contact preferences: what changed, as record fields."""
+    fields = changes.demographics
+    old, new = _extension(old_ext, fhir.PHARMACY_URL), _extension(new_ext, fhir.PHARMACY_URL)
+    if old != new:
+        ods = ""
+        if new is not None:
+            try:
+                ods = new["valueReference"]["identifier"]["value"]
+            except (KeyError, TypeError) as exc:
+                raise PatchRejected("INVALID_VALUE", "NominatedPharmacy needs valueReference.identifier.value") from exc
+            if not isinstance(ods, str) or not ODS_CODE.match(ods):
+                raise PatchRejected("INVALID_VALUE", "NominatedPharmacy: the identifier is an ODS code (3 to 10)")
+        fields["nominated_pharmacy"] = ods.upper()
+    old, new = _extension(old_ext, fhir.COMMUNICATION_URL), _extension(new_ext, fhir.COMMUNICATION_URL)
+    if old != new:
+        language, interpreter = ("", None) if new is None else (_code(_sub(new, "language"), "language"), None)
+        if new is not None:
+            item = _sub(new, "interpreterRequired")
+            if item is not None:
+                interpreter = item.get("valueBoolean")
+                if not isinstance(interpreter, bool):
+                    raise PatchRejected("INVALID_VALUE", "interpreterRequired needs valueBoolean true or false")
+        if language and not LANGUAGE_CODE.match(language):
+            raise PatchRejected("INVALID_VALUE", "language must be an ISO 639-1 code or q1 to q5")
+        fields["language"], fields["interpreter_required"] = language, interpreter
+    old, new = _extension(old_ext, fhir.CONTACT_PREFERENCE_URL), _extension(new_ext, fhir.CONTACT_PREFERENCE_URL)
+    if old != new:
+        written = method = times = ""
+        if new is not None:
+            written = _code(_sub(new, "PreferredWrittenCommunicationFormat"), "PreferredWrittenCommunicationFormat")
+            method = _code(_sub(new, "PreferredContactMethod"), "PreferredContactMethod")
+            times = (_sub(new, "PreferredContactTimes") or {}).get("valueString", "")
+        if written and written not in fhir.WRITTEN_FORMATS:
+            raise PatchRejected("INVALID_VALUE", "PreferredWrittenCommunicationFormat must be 11, 12 or 13")
+        if method and method not in fhir.CONTACT_METHODS:
+            raise PatchRejected("INVALID_VALUE", "PreferredContactMethod must be a code from 1 to 8")
+        if not isinstance(times, str) or len(times) > 40:
+            raise PatchRejected("INVALID_VALUE", "PreferredContactTimes is text of at most 40 characters")
+        fields |= {"preferred_written_format": written, "preferred_contact_method": method}
+        fields["preferred_contact_times"] = times

@@ -56,6 +56,16 @@ class Patient(models.Model):
     death_status = models.CharField(max_length=10, choices=DeathStatus.choices, blank=True)
     # "S" (restricted): address and contact details are hidden from roles not cleared to see them.
     sensitive = models.BooleanField(default=False)
+    # The specification's extensions PCRM holds (docs/pds.md): nominated pharmacy (ODS code),
+    # communication (language, ISO 639-1 or q1..q5, and whether an interpreter is needed) and contact
+    # preferences (written format 11..13, contact method 1..8, free-text times). The database
+    # default lets bulk loads that do not name them (pds.population's COPY) leave them empty.
+    nominated_pharmacy = models.CharField(max_length=10, blank=True, default="", db_default="")
+    language = models.CharField(max_length=10, blank=True, default="", db_default="")
+    interpreter_required = models.BooleanField(null=True, blank=True)
+    preferred_written_format = models.CharField(max_length=2, blank=True, default="", db_default="")
+    preferred_contact_method = models.CharField(max_length=2, blank=True, default="", db_default="")
+    preferred_contact_times = models.CharField(max_length=40, blank=True, default="", db_default="")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

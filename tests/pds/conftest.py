@@ -1,6 +1,7 @@
 """PDS test fixtures: people in each role, FHIR API callers with tokens, and a history-aware patient."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from factories import ApiTokenFactory, PatientFactory, UserFactory
@@ -44,15 +45,19 @@ def api(client):
 
     class Caller:
         def __init__(self, token):
+            # Every call carries a fresh X-Request-ID, which the specification makes mandatory; pass
+            # HTTP_X_REQUEST_ID=None to leave it out.
             self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token.raw}"} if token else {}
+            self.headers["HTTP_X_REQUEST_ID"] = str(uuid.uuid4())
 
         def get(self, path="", data=None, **extra):
-            return client.get(FHIR + path, data, **self.headers, **extra)
+            return client.get(FHIR + path, data, **_without_none({**self.headers, **extra}))
 
         def patch(self, path, patches, version=None, *, body=None, content_type="application/json-patch+json", **extra):
             import json
 
-            headers = dict(self.headers)
+            headers = _without_none({**self.headers, **extra})
+            extra = {}
             if version is not None:
                 headers["HTTP_IF_MATCH"] = f'W/"{version}"'
             payload = body if body is not None else json.dumps({"patches": patches})
@@ -82,3 +87,7 @@ def jane(db):
 @pytest.fixture
 def make_patient(db):
     return PatientFactory
+
+
+def _without_none(headers: dict) -> dict:
+    return {k: v for k, v in headers.items() if v is not None}

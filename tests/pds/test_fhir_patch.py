@@ -11,6 +11,8 @@ from pds import history, services
 from pds.fhir import DEATH_URL
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName, PatientTelecom
 
+REQUEST_ID = "0f5c6b0e-3a1d-4a8e-9b57-2c1e8f3d4a60"
+
 pytestmark = pytest.mark.django_db
 NHS = "/9434765919"
 
@@ -214,7 +216,7 @@ def test_telecom_can_be_added(amend, jane):
         ([{"op": "replace", "path": "/gender", "value": "other"}], "INVALID_VALUE", "other"),
         ([{"op": "remove", "path": "/gender"}], "INVALID_UPDATE", "cannot be removed"),
         ([{"op": "remove", "path": "/birthDate"}], "INVALID_UPDATE", "cannot be removed"),
-        ([{"op": "replace", "path": "/birthDate", "value": "yesterday"}], "INVALID_VALUE", "not a date"),
+        ([{"op": "replace", "path": "/birthDate", "value": "yesterday"}], "INVALID_VALUE", "format yyyy-mm-dd"),
         ([{"op": "replace", "path": "/birthDate", "value": "2999-01-01"}], "INVALID_UPDATE", "future"),
         ([{"op": "replace", "path": "/name/0/family", "value": "X" * 36}], "INVALID_UPDATE", "35 characters"),
         (
@@ -284,6 +286,7 @@ def test_a_session_patch_needs_the_csrf_token_a_bearer_one_does_not(admin_user, 
         '{"patches": [{"op": "replace", "path": "/gender", "value": "male"}]}',
         content_type="application/json-patch+json",
         HTTP_IF_MATCH='W/"1"',
+        HTTP_X_REQUEST_ID=REQUEST_ID,
     )
     assert (response.status_code, spine_code(response)) == (403, "ACCESS_DENIED")
     token = ApiTokenFactory(user=admin_user)
@@ -294,5 +297,6 @@ def test_a_session_patch_needs_the_csrf_token_a_bearer_one_does_not(admin_user, 
         content_type="application/json-patch+json",
         HTTP_IF_MATCH='W/"1"',
         HTTP_AUTHORIZATION=f"Bearer {token.raw}",
+        HTTP_X_REQUEST_ID=REQUEST_ID,
     )
     assert response.status_code == 200

@@ -110,7 +110,8 @@ def test_no_credentials_is_401_and_no_permission_is_403(api, jane):
 
 def test_session_authentication_works_for_back_office_users(client, agent, jane):
     client.force_login(agent)
-    assert client.get("/pds/FHIR/R4/Patient/9434765919").status_code == 200
+    response = client.get("/pds/FHIR/R4/Patient/9434765919", HTTP_X_REQUEST_ID="60e0b220-8136-4ca5-ae46-1d97ef59d068")
+    assert response.status_code == 200
 
 
 def test_a_restricted_record_hides_address_gp_and_birthplace_unless_allowed(api, reader_token, amender_token, jane):

@@ -12,6 +12,8 @@ from core import nhs_number
 from pds import history, services
 from pds.models import GPPeriod, Patient, PatientAddress, PatientEvent, PatientName
 
+REQUEST_ID = "0f5c6b0e-3a1d-4a8e-9b57-2c1e8f3d4a60"
+
 pytestmark = pytest.mark.django_db
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9]{1,2} [0-9][A-Z]{2}$")
 
@@ -83,9 +85,10 @@ def test_pds_token_issues_a_working_token_and_revokes_it(client, agent):
     out = io.StringIO()
     call_command("pds_token", "agent", "--name", "processing", stdout=out)
     raw = out.getvalue().strip()
-    assert client.get("/pds/FHIR/R4/Patient/9000000009", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 404
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}", "HTTP_X_REQUEST_ID": REQUEST_ID}
+    assert client.get("/pds/FHIR/R4/Patient/9000000009", **headers).status_code == 404
     call_command("pds_token", "agent", "--revoke", raw[:8], stdout=io.StringIO())
-    assert client.get("/pds/FHIR/R4/Patient/9000000009", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+    assert client.get("/pds/FHIR/R4/Patient/9000000009", **headers).status_code == 401
     with pytest.raises(CommandError):
         call_command("pds_token", "nobody")
 
