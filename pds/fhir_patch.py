@@ -397,42 +397,51 @@ def _code(item: dict | None, where: str) -> str:
 
 def _preferences(old_ext: Any, new_ext: Any, changes: PatientChanges) -> None:
     """Nominated pharmacy, communication and contact preferences: what changed, as record fields."""
-    fields = changes.demographics
-    old, new = _extension(old_ext, fhir.PHARMACY_URL), _extension(new_ext, fhir.PHARMACY_URL)
-    if old != new:
-        ods = ""
-        if new is not None:
-            try:
-                ods = new["valueReference"]["identifier"]["value"]
-            except (KeyError, TypeError) as exc:
-                raise PatchRejected("INVALID_VALUE", "NominatedPharmacy needs valueReference.identifier.value") from exc
-            if not isinstance(ods, str) or not ODS_CODE.match(ods):
-                raise PatchRejected("INVALID_VALUE", "NominatedPharmacy: the identifier is an ODS code (3 to 10)")
-        fields["nominated_pharmacy"] = ods.upper()
-    old, new = _extension(old_ext, fhir.COMMUNICATION_URL), _extension(new_ext, fhir.COMMUNICATION_URL)
-    if old != new:
-        language, interpreter = ("", None) if new is None else (_code(_sub(new, "language"), "language"), None)
-        if new is not None:
-            item = _sub(new, "interpreterRequired")
-            if item is not None:
-                interpreter = item.get("valueBoolean")
-                if not isinstance(interpreter, bool):
-                    raise PatchRejected("INVALID_VALUE", "interpreterRequired needs valueBoolean true or false")
-        if language and not LANGUAGE_CODE.match(language):
-            raise PatchRejected("INVALID_VALUE", "language must be an ISO 639-1 code or q1 to q5")
-        fields["language"], fields["interpreter_required"] = language, interpreter
-    old, new = _extension(old_ext, fhir.CONTACT_PREFERENCE_URL), _extension(new_ext, fhir.CONTACT_PREFERENCE_URL)
-    if old != new:
-        written = method = times = ""
-        if new is not None:
-            written = _code(_sub(new, "PreferredWrittenCommunicationFormat"), "PreferredWrittenCommunicationFormat")
-            method = _code(_sub(new, "PreferredContactMethod"), "PreferredContactMethod")
-            times = (_sub(new, "PreferredContactTimes") or {}).get("valueString", "")
-        if written and written not in fhir.WRITTEN_FORMATS:
-            raise PatchRejected("INVALID_VALUE", "PreferredWrittenCommunicationFormat must be 11, 12 or 13")
-        if method and method not in fhir.CONTACT_METHODS:
-            raise PatchRejected("INVALID_VALUE", "PreferredContactMethod must be a code from 1 to 8")
-        if not isinstance(times, str) or len(times) > 40:
-            raise PatchRejected("INVALID_VALUE", "PreferredContactTimes is text of at most 40 characters")
-        fields |= {"preferred_written_format": written, "preferred_contact_method": method}
-        fields["preferred_contact_times"] = times
+    for url, read in (
+        (fhir.PHARMACY_URL, _pharmacy),
+        (fhir.COMMUNICATION_URL, _communication),
+        (fhir.CONTACT_PREFERENCE_URL, _contact_preference),
+    ):
+        old, new = _extension(old_ext, url), _extension(new_ext, url)
+        if old != new:
+            changes.demographics.update(read(new))
+
+
+def _pharmacy(extension: dict | None) -> dict[str, Any]:
+    if extension is None:
+        return {"nominated_pharmacy": ""}
+    try:
+        ods = extension["valueReference"]["identifier"]["value"]
+    except (KeyError, TypeError) as exc:
+        raise PatchRejected("INVALID_VALUE", "NominatedPharmacy needs valueReference.identifier.value") from exc
+    if not isinstance(ods, str) or not ODS_CODE.match(ods):
+        raise PatchRejected("INVALID_VALUE", "NominatedPharmacy: the identifier is an ODS code (3 to 10)")
+    return {"nominated_pharmacy": ods.upper()}
+
+
+def _communication(extension: dict | None) -> dict[str, Any]:
+    if extension is None:
+        return {"language": "", "interpreter_required": None}
+    language = _code(_sub(extension, "language"), "language")
+    if language and not LANGUAGE_CODE.match(language):
+        raise PatchRejected("INVALID_VALUE", "language must be an ISO 639-1 code or q1 to q5")
+    item = _sub(extension, "interpreterRequired")
+    interpreter = None if item is None else item.get("valueBoolean")
+    if item is not None and not isinstance(interpreter, bool):
+        raise PatchRejected("INVALID_VALUE", "interpreterRequired needs valueBoolean true or false")
+    return {"language": language, "interpreter_required": interpreter}
+
+
+def _contact_preference(extension: dict | None) -> dict[str, Any]:
+    if extension is None:
+        return {"preferred_written_format": "", "preferred_contact_method": "", "preferred_contact_times": ""}
+    written = _code(_sub(extension, "PreferredWrittenCommunicationFormat"), "PreferredWrittenCommunicationFormat")
+    method = _code(_sub(extension, "PreferredContactMethod"), "PreferredContactMethod")
+    times = (_sub(extension, "PreferredContactTimes") or {}).get("valueString", "")
+    if written and written not in fhir.WRITTEN_FORMATS:
+        raise PatchRejected("INVALID_VALUE", "PreferredWrittenCommunicationFormat must be 11, 12 or 13")
+    if method and method not in fhir.CONTACT_METHODS:
+        raise PatchRejected("INVALID_VALUE", "PreferredContactMethod must be a code from 1 to 8")
+    if not isinstance(times, str) or len(times) > 40:
+        raise PatchRejected("INVALID_VALUE", "PreferredContactTimes is text of at most 40 characters")
+    return {"preferred_written_format": written, "preferred_contact_method": method, "preferred_contact_times": times}
