@@ -14,5 +14,17 @@ SECONDS=0
 contracts=$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$contracts" >&2; exit 1; }
 .venv/bin/pytest -p no:cacheprovider "$@"
 status=$?
+# The date-sensitive tests (mark `dates`) again with the clock moved (tests/conftest.py, PCRM_TEST_NOW):
+# the first working Monday of 2027, the BST change of 28 March 2027 (clocks go forward at 01:00 UTC;
+# the run starts just before it), New Year's Eve and a quarter end. Override with PCRM_TEST_DATES
+# (space-separated ISO times; empty skips). Only in-process tests run shifted: worker processes, the
+# MESH sandbox, PostgreSQL and the browser keep the real clock.
+dates=${PCRM_TEST_DATES-2027-01-04T09:00 2027-03-28T00:59:30+00:00 2027-12-31T16:30 2027-09-30T17:45}
+if [ $status -eq 0 ] && [ $# -eq 0 ]; then
+  for when in $dates; do
+    echo "== date-sensitive tests with the clock at $when"
+    PCRM_TEST_NOW=$when .venv/bin/pytest -p no:cacheprovider -q -m dates || { status=$?; break; }
+  done
+fi
 echo "tests finished in ${SECONDS}s with status $status"
 exit $status

@@ -5,10 +5,11 @@ Tests get their own MESH sandbox process on a free port and their own Redis data
 """
 
 import os
+from pathlib import Path
 
 import pytest
 from harness import MeshSandbox, Worker
-from support import FIXTURES
+from support import SHARED, moved_clock, shared_present
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -112,8 +113,98 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def fixture_bytes():
-    def read(relative: str) -> bytes:
-        return (FIXTURES / relative).read_bytes()
+def no_safety_net(monkeypatch):
+    """Let an unexpected exception surface as itself, so a bug cannot hide inside CodecError."""
+    from registrations.gplinks import errors
 
-    return read
+    monkeypatch.setattr(errors, "SAFETY_NET", False)
+
+
+# --- a moved clock ----------------------------------------------------------------------------------
+# PCRM_TEST_NOW=2027-01-04T09:00 runs the session with the clock moved there (UK local time unless an
+# offset is given) and ticking on from it, via time-machine. It moves this process only: worker
+# processes, the MESH sandbox, PostgreSQL's now() and the browser keep the real time, so only the
+# in-process tests marked `dates` are meant to run shifted (`make test` runs them at several dates).
+
+_clock_key = pytest.StashKey[object]()
+
+
+def pytest_configure(config):
+    moment = moved_clock()
+    if moment is not None:
+        import time_machine
+
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        config.stash[_clock_key] = traveller
+
+
+def pytest_unconfigure(config):
+    traveller = config.stash.get(_clock_key, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    moment = moved_clock()
+    return f"clock: moved to {moment.isoformat()} (PCRM_TEST_NOW)" if moment else None
+
+
+@pytest.fixture
+def now():
+    """The current moment, taken inside the test (never at import: the clock may have been moved)."""
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+# --- the external conformance suite ----------------------------------------------------------------
+# Tests that read third-party material in ../shared (NHS Digital fixtures, the official PDS spec)
+# live in tests/external and carry the `external` mark. A clone without ../shared deselects them and
+# says so in one line of the summary; it is never a collection error and never silent.
+
+EXTERNAL_DIR = Path(__file__).resolve().parent / "external"
+_external_key = pytest.StashKey[dict]()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        if EXTERNAL_DIR in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.external)
+    external = [item for item in items if item.get_closest_marker("external")]
+    state = {"present": shared_present(), "nodeids": {item.nodeid for item in external}, "deselected": 0}
+    if not state["present"] and external:
+        config.hook.pytest_deselected(items=external)
+        items[:] = [item for item in items if not item.get_closest_marker("external")]
+        state["deselected"] = len(external)
+    config.stash[_external_key] = state
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Only external tests selected, and no ../shared: "no tests ran" is the honest answer, not a failure.
+    state = session.config.stash.get(_external_key, None)
+    if state and state["deselected"] and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    moment = moved_clock()
+    if moment is not None:
+        terminalreporter.write_line(f"clock: moved to {moment.isoformat()} (PCRM_TEST_NOW) and ticking")
+    state = config.stash.get(_external_key, None)
+    if state is None:
+        return
+    if not state["present"]:
+        terminalreporter.write_line(f"external conformance suite: NOT RUN (../shared not found at {SHARED})")
+        return
+    outcomes: dict[str, int] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        reports = terminalreporter.stats.get(outcome, [])
+        seen = {r.nodeid for r in reports if getattr(r, "nodeid", None) in state["nodeids"]}
+        if seen:
+            outcomes[outcome] = len(seen)
+    if not outcomes:
+        terminalreporter.write_line(f"external conformance suite: none selected in this run ({SHARED} is present)")
+        return
+    ran = ", ".join(f"{n} {outcome}" for outcome, n in outcomes.items())
+    terminalreporter.write_line(f"external conformance suite: ran from {SHARED} ({ran})")

@@ -2,12 +2,72 @@
 conftest.py, so importing names from "conftest" would pick whichever was loaded first.)"""
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+
+# The external conformance suite reads third-party material from ../shared (never copied in). Only
+# paths here: nothing may read them at import time, because a plain clone has no ../shared.
+SHARED = Path(os.environ.get("PCRM_SHARED_DIR") or REPO.parent / "shared").resolve()
 FIXTURES = SHARED / "nhais-fixtures"
+
+# NHAIS fixtures whose envelope references or counts are wrong on purpose (their MANIFEST.md caveats).
+BAD_CONTROL_FIXTURES = frozenset(
+    {
+        "ha-to-gp/amendment/amend-all.edifact.dat",
+        "ha-to-gp/close_quarter_notification/close-quarter-notification-other-transactions.edifact.dat",
+        "recep/recep.dat",
+    }
+)
+
+# A fixed moment for codec tests (the codec never reads the clock itself).
+WHEN = dt.datetime(2024, 7, 1, 9, 30, tzinfo=ZoneInfo("Europe/London"))
+
+
+def moved_clock() -> dt.datetime | None:
+    """Where PCRM_TEST_NOW moves the clock for this session (UK local time unless it has an offset)."""
+    value = os.environ.get("PCRM_TEST_NOW", "").strip()
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Europe/London"))
+
+
+def shared_present() -> bool:
+    return FIXTURES.is_dir()
+
+
+def fixture_names() -> list[str]:
+    """The NHAIS fixture files, relative to FIXTURES; empty when ../shared is absent (the external
+    tests that use them are then deselected, so an empty parameter list never runs)."""
+    if not shared_present():
+        return []
+    return sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.rglob("*.dat"))
+
+
+def read_fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def single(tx, *, cipher: str = "XX1", sender: str = "XX11", recipient: str = "TES5"):
+    """An interchange holding one message with one transaction."""
+    from registrations.gplinks import Interchange, Message
+
+    return Interchange(
+        sender=sender,
+        recipient=recipient,
+        sis=1,
+        prepared_at=WHEN,
+        messages=[Message(sms=1, type=tx.type, ha_cipher=cipher, transactions=[tx], quarter_end=tx.quarter_end)],
+    )
+
+
+def segments_of(data: bytes) -> list[str]:
+    """Wire segments of built bytes, without terminators."""
+    return data.decode("latin-1").rstrip("'").split("'\n")
 
 
 def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, message: str = "condition"):
@@ -38,8 +98,9 @@ def g1_interchange(sis: int = 1, tn: int = 7, nhs_number: str = "9434765919") ->
     return g1_batch(sis, [nhs_number], first_tn=tn)
 
 
-def g1_batch(sis: int, nhs_numbers: list[str], first_tn: int) -> bytes:
-    """One interchange, one message, one type 1 acceptance per NHS number (TNs from `first_tn`)."""
+def g1_batch(sis: int, nhs_numbers: list[str], first_tn: int, **fields) -> bytes:
+    """One interchange, one message, one type 1 acceptance per NHS number (TNs from `first_tn`);
+    `fields` override items of every transaction (e.g. free_text)."""
     from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
 
     transactions = [
@@ -56,6 +117,7 @@ def g1_batch(sis: int, nhs_numbers: list[str], first_tn: int) -> bytes:
             acceptance_type="1",
             acceptance_date=dt.date(2026, 11, 2),
             address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
+            **fields,
         )
         for i, number in enumerate(nhs_numbers)
     ]

@@ -13,7 +13,7 @@ from pds.models import GPPeriod
 from registrations.capitation import close, snapshot
 from registrations.models import CapitationLine, QuarterClose, QuarterStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 
 
 @pytest.fixture

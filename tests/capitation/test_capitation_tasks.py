@@ -9,7 +9,7 @@ from django.utils import timezone
 from registrations.capitation import close, quarters, snapshot, tasks
 from registrations.models import OutboxItem, QuarterClose
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 
 
 @pytest.fixture

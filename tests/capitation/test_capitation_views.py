@@ -14,7 +14,7 @@ from pcrm_site.celery import app
 from registrations.capitation import close, quarters, snapshot
 from registrations.models import OutboxItem, QuarterClose, QuarterStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 
 LIST = reverse("registrations:capitation:quarter-list")
 CLOSE = reverse("registrations:capitation:close")

@@ -7,7 +7,7 @@ import datetime as dt
 import pickle
 
 import pytest
-from codec_support import WHEN, segments_of, single
+from support import WHEN, segments_of, single
 
 from registrations.gplinks import (
     ABSENT,

@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.db import connection
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
-from support import FIXTURES, REPO, g1_interchange
+from support import REPO, g1_batch, g1_interchange
 
 from pds.models import Patient
 from registrations.models import OutboxItem
@@ -40,9 +40,10 @@ def test_ingest_reports_each_transaction_and_a_replay_is_all_duplicates(tes5, me
     patient = PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="Z99999")
     ours = tmp_path / "acceptance.dat"
     ours.write_bytes(g1_interchange(sis=5, tn=77))
-    legacy = FIXTURES / "gp-to-ha/acceptance/type1-birth-all.edifact.dat"
+    noted = tmp_path / "with-notes.dat"
+    noted.write_bytes(g1_batch(6, ["9000000009"], first_tn=78, free_text="PATIENT HAS A GUIDE DOG"))
 
-    first = ingest(ours, legacy, mesh_url=mesh)
+    first = ingest(ours, noted, mesh_url=mesh)
     assert first.returncode == 0, first.stderr
     rows = [json.loads(line) for line in first.stdout.splitlines()]
     assert rows[0] == {
@@ -54,13 +55,13 @@ def test_ingest_reports_each_transaction_and_a_replay_is_all_duplicates(tes5, me
         "exception_kind": None,
         "outbound": [{"recipient": "TES5", "type": "F4", "tn": 77}],
     }
-    assert rows[1]["status"] == "MANUAL" and rows[1]["exception_kind"] == "FREE_TEXT"  # the fixture carries GP notes
+    assert rows[1]["status"] == "MANUAL" and rows[1]["exception_kind"] == "FREE_TEXT"  # it carries GP notes
     assert Patient.objects.get(pk=patient.pk).current_gp.practice_ods == "A10001"
     version = Patient.objects.get(pk=patient.pk).version
     with mesh_as("GPMB00301") as gp:
         assert len(gp.list_messages()) == 3, "two RECEPs and the F4 were sent"
 
-    again = ingest(ours, legacy, mesh_url=mesh)
+    again = ingest(ours, noted, mesh_url=mesh)
     assert again.returncode == 0, again.stderr
     replay = [json.loads(line) for line in again.stdout.splitlines()]
     assert [r["status"] for r in replay] == ["DUPLICATE", "DUPLICATE"]

@@ -18,11 +18,10 @@ from pytest_django.asserts import assertContains, assertInHTML, assertNotContain
 from exceptions import dashboard
 from exceptions.models import AuditEvent, ExceptionCase
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 
 DASHBOARD = reverse("exceptions:dashboard")
 AUDIT = reverse("exceptions:audit")
-NOW = timezone.now()
 
 
 @pytest.fixture
@@ -39,21 +38,21 @@ def leader(client):
     return user
 
 
-def test_backlog_splits_open_cases_by_kind_and_sla():
-    ExceptionCaseFactory(kind="NO_TRACE", due_at=NOW - dt.timedelta(hours=1))
-    ExceptionCaseFactory(kind="NO_TRACE", due_at=NOW + dt.timedelta(days=9))
-    ExceptionCaseFactory(kind="DECEASED", due_at=NOW + dt.timedelta(days=9))
+def test_backlog_splits_open_cases_by_kind_and_sla(now):
+    ExceptionCaseFactory(kind="NO_TRACE", due_at=now - dt.timedelta(hours=1))
+    ExceptionCaseFactory(kind="NO_TRACE", due_at=now + dt.timedelta(days=9))
+    ExceptionCaseFactory(kind="DECEASED", due_at=now + dt.timedelta(days=9))
     ExceptionCaseFactory(kind="DECEASED", resolved=True)
     rows = {r.kind: (r.overdue, r.due_soon, r.on_time) for r in dashboard.backlog()}
     assert rows == {"NO_TRACE": (1, 0, 1), "DECEASED": (0, 0, 1)}
     assert [r.kind for r in dashboard.backlog()][0] == "NO_TRACE"  # most overdue first
 
 
-def test_per_day_counts_opened_and_closed_in_london_days():
+def test_per_day_counts_opened_and_closed_in_london_days(now):
     ExceptionCaseFactory()
     ExceptionCaseFactory(resolved=True)
     old = ExceptionCaseFactory()
-    ExceptionCase.objects.filter(pk=old.pk).update(opened_at=NOW - dt.timedelta(days=40))
+    ExceptionCase.objects.filter(pk=old.pk).update(opened_at=now - dt.timedelta(days=40))
     days = dashboard.per_day(14)
     assert len(days) == 14
     assert days[-1].day == timezone.localdate()
@@ -76,9 +75,9 @@ def test_auto_processing_rate_counts_decisions_that_needed_nobody():
     assert done.pk  # used
 
 
-def test_pipeline_health():
-    InterchangeFactory(received_at=NOW - dt.timedelta(minutes=7))
-    latest = InterchangeFactory(received_at=NOW - dt.timedelta(minutes=2))
+def test_pipeline_health(now):
+    InterchangeFactory(received_at=now - dt.timedelta(minutes=7))
+    latest = InterchangeFactory(received_at=now - dt.timedelta(minutes=2))
     message = MessageFactory(interchange=latest)
     TransactionFactory(message=message, status="PARSED")
     TransactionFactory(message=message, status="RETRY_WAIT")
@@ -88,8 +87,8 @@ def test_pipeline_health():
     assert (health.waiting, health.dead_letters, health.missing_recep_links) == (2, 1, 0)
 
 
-def test_the_dashboard_page_has_figures_tables_and_chart_data(client, agent):
-    ExceptionCaseFactory(kind="NO_TRACE", due_at=NOW - dt.timedelta(hours=1))
+def test_the_dashboard_page_has_figures_tables_and_chart_data(client, agent, now):
+    ExceptionCaseFactory(kind="NO_TRACE", due_at=now - dt.timedelta(hours=1))
     response = client.get(DASHBOARD)
     assert response.status_code == 200
     assertInHTML('<h1 class="nhsuk-heading-l">Dashboard</h1>', response.text)

@@ -14,9 +14,7 @@ from exceptions.models import AuditEvent, CaseEvent, CaseStatus, ExceptionCase
 from exceptions.pagination import Order, paginate
 from exceptions.working_days import working_days_between
 
-pytestmark = pytest.mark.django_db
-
-NOW = timezone.now()
+pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 
 
 @pytest.fixture
@@ -34,11 +32,11 @@ def leader():
     return UserFactory(username="leader1", first_name="Terry", last_name="Leader", roles=["Team leader"])
 
 
-def test_take_next_gives_the_most_urgent_unassigned_case_and_records_it(agent, agent2):
-    ExceptionCaseFactory(due_at=NOW + dt.timedelta(days=1), assigned_to=agent2, status="IN_PROGRESS")
-    later = ExceptionCaseFactory(due_at=NOW + dt.timedelta(days=3))
-    urgent = ExceptionCaseFactory(due_at=NOW + dt.timedelta(days=2))
-    ExceptionCaseFactory(due_at=NOW - dt.timedelta(days=9), resolved=True)
+def test_take_next_gives_the_most_urgent_unassigned_case_and_records_it(agent, agent2, now):
+    ExceptionCaseFactory(due_at=now + dt.timedelta(days=1), assigned_to=agent2, status="IN_PROGRESS")
+    later = ExceptionCaseFactory(due_at=now + dt.timedelta(days=3))
+    urgent = ExceptionCaseFactory(due_at=now + dt.timedelta(days=2))
+    ExceptionCaseFactory(due_at=now - dt.timedelta(days=9), resolved=True)
 
     taken = queue.take_next(by=agent)
 
@@ -60,20 +58,20 @@ def test_take_next_gives_the_most_urgent_unassigned_case_and_records_it(agent, a
     assert queue.take_next(by=agent) is None
 
 
-def test_take_next_breaks_deadline_ties_by_age():
+def test_take_next_breaks_deadline_ties_by_age(now):
     agent = UserFactory(roles=["NBO agent"])
-    due = NOW + dt.timedelta(days=2)
+    due = now + dt.timedelta(days=2)
     newer = ExceptionCaseFactory(due_at=due)
     older = ExceptionCaseFactory(due_at=due)
-    ExceptionCase.objects.filter(pk=older.pk).update(opened_at=NOW - dt.timedelta(days=1))
+    ExceptionCase.objects.filter(pk=older.pk).update(opened_at=now - dt.timedelta(days=1))
     assert queue.take_next(by=agent).pk == older.pk
     assert queue.take_next(by=agent).pk == newer.pk
 
 
-def test_escalated_cases_go_to_team_leaders_not_agents(agent, leader):
+def test_escalated_cases_go_to_team_leaders_not_agents(agent, leader, now):
     # Escalation (exceptions.resolution.escalate) leaves a case in progress with nobody holding it.
-    escalated = ExceptionCaseFactory(status="IN_PROGRESS", due_at=NOW - dt.timedelta(days=1))
-    fresh = ExceptionCaseFactory(due_at=NOW + dt.timedelta(days=1))
+    escalated = ExceptionCaseFactory(status="IN_PROGRESS", due_at=now - dt.timedelta(days=1))
+    fresh = ExceptionCaseFactory(due_at=now + dt.timedelta(days=1))
     assert queue.take_next(by=agent).pk == fresh.pk
     assert queue.take_next(by=agent) is None
     assert queue.take_next(by=leader).pk == escalated.pk
@@ -227,9 +225,9 @@ def test_sla_states_turn_at_now_and_at_the_end_of_the_next_working_day():
     assert queue.sla_state(timezone.make_aware(dt.datetime(2026, 5, 19, 17, 0)), cutoffs) == queue.ON_TIME
 
 
-def test_sla_filters_match_the_states(agent):
+def test_sla_filters_match_the_states(agent, now):
     cutoffs = queue.sla_cutoffs()
-    overdue = ExceptionCaseFactory(due_at=NOW - dt.timedelta(hours=1))
+    overdue = ExceptionCaseFactory(due_at=now - dt.timedelta(hours=1))
     soon = ExceptionCaseFactory(due_at=cutoffs[1] - dt.timedelta(minutes=1))
     later = ExceptionCaseFactory(due_at=cutoffs[1] + dt.timedelta(days=2))
     qs = ExceptionCase.objects.all()
@@ -249,8 +247,8 @@ def test_working_days_since_agrees_with_the_day_by_day_count():
     assert queue.working_days_since(dt.date(2025, 12, 24), dt.date(2025, 12, 29)) == 1
 
 
-def test_keyset_pages_walk_forwards_and_back_in_a_total_order():
-    due = NOW + dt.timedelta(days=3)
+def test_keyset_pages_walk_forwards_and_back_in_a_total_order(now):
+    due = now + dt.timedelta(days=3)
     cases = [ExceptionCaseFactory(due_at=due + dt.timedelta(hours=i % 3)) for i in range(12)]
     expected = sorted(cases, key=lambda c: (c.due_at, c.pk))
     order = Order(("due_at", "id"))

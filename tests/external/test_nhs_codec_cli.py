@@ -7,15 +7,17 @@ import subprocess
 import sys
 
 import pytest
-from codec_support import FIXTURES, REPO_ROOT, read_fixture, segments_of
+from support import FIXTURES, REPO, read_fixture, segments_of
 
 MULTI = FIXTURES / "ha-to-gp" / "multi" / "multi_transaction.1.dat"
+
+pytestmark = pytest.mark.external
 
 
 def gplinks(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "gplinks", *map(str, args)],
-        cwd=REPO_ROOT,
+        cwd=REPO,
         input=stdin,
         capture_output=True,
         timeout=60,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from codec_support import BAD_CONTROL_FIXTURES, fixture_names, read_fixture
+from support import BAD_CONTROL_FIXTURES, fixture_names, read_fixture
 
 from registrations.gplinks import ABSENT, Address, CodecError, Interchange, parse_interchange, to_json
 from registrations.gplinks.envelope import LONDON
 
 ALL = fixture_names()
 GOOD = [name for name in ALL if name not in BAD_CONTROL_FIXTURES]
+
+pytestmark = pytest.mark.external
 
 
 def parse(name: str) -> Interchange:
