@@ -12,7 +12,7 @@ class ExceptionsConfig(AppConfig):
 
         from . import services
 
-        ports.register_case_sink(services.open_case)
+        ports.register_case_sink(services.open_case, services.close_answered_cases)
 
         # PDS pages and the FHIR API audit every view of a patient record through the same kind of port.
         from pds import audit as pds_audit

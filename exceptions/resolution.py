@@ -767,11 +767,17 @@ def _reprocess_interchange(case: ExceptionCase) -> tuple[str, dict]:
     ic = Interchange.objects.select_for_update().filter(pk=case.interchange_id).first()
     if ic is None:
         raise ActionNotAllowed("this case has no transaction or interchange to reprocess")
-    if ic.status == InterchangeStatus.INVALID:
+    if ic.status in (InterchangeStatus.INVALID, InterchangeStatus.HELD, InterchangeStatus.QUARANTINED):
+        held = ic.status == InterchangeStatus.HELD
         ic.status = InterchangeStatus.RECEIVED
         ic.error = ""
-        ic.save(update_fields=["status", "error"])
+        ic.ingest_attempts = 0
+        ic.save(update_fields=["status", "error", "ingest_attempts"])
         result = inbound.ingest_interchange(ic.pk)
+        if held and result.status == InterchangeStatus.HELD:
+            # Still not authenticated: undo (this function runs in the action's transaction) and say why.
+            ic.refresh_from_db()
+            raise InvalidInput(f"the partner is still not authenticated: {ic.error}")
         for tx_id in result.new_transaction_ids:
             processing.process_transaction(tx_id)
         return (

@@ -41,6 +41,25 @@ def open_case(request: CaseRequest) -> ExceptionCase:
     return case
 
 
+@transaction.atomic
+def close_answered_cases(kind, interchange_id: int, note: str) -> int:
+    """Close open cases of `kind` on an interchange that the system saw answered (a late RECEP)."""
+    from .models import OPEN_STATUSES, CaseStatus
+
+    now = timezone.now()
+    cases = list(
+        ExceptionCase.objects.select_for_update().filter(
+            kind=str(kind), interchange_id=interchange_id, status__in=OPEN_STATUSES
+        )
+    )
+    for case in cases:
+        case.status = CaseStatus.CLOSED
+        case.closed_at = now
+        case.save(update_fields=["status", "closed_at"])
+        CaseEvent.objects.create(case=case, system=SYSTEM_PROCESSING, action="closed", note=note[:500])
+    return len(cases)
+
+
 def record_event(
     case: ExceptionCase,
     *,

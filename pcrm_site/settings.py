@@ -262,6 +262,11 @@ STALLED_AFTER_SECONDS = env_int("STALLED_AFTER_SECONDS", 120)
 RECEP_MISSING_AFTER_HOURS = env_int("RECEP_MISSING_AFTER_HOURS", 48)
 # MESH does not promise delivery order: a skipped number is only a gap if it is still missing after this.
 SEQUENCE_GAP_GRACE_SECONDS = env_int("SEQUENCE_GAP_GRACE_SECONDS", 600)
+# A partner's number more than this far ahead of the last one (or behind it) is not a gap but a
+# re-seeded counter or a number sent in error: reported once, and numbering continues from it.
+SEQUENCE_WINDOW = env_int("SEQUENCE_WINDOW", 10_000)
+# An interchange whose reading fails unexpectedly (not a codec error) is retried this often, then INVALID.
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 3)
 
 CELERY_BEAT_SCHEDULE = {
     "mesh-poll": {"task": "registrations.tasks.poll_mesh_inbox", "schedule": float(MESH_POLL_SECONDS)},

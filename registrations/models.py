@@ -116,6 +116,10 @@ class InterchangeStatus(models.TextChoices):
     BUILT = "BUILT", "Built, not yet sent"
     SENT = "SENT", "Sent"
     ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged by RECEP"
+    NEGATIVE = "NEGATIVE", "Rejected by a negative RECEP"
+    QUARANTINED = "QUARANTINED", "Quarantined: could not be stored normally"
+    UNHANDLED = "UNHANDLED", "Not GP Links traffic (other workflow)"
+    HELD = "HELD", "Held: partner not authenticated"
 
 
 class Interchange(models.Model):
@@ -126,6 +130,11 @@ class Interchange(models.Model):
     mesh_sender = models.CharField(max_length=20, blank=True)
     mesh_recipient = models.CharField(max_length=20, blank=True)
     raw = models.BinaryField()
+    # Every MESH header exactly as received (names lower-cased), whatever its length: the columns
+    # above hold bounded copies for searching.
+    mesh_headers = models.JSONField(default=dict, blank=True)
+    # A person fed it in locally (`gplinks ingest`), vouching for the sender in place of MESH.
+    replayed_by = models.CharField(max_length=150, blank=True)
     sha256 = models.CharField(max_length=64, db_index=True)
     sender = models.CharField(max_length=10, blank=True)
     recipient = models.CharField(max_length=10, blank=True)
@@ -141,6 +150,8 @@ class Interchange(models.Model):
     recep_code = models.CharField("RECEP code", max_length=2, blank=True)
     recep_at = models.DateTimeField("RECEP received", null=True, blank=True)
     recep_overdue_at = models.DateTimeField("missing RECEP reported", null=True, blank=True)
+    # Unexpected failures while reading it; bounded, after which it is INVALID with a case.
+    ingest_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -158,9 +169,12 @@ class Interchange(models.Model):
 class Message(models.Model):
     interchange = models.ForeignKey(Interchange, on_delete=models.CASCADE, related_name="messages")
     sms = models.PositiveBigIntegerField()
-    type = models.CharField(max_length=4)
+    # "RECEP" for the one message of a RECEP interchange, so its SMS counts in the partner's sequence.
+    type = models.CharField(max_length=5)
     ha_cipher = models.CharField(max_length=3)
+    # Inbound: the code PCRM answered in its RECEP; outbound: the code the partner answered.
     recep_code = models.CharField(max_length=2, blank=True)
+    error = models.TextField(blank=True, help_text="why the message could not be read (RECEP code CA)")
 
     class Meta:
         ordering = ["sms"]

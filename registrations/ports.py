@@ -6,9 +6,11 @@ The sink is called inside the caller's database transaction, so a case commits w
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from .safe_text import pg_json, pg_text
 
 
 class CaseKind(StrEnum):
@@ -36,6 +38,12 @@ class CaseKind(StrEnum):
     MISSING_RECEP = "MISSING_RECEP"
     MESH_REPORT = "MESH_REPORT"
     DEAD_LETTER = "DEAD_LETTER"
+    QUARANTINED_MESSAGE = "QUARANTINED_MESSAGE"
+    UNKNOWN_WORKFLOW = "UNKNOWN_WORKFLOW"
+    UNAUTHENTICATED_PARTNER = "UNAUTHENTICATED_PARTNER"
+    REUSED_NUMBER = "REUSED_NUMBER"
+    NEGATIVE_RECEP = "NEGATIVE_RECEP"
+    UNMATCHED_RECEP = "UNMATCHED_RECEP"
 
 
 @dataclass(frozen=True)
@@ -52,16 +60,39 @@ class CaseRequest:
 
 
 CaseSink = Callable[[CaseRequest], Any]
+# (kind, interchange id, note) -> number of open cases closed
+CaseCloser = Callable[[CaseKind, int, str], int]
 _sink: CaseSink | None = None
+_closer: CaseCloser | None = None
 
 
-def register_case_sink(sink: CaseSink) -> None:
-    global _sink
+def register_case_sink(sink: CaseSink, closer: CaseCloser | None = None) -> None:
+    global _sink, _closer
     _sink = sink
+    _closer = closer
 
 
 def open_case(request: CaseRequest) -> Any:
     if _sink is None:
         # Losing a case silently would hide work from people: refuse loudly instead.
         raise RuntimeError("No case sink registered: is the 'exceptions' app installed?")
-    return _sink(request)
+    # Cases are often about input that could not be read: whatever came from outside must still
+    # fit the database (no NUL, bounded columns), or the case that reports it would fail too.
+    return _sink(
+        replace(
+            request,
+            summary=pg_text(request.summary, 200),
+            nhs_number=pg_text(request.nhs_number, 15),
+            practice_ods=pg_text(request.practice_ods, 10),
+            ha_cipher=pg_text(request.ha_cipher, 3),
+            evidence=pg_json(request.evidence),
+            rule_trace=pg_json(request.rule_trace),
+        )
+    )
+
+
+def close_cases(kind: CaseKind, *, interchange_id: int, note: str) -> int:
+    """Close the open cases of `kind` on an interchange because the system saw them answered."""
+    if _closer is None:
+        raise RuntimeError("No case closer registered: is the 'exceptions' app installed?")
+    return _closer(kind, interchange_id, note)

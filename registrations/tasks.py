@@ -36,9 +36,13 @@ def poll_mesh_inbox() -> int:
     return len(result.stored)
 
 
-@shared_task(ignore_result=True)
-def ingest_interchange(interchange_id: int) -> None:
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def ingest_interchange(self, interchange_id: int) -> None:
     result = inbound.ingest_interchange(interchange_id)
+    if result.retry:
+        # Bounded by the service (INGEST_MAX_ATTEMPTS), which then marks it INVALID with a case.
+        self.apply_async(args=[interchange_id], countdown=backoff(self.request.retries + 1))
+        return
     if result.suspected_gap:
         confirm_sequence_gap.apply_async(kwargs=result.suspected_gap, countdown=settings.SEQUENCE_GAP_GRACE_SECONDS)
     for tx_id in result.new_transaction_ids:

@@ -55,6 +55,8 @@ def _message_to_json(msg: Message) -> dict[str, Any]:
     if msg.quarter_end is not ABSENT:
         out["quarter_end"] = _json_value(msg.quarter_end)
     out["transactions"] = [transaction_to_json(tx) for tx in msg.transactions]
+    if msg.error:
+        out["error"] = msg.error
     return out
 
 
@@ -140,6 +142,7 @@ def _message_from_json(m: dict[str, Any]) -> Message:
         ha_cipher=_str(m["ha_cipher"], "ha_cipher"),
         transactions=txs,
         quarter_end=quarter_end,
+        error=_str(m.get("error", ""), "error"),
     )
 
 

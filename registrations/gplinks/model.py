@@ -159,6 +159,9 @@ class Message:
     transactions: list[Transaction] = field(default_factory=list)
     quarter_end: Any = ABSENT
     prepared_at: dt.datetime | None = field(default=None, compare=False)
+    # Set only when parsing with ``isolate_messages``: why this message could not be read. Its
+    # transactions are then empty, and the RECEP answers it with a rejection code.
+    error: str = ""
 
 
 @dataclass(slots=True)

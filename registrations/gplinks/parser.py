@@ -32,24 +32,29 @@ _ENVELOPE = frozenset({"UNT", "UNH", "UNZ"})
 _DELETE_WIRE_CHARACTERS = str.maketrans("", "", APPENDIX_K + "\r\n")
 
 
-def parse_interchange(data: bytes | str, *, strict: bool = False) -> Interchange:
+def parse_interchange(data: bytes | str, *, strict: bool = False, isolate_messages: bool = False) -> Interchange:
     """Parse a whole interchange.
 
     Envelope inconsistencies (UNT segment counts, UNH/UNT and UNB/UNZ references, the UNZ message
     count, segments after UNZ) are warnings unless ``strict``; anything that cannot be read at all
     raises :class:`CodecError`. Transaction-level problems never raise: they are listed in
     ``tx.errors`` (validation) and ``tx.warnings`` (structure).
+
+    With ``isolate_messages`` a FHSREG message that cannot be read does not sink the interchange:
+    it comes back with ``error`` set and no transactions, so the receiver can reject that message in
+    its RECEP and process the others. Only the envelope (UNB, UNZ) and messages whose own reference
+    cannot be read still raise.
     """
     ctx = ParseContext(strict)
     try:
-        return _parse(data, ctx)
+        return _parse(data, ctx, isolate_messages)
     except CodecError:
         raise
     except Exception as exc:
         raise unexpected(exc, "unreadable", segment=ctx.segment) from exc
 
 
-def _parse(data: bytes | str, ctx: ParseContext) -> Interchange:
+def _parse(data: bytes | str, ctx: ParseContext, isolate: bool = False) -> Interchange:
     text, warnings = decode(data)
     ctx.warnings.extend(warnings)
     # One pass over the whole interchange instead of an Appendix K check per transaction: if the
@@ -77,7 +82,15 @@ def _parse(data: bytes | str, ctx: ParseContext) -> Interchange:
             raise CodecError(f"expected UNH or UNZ, found {wire_of(seg)[:20]!r}", segment=i + 1)
         els = seg.split("+")
         mtype = els[2].split(":")[0] if len(els) > 2 else ""
-        if mtype == codes.FHSREG and recep is None:
+        if isolate and recep is None and mtype != codes.RECEP:
+            try:
+                if mtype != codes.FHSREG:
+                    raise CodecError(f"message type {text_of(mtype)!r} is not FHSREG", segment=i + 1)
+                msg, i = _read_message(segs, i, els, ctx)
+            except CodecError as exc:
+                msg, i = _rejected_message(segs, i, els, exc)
+            messages.append(msg)
+        elif mtype == codes.FHSREG and recep is None:
             msg, i = _read_message(segs, i, els, ctx)
             messages.append(msg)
         elif mtype == codes.RECEP and recep is None and not messages:
@@ -101,6 +114,34 @@ def _parse(data: bytes | str, ctx: ParseContext) -> Interchange:
         app_ref=app_ref,
         recep=recep,
     )
+
+
+def _rejected_message(segs: list[str], i: int, unh: list[str], exc: CodecError) -> tuple[Message, int]:
+    """A message that could not be read, skipped up to its UNT (or the next UNH/UNZ).
+
+    It keeps what is needed to answer it in a RECEP: its reference from UNH, or else from its UNT.
+    Without either the RECEP could not name it, so the interchange as a whole is unreadable.
+    """
+    n = len(segs)
+    k = i + 1
+    tx_type = ha_cipher = ""
+    while k < n:
+        tag = segs[k].split("+", 1)[0]
+        if tag in ("UNT", "UNH", "UNZ"):
+            break
+        if segs[k].startswith("RFF+950:") and not tx_type:
+            tx_type = text_of(segs[k][8:])
+        elif segs[k].startswith("NAD+FHS+") and not ha_cipher:
+            ha_cipher = text_of(segs[k][8:].split(":")[0])
+        k += 1
+    sms = reference(unh[1]) if len(unh) > 1 else None
+    closed = k < n and segs[k].startswith("UNT")
+    if sms is None and closed:
+        unt = segs[k].split("+")
+        sms = reference(unt[2]) if len(unt) > 2 else None
+    if sms is None:
+        raise exc
+    return Message(sms=sms, type=tx_type, ha_cipher=ha_cipher, error=str(exc)), (k + 1 if closed else k)
 
 
 # Complexity exemption (C901): codec hot path: one pass over a message's segments

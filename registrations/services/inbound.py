@@ -1,23 +1,20 @@
-"""The inbound path: MESH inbox -> raw Interchange row -> acknowledge -> parse -> transactions.
+"""The inbound path: a stored Interchange row -> authenticated partner -> messages and transactions.
 
-Store before acknowledge: a message is acknowledged to MESH only after its raw bytes committed, so a
-crash anywhere leaves it in the inbox to be fetched again, and the unique MESH id makes that harmless.
+Receiving from MESH (store before acknowledge, quarantine) is in `mesh_inbox`; sequence numbers in
+`sequence`. Nothing here acts on an interchange before its partner is authenticated: the MESH
+mailbox it came from must be the one configured for its UNB sender link code, on an active link.
 """
 
 import datetime as dt
-import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.locks import advisory_lock
-
-from .. import mesh
-from ..gplinks import CodecError, parse_interchange, to_json
+from ..gplinks import CodecError, codes, parse_interchange, to_json
 from ..models import (
     Direction,
     HealthAuthority,
@@ -32,196 +29,24 @@ from ..models import (
     TxStatus,
 )
 from ..ports import CaseKind, CaseRequest, open_case
+from ..safe_text import fit, pg_text
+from . import sequence
+from .mesh_inbox import PollResult, poll_inbox, store_inbound
 from .recep import apply_recep
+
+__all__ = [
+    "IngestResult",
+    "PollResult",
+    "confirm_sequence_gap",
+    "ingest_interchange",
+    "poll_inbox",
+    "stalled_work",
+    "store_inbound",
+]
 
 log = logging.getLogger(__name__)
 
-LIST_PAGE = 500
-STORE_BATCH = 50
-
-
-@dataclass
-class PollResult:
-    stored: list[int] = field(default_factory=list)
-    acknowledged: int = 0
-    skipped_lock: bool = False
-
-
-def store_inbound(
-    *,
-    mesh_message_id: str,
-    body: bytes,
-    workflow: str,
-    message_type: str,
-    sender: str,
-    recipient: str,
-    local_id: str = "",
-    linked_message_id: str = "",
-) -> tuple[Interchange, bool]:
-    """Durably record what MESH gave us, exactly as received. Returns (row, created)."""
-    with transaction.atomic():
-        row, created = Interchange.objects.get_or_create(
-            mesh_message_id=mesh_message_id,
-            defaults={
-                "direction": Direction.INBOUND,
-                "workflow": workflow or "",
-                "raw": body,
-                "sha256": hashlib.sha256(body).hexdigest(),
-                "mesh_sender": sender or "",
-                "mesh_recipient": recipient or "",
-                "local_id": local_id or "",
-                "status": InterchangeStatus.REPORT if message_type == "REPORT" else InterchangeStatus.RECEIVED,
-                "error": f"MESH report on message {linked_message_id}" if message_type == "REPORT" else "",
-                "received_at": timezone.now(),
-            },
-        )
-        if created and message_type == "REPORT":
-            _open_report_case(row, linked_message_id)
-    return row, created
-
-
-def _open_report_case(row: Interchange, linked_message_id: str) -> None:
-    reported = Interchange.objects.filter(mesh_message_id=linked_message_id).first() if linked_message_id else None
-    open_case(
-        CaseRequest(
-            kind=CaseKind.MESH_REPORT,
-            summary=f"MESH could not deliver message {linked_message_id or '(unknown)'}",
-            interchange_id=(reported or row).pk,
-            evidence={
-                "report_interchange": row.pk,
-                "linked_message_id": linked_message_id,
-                "reported_interchange": reported.pk if reported else None,
-            },
-            rule_trace=[
-                {
-                    "check": "MESH message type",
-                    "result": "REPORT",
-                    "why": "MESH sends a REPORT when a message we sent was not delivered or failed.",
-                }
-            ],
-        )
-    )
-
-
-def poll_inbox(
-    *, on_stored: Callable[[int], None] | None = None, before_ack: Callable[[str], None] | None = None
-) -> PollResult:
-    """Drain PCRM's MESH inbox once. `on_stored` runs after commit for each new interchange.
-
-    Messages are stored in small batches, one commit each, then acknowledged: the durability rule
-    holds and the inbox drains at close to the speed of a bare download loop. `before_ack` exists
-    so the crash-between-store-and-acknowledge case can be tested for real.
-    """
-    result = PollResult()
-    with advisory_lock(f"mesh-poll:{mesh.WORKFLOW_REG}") as got:
-        if not got:
-            result.skipped_lock = True
-            return result
-        with mesh.mesh_client() as client:
-            for workflow in (mesh.WORKFLOW_REG, mesh.WORKFLOW_RECEP):
-                while True:
-                    ids = client.list_messages(max_results=LIST_PAGE, workflow_filter=workflow)
-                    # One query per page tells which messages a crashed run already stored.
-                    stored = set(
-                        Interchange.objects.filter(mesh_message_id__in=ids).values_list("mesh_message_id", flat=True)
-                    )
-                    for start in range(0, len(ids), STORE_BATCH):
-                        chunk = ids[start : start + STORE_BATCH]
-                        fetched = [_download(client, mid) for mid in chunk if mid not in stored]
-                        for row in _store_batch(fetched):
-                            result.stored.append(row.pk)
-                            if on_stored and row.status == InterchangeStatus.RECEIVED:
-                                on_stored(row.pk)
-                        for message_id in chunk:
-                            if before_ack:
-                                before_ack(message_id)
-                            client.acknowledge_message(message_id)
-                            result.acknowledged += 1
-                    if len(ids) < LIST_PAGE:
-                        break
-    return result
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    mesh_message_id: str
-    body: bytes
-    workflow: str
-    message_type: str
-    sender: str
-    recipient: str
-    local_id: str
-    linked_message_id: str
-
-
-def _download(client, message_id: str) -> Downloaded:
-    msg = client.retrieve_message(message_id)
-    try:
-        body = msg.read()
-        headers = {k.lower(): v for k, v in dict(msg.mex_headers()).items()}
-    finally:
-        msg.close()
-    return Downloaded(
-        mesh_message_id=message_id,
-        body=body,
-        workflow=msg.workflow_id or "",
-        message_type=(msg.message_type or "DATA").upper(),
-        sender=msg.sender or "",
-        recipient=msg.recipient or "",
-        local_id=msg.local_id or "",
-        linked_message_id=headers.get("linkedmsgid") or headers.get("mex-linkedmsgid") or "",
-    )
-
-
-def _store_batch(fetched: list[Downloaded]) -> list[Interchange]:
-    """Store downloaded messages in one commit; returns the rows created."""
-    if not fetched:
-        return []
-    reports = [d for d in fetched if d.message_type == "REPORT"]
-    data = [d for d in fetched if d.message_type != "REPORT"]
-    created: list[Interchange] = []
-    try:
-        with transaction.atomic():
-            now = timezone.now()
-            created = Interchange.objects.bulk_create(
-                [
-                    Interchange(
-                        direction=Direction.INBOUND,
-                        workflow=d.workflow,
-                        raw=d.body,
-                        sha256=hashlib.sha256(d.body).hexdigest(),
-                        mesh_message_id=d.mesh_message_id,
-                        mesh_sender=d.sender,
-                        mesh_recipient=d.recipient,
-                        local_id=d.local_id,
-                        status=InterchangeStatus.RECEIVED,
-                        received_at=now,
-                    )
-                    for d in data
-                ]
-            )
-    except IntegrityError:
-        # Someone stored one of these meanwhile (a replay through `gplinks ingest`): go one by one.
-        created = [row for d in data for row, was_new in [_store_one(d)] if was_new]
-    for d in reports:
-        row, was_new = _store_one(d)
-        if was_new:
-            created.append(row)
-    return created
-
-
-def _store_one(d: Downloaded) -> tuple[Interchange, bool]:
-    return store_inbound(
-        mesh_message_id=d.mesh_message_id,
-        body=d.body,
-        workflow=d.workflow,
-        message_type=d.message_type,
-        sender=d.sender,
-        recipient=d.recipient,
-        local_id=d.local_id,
-        linked_message_id=d.linked_message_id,
-    )
-
+confirm_sequence_gap = sequence.confirm_gap
 
 # --- parsing an interchange into transactions -------------------------------------------------
 
@@ -232,131 +57,294 @@ class IngestResult:
     new_transaction_ids: list[int] = field(default_factory=list)
     status: str = ""
     suspected_gap: dict | None = None
+    retry: bool = False  # an unexpected failure, attempts left: try again later
 
 
 def ingest_interchange(interchange_id: int) -> IngestResult:
-    """Parse a stored interchange into messages and transactions. A no-op if already done."""
+    """Parse a stored interchange into messages and transactions. A no-op if already done.
+
+    A codec error makes it INVALID with a case at once. Any other failure is retried a bounded
+    number of times (INGEST_MAX_ATTEMPTS), then it is INVALID with a case too: never a crash loop.
+    """
+    try:
+        with transaction.atomic():
+            return _ingest(interchange_id)
+    except Exception as exc:
+        return _failed(interchange_id, exc)
+
+
+def _failed(interchange_id: int, exc: Exception) -> IngestResult:
+    # The exception's text can quote the data (PostgreSQL's CONTEXT does): kept on the row for
+    # people with access, never logged.
+    log.warning("ingest of interchange %s failed (%s)", interchange_id, type(exc).__name__)
     with transaction.atomic():
         ic = Interchange.objects.select_for_update().get(pk=interchange_id)
-        result = IngestResult(interchange_id)
+        result = IngestResult(interchange_id, status=ic.status)
         if ic.status != InterchangeStatus.RECEIVED:
-            result.status = ic.status
             return result
-        try:
-            parsed = parse_interchange(bytes(ic.raw))
-        except CodecError as exc:
-            _mark_invalid(ic, str(exc))
-            result.status = ic.status
-            return result
-        ic.sender, ic.recipient, ic.sis = parsed.sender, parsed.recipient, parsed.sis
-        ic.prepared_at = parsed.prepared_at
-        ic.warnings = list(parsed.warnings)
-        if parsed.recep is not None:
-            apply_recep(ic, parsed)
-            ic.status = InterchangeStatus.RECEP
-            ic.save()
-            result.status = ic.status
-            return result
-        _record_fhsreg(ic, parsed, result)
-        ic.save()
+        ic.ingest_attempts += 1
+        error = pg_text(f"{type(exc).__name__}: {exc}", 2000)
+        if ic.ingest_attempts >= settings.INGEST_MAX_ATTEMPTS:
+            _mark_invalid(ic, f"reading failed {ic.ingest_attempts} times: {error}", attempts=True)
+        else:
+            ic.error = error
+            ic.save(update_fields=["ingest_attempts", "error"])
+            result.retry = True
         result.status = ic.status
         return result
 
 
-def _mark_invalid(ic: Interchange, error: str) -> None:
+def _ingest(interchange_id: int) -> IngestResult:
+    ic = Interchange.objects.select_for_update().get(pk=interchange_id)
+    result = IngestResult(interchange_id)
+    if ic.status != InterchangeStatus.RECEIVED:
+        result.status = ic.status
+        return result
+    try:
+        parsed = parse_interchange(bytes(ic.raw), isolate_messages=True)
+    except CodecError as exc:
+        _mark_invalid(ic, str(exc))
+        result.status = ic.status
+        return result
+    head = fit(Interchange, sender=parsed.sender, recipient=parsed.recipient, warnings=list(parsed.warnings))
+    ic.sender, ic.recipient, ic.warnings = head["sender"], head["recipient"], head["warnings"]
+    ic.sis, ic.prepared_at = parsed.sis, parsed.prepared_at
+    partner = _authenticate(ic, parsed)
+    if partner is not None:
+        if parsed.recep is not None:
+            _record_recep(ic, parsed, partner, result)
+        else:
+            _record_fhsreg(ic, parsed, partner, result)
+    ic.save()
+    result.status = ic.status
+    return result
+
+
+def _mark_invalid(ic: Interchange, error: str, *, attempts: bool = False) -> None:
+    error = pg_text(error, 5000)
     ic.status = InterchangeStatus.INVALID
     ic.error = error
-    ic.save(update_fields=["status", "error"])
+    ic.save(update_fields=["status", "error", "ingest_attempts"])
+    why = (
+        "Reading it failed again and again for a reason that is not the codec's; a person should look."
+        if attempts
+        else error
+    )
     open_case(
         CaseRequest(
             kind=CaseKind.INVALID_INTERCHANGE,
-            summary=f"Interchange could not be read: {error}"[:200],
+            summary=f"Interchange could not be read: {error}",
             interchange_id=ic.pk,
             evidence={"codec_error": error, "mesh_message_id": ic.mesh_message_id, "mesh_sender": ic.mesh_sender},
-            rule_trace=[{"check": "GP Links codec", "result": "failed", "why": error}],
+            rule_trace=[{"check": "GP Links codec", "result": "failed", "why": why}],
         )
     )
 
 
-def _record_fhsreg(ic: Interchange, parsed, result: IngestResult) -> None:
+# --- partner authentication --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Partner:
+    link: Link
+    practice: Practice
+    ha: HealthAuthority
+
+
+def _authenticate(ic: Interchange, parsed) -> Partner | None:
+    """The partner named in UNB, if the MESH mailbox it came from is that partner's; else hold it.
+
+    GP->HA traffic names the practice as UNB sender and the HA as recipient. The link must exist
+    and be active, and the MESH sender must be the practice's configured mailbox (a replay by a
+    person vouches for the sender instead). Held interchanges are not applied, receipted or
+    forwarded: a reprocess after the configuration is corrected carries them through.
+    """
+    practice = Practice.objects.select_related("ha").filter(link_code=parsed.sender).first()
+    ha = HealthAuthority.objects.filter(link_code=parsed.recipient).first()
+    link = Link.objects.select_for_update().filter(practice=practice, ha=ha).first() if practice and ha else None
+    problem = ""
+    if practice is None:
+        problem = f"sender link code {parsed.sender} is not a known practice"
+    elif ha is None:
+        problem = f"recipient link code {parsed.recipient} is not a known HA"
+    elif link is None:
+        problem = f"there is no link between {parsed.sender} and {parsed.recipient}"
+    elif not (link.active and practice.active):
+        problem = f"the link between {parsed.sender} and {parsed.recipient} is not active"
+    elif not ic.replayed_by and ic.mesh_sender.strip().upper() != practice.mesh_mailbox.strip().upper():
+        problem = (
+            f"MESH mailbox {ic.mesh_sender or '(none)'} is not {parsed.sender}'s configured mailbox "
+            f"{practice.mesh_mailbox}"
+        )
+    if not problem:
+        ic.link = link
+        return Partner(link, practice, ha)
+    ic.status = InterchangeStatus.HELD
+    ic.error = pg_text(problem, 500)
+    open_case(
+        CaseRequest(
+            kind=CaseKind.UNAUTHENTICATED_PARTNER,
+            summary=f"Unauthenticated partner: {problem}",
+            interchange_id=ic.pk,
+            practice_ods=practice.ods_code if practice else "",
+            ha_cipher=ha.cipher if ha else "",
+            evidence={
+                "mesh_sender": ic.mesh_sender,
+                "unb_sender": parsed.sender,
+                "unb_recipient": parsed.recipient,
+                "sis": parsed.sis,
+                "configured_mailbox": practice.mesh_mailbox if practice else None,
+                "problem": problem,
+            },
+            rule_trace=[
+                {
+                    "check": "partner authentication",
+                    "result": "failed",
+                    "why": "Only the MESH mailbox configured for a trading partner may speak for it. Nothing was "
+                    "applied and no RECEP sent; if the sender is genuine, correct the reference data and "
+                    "reprocess.",
+                }
+            ],
+        )
+    )
+    return None
+
+
+# --- registration interchanges (FHSREG) --------------------------------------------------------
+
+
+def _record_fhsreg(ic: Interchange, parsed, partner: Partner, result: IngestResult) -> None:
     earlier = (
         Interchange.objects.filter(
             direction=Direction.INBOUND,
-            sender=parsed.sender,
-            recipient=parsed.recipient,
+            sender=ic.sender,
+            recipient=ic.recipient,
             sis=parsed.sis,
             sha256=ic.sha256,
         )
         .exclude(pk=ic.pk)
-        .exclude(status__in=[InterchangeStatus.RECEIVED, InterchangeStatus.DUPLICATE])
+        .exclude(status__in=[InterchangeStatus.RECEIVED, InterchangeStatus.DUPLICATE, InterchangeStatus.HELD])
         .first()
     )
-    practice = Practice.objects.select_related("ha").filter(link_code=parsed.sender).first()
-    ha = HealthAuthority.objects.filter(link_code=parsed.recipient).first()
-    link = Link.objects.select_for_update().filter(practice=practice, ha=ha).first() if practice and ha else None
-    ic.link = link
-    data = to_json(parsed)
-    forwarding = ha is not None and not ha.is_served_by_pcrm(timezone.localdate())
-    if earlier:
+    # Traffic for an HA still on NHAIS goes there untouched, re-sends too: NHAIS de-duplicates and receipts.
+    forwarding = not partner.ha.is_served_by_pcrm(timezone.localdate())
+    if forwarding:
+        earlier = None
+        ic.status = InterchangeStatus.FORWARDED
+        _forward(ic, partner)
+    elif earlier:
         ic.status = InterchangeStatus.DUPLICATE
         ic.duplicate_of = earlier
-    elif forwarding:
-        ic.status = InterchangeStatus.FORWARDED
-        OutboxItem.objects.create(
-            kind=OutboxKind.FORWARD, mesh_recipient=ha.nhais_mailbox, ha_cipher=ha.cipher, in_reply_to=ic
-        )
     else:
         ic.status = InterchangeStatus.PARSED
     ic.save()
 
+    answered = dict(earlier.messages.values_list("sms", "recep_code")) if earlier else {}
+    codes_by_sms: dict[int, str] = {}
+    data = to_json(parsed)
+    new_content = False
     for msg_data, msg in zip(data["messages"], parsed.messages, strict=True):
-        message = Message.objects.create(interchange=ic, sms=msg.sms, type=msg.type, ha_cipher=msg.ha_cipher)
+        error = msg.error or _structure_problem(msg)
+        code = answered.get(msg.sms) or ("CA" if error else "CP")
+        codes_by_sms[msg.sms] = code
+        message = Message.objects.create(
+            **fit(
+                Message,
+                interchange=ic,
+                sms=msg.sms,
+                type=msg.type,
+                ha_cipher=msg.ha_cipher,
+                recep_code="" if forwarding else code,
+                error=error,
+            )
+        )
+        if error:
+            if not earlier:
+                _reject_message(ic, message, partner, error)
+            continue
         for tx_data in msg_data["transactions"]:
             tx = _record_transaction(ic, message, msg_data, tx_data, forwarding=forwarding)
+            new_content |= not tx.is_duplicate
             if tx.status == TxStatus.PARSED:
                 result.new_transaction_ids.append(tx.pk)
 
-    if ic.status == InterchangeStatus.DUPLICATE:
-        return  # the earlier copy was already receipted; one RECEP per interchange
-    if link is not None and not forwarding:
-        _check_sequence(ic, link, parsed, result)
-        OutboxItem.objects.create(
-            kind=OutboxKind.RECEP, link=link, mesh_recipient=practice.mesh_mailbox, ha_cipher=ha.cipher, in_reply_to=ic
+    if forwarding:
+        return  # NHAIS numbers and receipts what it is forwarded
+    if ic.status != InterchangeStatus.DUPLICATE:
+        result.suspected_gap = sequence.check(ic, partner.link, parsed.sis, [m.sms for m in parsed.messages])
+        if new_content:
+            _check_reused_sis(ic, partner)
+    # Every interchange is receipted, a re-sent one too (its RECEP was perhaps lost): the same answer.
+    _queue_recep(ic, partner, codes_by_sms)
+
+
+def _structure_problem(msg) -> str:
+    """A message the codec read but whose transaction type does not exist: nothing in it can be translated."""
+    if msg.type not in codes.LIVE_TYPES and msg.type not in codes.OBSOLETE_TYPES:
+        return f"RFF+950 transaction type {msg.type[:20]!r} is not a GP Links transaction type"
+    return ""
+
+
+def _queue_recep(ic: Interchange, partner: Partner, codes_by_sms: dict[int, str]) -> None:
+    rejected = sum(1 for code in codes_by_sms.values() if code != "CP")
+    interchange_code = "OK" if not rejected else ("NA" if rejected == len(codes_by_sms) else "ER")
+    OutboxItem.objects.create(
+        kind=OutboxKind.RECEP,
+        link=partner.link,
+        mesh_recipient=partner.practice.mesh_mailbox,
+        ha_cipher=partner.ha.cipher,
+        in_reply_to=ic,
+        payload={"message_codes": {str(k): v for k, v in codes_by_sms.items()}, "interchange_code": interchange_code},
+    )
+
+
+def _forward(ic: Interchange, partner: Partner) -> None:
+    OutboxItem.objects.create(
+        kind=OutboxKind.FORWARD, mesh_recipient=partner.ha.nhais_mailbox, ha_cipher=partner.ha.cipher, in_reply_to=ic
+    )
+
+
+def _reject_message(ic: Interchange, message: Message, partner: Partner, error: str) -> None:
+    open_case(
+        CaseRequest(
+            kind=CaseKind.INVALID_INTERCHANGE,
+            summary=f"Message {message.sms} from {ic.sender} rejected (RECEP CA): {error}",
+            interchange_id=ic.pk,
+            practice_ods=partner.practice.ods_code,
+            ha_cipher=partner.ha.cipher,
+            evidence={"sms": message.sms, "codec_error": error, "mesh_message_id": ic.mesh_message_id},
+            rule_trace=[
+                {
+                    "check": "GP Links codec, message by message",
+                    "result": "CA",
+                    "why": "This message could not be translated; the RECEP tells the practice so (CA) while the "
+                    "other messages in the interchange are processed. Ask the practice to resend it.",
+                }
+            ],
         )
-    elif link is None and not forwarding:
-        open_case(
-            CaseRequest(
-                kind=CaseKind.UNKNOWN_GP,
-                summary=f"Interchange from unknown trading partner {parsed.sender} to {parsed.recipient}",
-                interchange_id=ic.pk,
-                ha_cipher=ha.cipher if ha else "",
-                evidence={"sender": parsed.sender, "recipient": parsed.recipient, "sis": parsed.sis},
-                rule_trace=[
-                    {
-                        "check": "trading-partner link",
-                        "result": "not found",
-                        "why": "No link between this GP link code and HA link code; the RECEP is held until "
-                        "reference data is fixed and the interchange reprocessed.",
-                    }
-                ],
-            )
-        )
+    )
+
+
+def _comparable(data: dict) -> dict:
+    # Warnings and errors name segment positions, which move when the same content is re-enveloped.
+    return {k: v for k, v in data.items() if k not in ("warnings", "errors")}
 
 
 def _record_transaction(ic, message, msg_data, tx_data, *, forwarding: bool) -> Transaction:
-    fields = {
-        "message": message,
-        "sender": ic.sender,
-        "recipient": ic.recipient,
-        "sis": ic.sis,
-        "sms": msg_data["sms"],
-        "tn": tx_data["tn"],
-        "type": tx_data["type"],
-        "data": tx_data,
-        "nhs_number": tx_data.get("nhs_number") or "",
-        "gp_code": tx_data.get("gp_code") or "",
-        "status": TxStatus.FORWARDED if forwarding else TxStatus.PARSED,
-    }
+    fields = fit(
+        Transaction,
+        message=message,
+        sender=ic.sender,
+        recipient=ic.recipient,
+        sis=ic.sis,
+        sms=msg_data["sms"],
+        tn=tx_data["tn"],
+        type=tx_data["type"],
+        data=tx_data,
+        nhs_number=tx_data.get("nhs_number") or "",
+        gp_code=tx_data.get("gp_code") or "",
+        status=TxStatus.FORWARDED if forwarding else TxStatus.PARSED,
+    )
     if ic.status == InterchangeStatus.DUPLICATE:
         return _record_duplicate(fields)
     try:
@@ -367,6 +355,8 @@ def _record_transaction(ic, message, msg_data, tx_data, *, forwarding: bool) -> 
 
 
 def _record_duplicate(fields: dict) -> Transaction:
+    """Same (sender, recipient, SIS, SMS, TN) again: a skipped duplicate, or, with different content,
+    a reused number that a person must look at (it never silently replaces or vanishes)."""
     original = Transaction.objects.filter(
         sender=fields["sender"],
         recipient=fields["recipient"],
@@ -375,66 +365,100 @@ def _record_duplicate(fields: dict) -> Transaction:
         tn=fields["tn"],
         is_duplicate=False,
     ).first()
-    return Transaction.objects.create(
-        **{**fields, "status": TxStatus.DUPLICATE, "is_duplicate": True, "duplicate_of": original}
+    if original is None or _comparable(original.data) == _comparable(fields["data"]):
+        return Transaction.objects.create(
+            **{**fields, "status": TxStatus.DUPLICATE, "is_duplicate": True, "duplicate_of": original}
+        )
+    # TODO(state): a new row starts MANUAL; no transition of an existing transaction.
+    tx = Transaction.objects.create(
+        **{**fields, "status": TxStatus.MANUAL, "is_duplicate": True, "duplicate_of": original}
     )
-
-
-def _check_sequence(ic: Interchange, link: Link, parsed, result: IngestResult) -> None:
-    """Numbers from a partner go up by one. A jump may be a lost interchange, or one still on its way:
-    MESH does not promise order, so the missing numbers are only reported if still missing later."""
-    missing_sis = list(range(link.last_sis_received + 1, parsed.sis)) if link.last_sis_received else []
-    first_sms = min((m.sms for m in parsed.messages), default=0)
-    missing_sms = list(range(link.last_sms_received + 1, first_sms)) if link.last_sms_received else []
-    if missing_sis or missing_sms:
-        result.suspected_gap = {
-            "link_id": link.pk,
-            "interchange_id": ic.pk,
-            "sis": missing_sis[:50],
-            "sms": missing_sms[:50],
-        }
-    link.last_sis_received = max(link.last_sis_received, parsed.sis)
-    link.last_sms_received = max([link.last_sms_received, *(m.sms for m in parsed.messages)])
-    link.save(update_fields=["last_sis_received", "last_sms_received", "updated_at"])
-
-
-@transaction.atomic
-def confirm_sequence_gap(*, link_id: int, interchange_id: int, sis: list[int], sms: list[int]) -> bool:
-    """Open a sequence-gap case for numbers that still have not arrived. Returns whether it did."""
-    link = Link.objects.select_related("practice", "ha").get(pk=link_id)
-    received = Interchange.objects.filter(
-        direction=Direction.INBOUND, sender=link.practice.link_code, recipient=link.ha.link_code
-    )
-    still_sis = sorted(set(sis) - set(received.filter(sis__in=sis).values_list("sis", flat=True)))
-    still_sms = sorted(
-        set(sms) - set(Message.objects.filter(interchange__in=received, sms__in=sms).values_list("sms", flat=True))
-    )
-    if not still_sis and not still_sms:
-        return False
-    gaps = [
-        f"SIS {', '.join(map(str, still_sis))}" if still_sis else "",
-        f"SMS {', '.join(map(str, still_sms))}" if still_sms else "",
-    ]
-    described = " and ".join(g for g in gaps if g)
+    changed = sorted(k for k in set(original.data) | set(tx.data) if original.data.get(k) != tx.data.get(k))
+    changed = [k for k in changed if k not in ("warnings", "errors")]
     open_case(
         CaseRequest(
-            kind=CaseKind.SEQUENCE_GAP,
-            summary=f"Nothing received from {link.practice.link_code} numbered {described}"[:200],
-            interchange_id=interchange_id,
-            practice_ods=link.practice.ods_code,
-            ha_cipher=link.ha.cipher,
-            evidence={"missing_sis": still_sis, "missing_sms": still_sms, "link": str(link)},
+            kind=CaseKind.REUSED_NUMBER,
+            summary=f"{tx.type} TN {tx.tn} from {tx.sender} (SIS {tx.sis}, SMS {tx.sms}) reused with different content",
+            transaction_id=tx.pk,
+            interchange_id=tx.message.interchange_id,
+            nhs_number=tx.nhs_number,
+            ha_cipher=tx.message.ha_cipher,
+            evidence={"transaction": tx.data, "original_transaction": original.pk, "items_that_differ": changed},
             rule_trace=[
                 {
-                    "check": "incoming sequence numbers",
-                    "result": "gap",
-                    "why": "A number that never arrives means an interchange from this partner was lost; ask "
-                    "the practice to retransmit it (PCRM never asks automatically).",
+                    "check": "transaction key (sender, recipient, SIS, SMS, TN)",
+                    "result": "already received, different content",
+                    "why": "A duplicate would be skipped, but this one differs from what was received under the "
+                    "same numbers; nothing was applied. Compare the two, then reprocess or close.",
                 }
             ],
         )
     )
-    return True
+    return tx
+
+
+def _check_reused_sis(ic: Interchange, partner: Partner) -> None:
+    """A SIS seen before on different content (new transactions under an old SIS) is worth a look."""
+    reused = (
+        Interchange.objects.filter(direction=Direction.INBOUND, sender=ic.sender, recipient=ic.recipient, sis=ic.sis)
+        .exclude(pk=ic.pk)
+        .exclude(sha256=ic.sha256)
+        .exclude(status__in=[InterchangeStatus.HELD, InterchangeStatus.INVALID, InterchangeStatus.RECEIVED])
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if reused is None:
+        return
+    open_case(
+        CaseRequest(
+            kind=CaseKind.REUSED_NUMBER,
+            summary=f"{ic.sender} reused SIS {ic.sis} for a different interchange",
+            interchange_id=ic.pk,
+            practice_ods=partner.practice.ods_code,
+            ha_cipher=partner.ha.cipher,
+            evidence={"sis": ic.sis, "earlier_interchange": reused},
+            rule_trace=[
+                {
+                    "check": "interchange number (SIS)",
+                    "result": "reused",
+                    "why": "The same SIS arrived before with other content. Its new transactions were processed; "
+                    "check with the practice whether its counters were reset.",
+                }
+            ],
+        )
+    )
+
+
+# --- RECEP interchanges ------------------------------------------------------------------------
+
+
+def _record_recep(ic: Interchange, parsed, partner: Partner, result: IngestResult) -> None:
+    recep = parsed.recep
+    Message.objects.create(**fit(Message, interchange=ic, sms=recep.sms, type=codes.RECEP, ha_cipher=recep.ha_cipher))
+    if not partner.ha.is_served_by_pcrm(timezone.localdate()):
+        # It acknowledges NHAIS's interchange: NHAIS must see it, byte for byte.
+        ic.status = InterchangeStatus.FORWARDED
+        _forward(ic, partner)
+        return
+    seen = (
+        Interchange.objects.filter(
+            direction=Direction.INBOUND,
+            sender=ic.sender,
+            recipient=ic.recipient,
+            sis=ic.sis,
+            messages__sms=recep.sms,
+            status__in=[InterchangeStatus.RECEP, InterchangeStatus.DUPLICATE],
+        )
+        .exclude(pk=ic.pk)
+        .first()
+    )
+    if seen is not None:
+        ic.status = InterchangeStatus.DUPLICATE
+        ic.duplicate_of = seen
+        return
+    result.suspected_gap = sequence.check(ic, partner.link, parsed.sis, [recep.sms])
+    apply_recep(ic, parsed, partner.link)
+    ic.status = InterchangeStatus.RECEP
 
 
 def stalled_work(*, older_than: dt.datetime, retry_grace: dt.timedelta) -> tuple[list[int], list[int]]:

@@ -155,8 +155,19 @@ def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
     # RECEPs share the pair's SIS/SMS counters with registration interchanges.
     link.last_sis_sent = _next(link.last_sis_sent)
     link.last_sms_sent = _next(link.last_sms_sent)
-    received = parse_interchange(bytes(item.in_reply_to.raw))
-    body = build_recep(received, sis=link.last_sis_sent, sms=link.last_sms_sent, now=timezone.localtime(now))
+    received = parse_interchange(bytes(item.in_reply_to.raw), isolate_messages=True)
+    # A message PCRM could not read may lack its NAD+FHS; the RECEP still names the HA it was sent to.
+    for message in received.messages:
+        message.ha_cipher = message.ha_cipher or item.ha_cipher
+    codes = item.payload.get("message_codes") or {}
+    body = build_recep(
+        received,
+        sis=link.last_sis_sent,
+        sms=link.last_sms_sent,
+        now=timezone.localtime(now),
+        message_codes={int(sms): code for sms, code in codes.items()},
+        interchange_code=item.payload.get("interchange_code") or "OK",
+    )
     ic = _outbound(
         body,
         workflow=mesh.WORKFLOW_RECEP,

@@ -24,7 +24,8 @@ def ingest_file(path: Path) -> list[dict]:
         message_type="DATA",
         sender="",
         recipient="",
-        local_id=path.name[:64],
+        local_id=path.name,
+        replayed_by="gplinks ingest",
     )
     result = inbound.ingest_interchange(row.pk)
     for tx_id in result.new_transaction_ids:

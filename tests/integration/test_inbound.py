@@ -66,7 +66,7 @@ def test_crash_between_store_and_acknowledge_processes_once(mesh, mesh_as, gp_li
     assert TxRow.objects.count() == 1
 
 
-def test_same_interchange_under_a_new_mesh_id_is_a_duplicate_with_one_recep(mesh, mesh_as, gp_link):
+def test_same_interchange_under_a_new_mesh_id_is_a_duplicate_receipted_again(mesh, mesh_as, gp_link):
     PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="Z99999")
     body = g1_interchange()
     with mesh_as("GPMB00301") as gp:
@@ -83,7 +83,10 @@ def test_same_interchange_under_a_new_mesh_id_is_a_duplicate_with_one_recep(mesh
         (TxStatus.DONE, False),
         (TxStatus.DUPLICATE, True),
     ]
-    assert OutboxItem.objects.filter(kind="RECEP").count() == 1
+    # A GP re-sends when its RECEP was lost: the duplicate is skipped but acknowledged, with the same answer.
+    receps = list(OutboxItem.objects.filter(kind="RECEP").order_by("id"))
+    assert [r.in_reply_to_id for r in receps] == [first.pk, second.pk]
+    assert receps[0].payload == receps[1].payload == {"message_codes": {"1": "CP"}, "interchange_code": "OK"}
     assert OutboxItem.objects.filter(tx_type="F4").count() == 1, "the duplicate had no side effects"
 
 

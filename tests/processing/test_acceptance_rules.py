@@ -16,7 +16,7 @@ from processing_support import g1, process, replies
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod, Patient
 from pds.services import get_patient, merge_patients
-from registrations.models import Registration, TxStatus
+from registrations.models import OutboxItem, Registration, TxStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -292,7 +292,8 @@ def test_no_reply_on_a_link_an_nhais_ha_still_runs(world):
 
     PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002")
     stray = GPSystem(world.gp_new.mesh_as, world.nhais, "XX11")
-    tx = process(stray, g1(41, "4826943,284"), cipher="XX1")[0]
-    assert tx.status == TxStatus.MANUAL
-    assert ExceptionCase.objects.get(transaction=tx).kind == "UNKNOWN_GP"
-    assert replies() == []
+    # There is no NHA5-XX11 link, so the partner is not authenticated for it: nothing is read or answered.
+    assert process(stray, g1(41, "4826943,284"), cipher="XX1") == []
+    case = ExceptionCase.objects.get()
+    assert case.kind == "UNAUTHENTICATED_PARTNER" and "no link between NHA5 and XX11" in case.summary
+    assert replies() == [] and not OutboxItem.objects.exists()
