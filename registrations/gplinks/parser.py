@@ -65,6 +65,7 @@ def _parse(data: bytes | str, ctx: ParseContext, isolate: bool = False) -> Inter
     if not segs[0].startswith("UNB+"):
         raise CodecError(f"an interchange must start with UNB, found {wire_of(segs[0])[:20]!r}", segment=1)
     sender, recipient, prepared_at, sis, app_ref = read_unb(segs[0])
+    read_message, read_unknown = _readers(isolate)
 
     messages: list[Message] = []
     recep = None
@@ -82,23 +83,16 @@ def _parse(data: bytes | str, ctx: ParseContext, isolate: bool = False) -> Inter
             raise CodecError(f"expected UNH or UNZ, found {wire_of(seg)[:20]!r}", segment=i + 1)
         els = seg.split("+")
         mtype = els[2].split(":")[0] if len(els) > 2 else ""
-        if isolate and recep is None and mtype != codes.RECEP:
-            try:
-                if mtype != codes.FHSREG:
-                    raise CodecError(f"message type {text_of(mtype)!r} is not FHSREG", segment=i + 1)
-                msg, i = _read_message(segs, i, els, ctx)
-            except CodecError as exc:
-                msg, i = _rejected_message(segs, i, els, exc)
-            messages.append(msg)
-        elif mtype == codes.FHSREG and recep is None:
-            msg, i = _read_message(segs, i, els, ctx)
+        if mtype == codes.FHSREG and recep is None:
+            msg, i = read_message(segs, i, els, ctx)
             messages.append(msg)
         elif mtype == codes.RECEP and recep is None and not messages:
             recep, i = read_recep_message(segs, i, els, ctx)
         elif mtype in (codes.FHSREG, codes.RECEP):
             raise CodecError("a RECEP interchange holds exactly one RECEP message and nothing else", segment=i + 1)
         else:
-            raise CodecError(f"message type {text_of(mtype)!r} is neither FHSREG nor RECEP", segment=i + 1)
+            msg, i = read_unknown(segs, i, els, ctx)
+            messages.append(msg)
 
     ctx.segment = i + 1
     check_unz(segs[i], i + 1, sis, 1 if recep is not None else len(messages), ctx)
@@ -114,6 +108,30 @@ def _parse(data: bytes | str, ctx: ParseContext, isolate: bool = False) -> Inter
         app_ref=app_ref,
         recep=recep,
     )
+
+
+def _unknown_type(segs: list[str], i: int, unh: list[str], ctx: ParseContext) -> tuple[Message, int]:
+    mtype = unh[2].split(":")[0] if len(unh) > 2 else ""
+    raise CodecError(f"message type {text_of(mtype)!r} is neither FHSREG nor RECEP", segment=i + 1)
+
+
+def _isolating(read):
+    """`read`, but a message it cannot read comes back rejected instead of sinking the interchange."""
+
+    def isolated(segs: list[str], i: int, unh: list[str], ctx: ParseContext) -> tuple[Message, int]:
+        try:
+            return read(segs, i, unh, ctx)
+        except CodecError as exc:
+            return _rejected_message(segs, i, unh, exc)
+
+    return isolated
+
+
+def _readers(isolate: bool):
+    """How to read a FHSREG message and a message of unknown type, with or without isolation."""
+    if isolate:
+        return _isolating(_read_message), _isolating(_unknown_type)
+    return _read_message, _unknown_type
 
 
 def _rejected_message(segs: list[str], i: int, unh: list[str], exc: CodecError) -> tuple[Message, int]:

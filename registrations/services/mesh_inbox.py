@@ -85,37 +85,38 @@ def poll_inbox(
             while True:
                 ids = client.list_messages(max_results=LIST_PAGE)
                 acknowledged_before = result.acknowledged
-                # One query per page tells which messages a crashed run already stored.
-                stored = set(
-                    Interchange.objects.filter(mesh_message_id__in=ids).values_list("mesh_message_id", flat=True)
-                )
-                for start in range(0, len(ids), STORE_BATCH):
-                    chunk = ids[start : start + STORE_BATCH]
-                    fetched = []
-                    for mid in chunk:
-                        if mid not in stored:
-                            d = _download(client, mid)
-                            if d is None:
-                                result.left.append(mid)
-                            else:
-                                fetched.append(d)
-                    rows, failed = _store_batch(fetched)
-                    result.left.extend(failed)
-                    for row in rows:
-                        result.stored.append(row.pk)
-                        if on_stored and row.status == InterchangeStatus.RECEIVED:
-                            on_stored(row.pk)
-                    for message_id in chunk:
-                        if message_id in result.left:
-                            continue
-                        if before_ack:
-                            before_ack(message_id)
-                        if _acknowledge(client, message_id):
-                            result.acknowledged += 1
+                _poll_page(client, ids, result, on_stored, before_ack)
                 # A full page may hold only messages left behind: stop rather than list them forever.
                 if len(ids) < LIST_PAGE or result.acknowledged == acknowledged_before:
                     break
     return result
+
+
+def _poll_page(client, ids: list[str], result: PollResult, on_stored, before_ack) -> None:
+    # One query per page tells which messages a crashed run already stored.
+    stored = set(Interchange.objects.filter(mesh_message_id__in=ids).values_list("mesh_message_id", flat=True))
+    for start in range(0, len(ids), STORE_BATCH):
+        chunk = ids[start : start + STORE_BATCH]
+        fetched = []
+        for mid in chunk:
+            d = None if mid in stored else _download(client, mid)
+            if d is not None:
+                fetched.append(d)
+            elif mid not in stored:
+                result.left.append(mid)
+        rows, failed = _store_batch(fetched)
+        result.left.extend(failed)
+        for row in rows:
+            result.stored.append(row.pk)
+            if on_stored and row.status == InterchangeStatus.RECEIVED:
+                on_stored(row.pk)
+        for message_id in chunk:
+            if message_id in result.left:
+                continue
+            if before_ack:
+                before_ack(message_id)
+            if _acknowledge(client, message_id):
+                result.acknowledged += 1
 
 
 def _acknowledge(client, message_id: str) -> bool:
