@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "api_search_patients": "Searched for patients (FHIR API)",
     "api_amend_patient": "Amended a patient record (FHIR API)",
     "fp69_set": "Set an FP69 flag",
+    "view_interchange": "Viewed an interchange (its transactions or raw EDIFACT)",
 }
 
 

@@ -150,6 +150,8 @@ class Interchange(models.Model):
     recep_code = models.CharField("RECEP code", max_length=2, blank=True)
     recep_at = models.DateTimeField("RECEP received", null=True, blank=True)
     recep_overdue_at = models.DateTimeField("missing RECEP reported", null=True, blank=True)
+    # Outbound: the partner's RECEP interchange that answered this one.
+    answered_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="answered")
     # Unexpected failures while reading it; bounded, after which it is INVALID with a case.
     ingest_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

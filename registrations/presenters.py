@@ -5,7 +5,7 @@ from core.presenters import Tag
 from .models import InterchangeStatus
 
 # Grey: arrived or set aside. Blue: read and moving. Purple: handed on or bookkeeping.
-# Red: could not be read. Yellow: waiting to go. Green: the partner confirmed it.
+# Red: could not be read, or the partner refused it. Yellow: waiting to go. Green: the partner confirmed it.
 INTERCHANGE_STATUS_COLOURS: dict[str, str] = {
     InterchangeStatus.RECEIVED: "grey",
     InterchangeStatus.PARSED: "blue",
@@ -17,6 +17,11 @@ INTERCHANGE_STATUS_COLOURS: dict[str, str] = {
     InterchangeStatus.BUILT: "yellow",
     InterchangeStatus.SENT: "blue",
     InterchangeStatus.ACKNOWLEDGED: "green",
+    # Orange: set aside for a person (not authenticated, not GP Links). Red: refused or unreadable.
+    InterchangeStatus.HELD: "orange",
+    InterchangeStatus.UNHANDLED: "orange",
+    InterchangeStatus.QUARANTINED: "red",
+    InterchangeStatus.NEGATIVE: "red",
 }
 
 

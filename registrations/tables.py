@@ -6,7 +6,12 @@ _NOWRAP = {"td": {"class": "pcrm-nowrap"}}  # static/pcrm/pcrm.css: times stay o
 
 
 class InterchangeTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="Recorded", format="d M Y H:i", attrs=_NOWRAP)
+    created_at = tables.DateTimeColumn(
+        verbose_name="Recorded",
+        format="d M Y H:i",
+        attrs=_NOWRAP,
+        linkify=("registrations:interchange-detail", {"pk": tables.A("pk")}),
+    )
     direction = tables.Column(verbose_name="Direction")
     workflow = tables.Column()
     sender = tables.Column(verbose_name="From")

@@ -1,22 +1,43 @@
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 
 from core.htmx import page_or_partial
 from core.roles import Perm
+from pds import audit
 
+from . import selectors
+from .filters import InterchangeFilter
 from .models import Interchange
 from .tables import InterchangeTable
+
+VIEW_INTERCHANGE = "view_interchange"
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 @permission_required(Perm.VIEW_PIPELINE, raise_exception=True)
 def interchange_list(request):
-    qs = Interchange.objects.defer("raw").annotate(message_count=Count("messages"))
-    table = InterchangeTable(qs)
+    found = InterchangeFilter(
+        request.GET, queryset=Interchange.objects.defer("raw").annotate(message_count=Count("messages"))
+    )
+    table = InterchangeTable(found.qs if found.is_valid() else Interchange.objects.none())
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    return render(request, page_or_partial(request, "registrations/interchange_list.html", "table"), {"table": table})
+    context = {"table": table, "filter": found, "filter_errors": bool(found.form.errors)}
+    return render(request, page_or_partial(request, "registrations/interchange_list.html", "table"), context)
+
+
+@require_GET
+@permission_required(Perm.VIEW_PIPELINE, raise_exception=True)
+def interchange_detail(request, pk: int):
+    ic = get_object_or_404(Interchange.objects.select_related("link__practice", "link__ha", "answered_by"), pk=pk)
+    detail = selectors.interchange_detail(ic, user=request.user)
+    # Every patient whose details the page shows is a view of patient data, audited like any other.
+    for number in detail.nhs_numbers_shown:
+        audit.record(
+            action=VIEW_INTERCHANGE, user=request.user, nhs_number=number, object_type="interchange", object_id=str(pk)
+        )
+    return render(request, "registrations/interchange_detail.html", {"detail": detail, "ic": ic})

@@ -53,7 +53,8 @@ def apply_recep(recep_interchange: Interchange, parsed, link: Link) -> Interchan
     sent.recep_at = parsed.prepared_at or timezone.now()
     negative = recep.interchange_code != POSITIVE_INTERCHANGE or any(code for _, code in rejected)
     sent.status = InterchangeStatus.NEGATIVE if negative else InterchangeStatus.ACKNOWLEDGED
-    sent.save(update_fields=["recep_code", "recep_at", "status"])
+    sent.answered_by = recep_interchange
+    sent.save(update_fields=["recep_code", "recep_at", "status", "answered_by"])
     if negative:
         _negative(sent, recep_interchange, link, recep, rejected)
     # Answered at last: the missing-RECEP case (if one was opened) has its answer.

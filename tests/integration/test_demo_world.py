@@ -1,5 +1,7 @@
 """The demo world loads deterministically and its MESH backlog exercises every path of the foundation."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from support import drain
@@ -20,6 +22,7 @@ def test_seed_demo_backlog_covers_every_gp_transaction_type_and_both_outcomes(me
     relay()
 
     assert Practice.objects.count() == 12
+    assert all(re.fullmatch(r"[A-Z]{3}5", code) for code in Practice.objects.values_list("link_code", flat=True))
     types = set(Transaction.objects.values_list("type", flat=True))
     assert types == {"G1", "G2", "G3", "G5"}
     statuses = set(Transaction.objects.values_list("status", flat=True))
@@ -29,6 +32,12 @@ def test_seed_demo_backlog_covers_every_gp_transaction_type_and_both_outcomes(me
         "FORWARDED",
         "INVALID",
         "REPORT",  # a MESH non-delivery report
+        # What the MESH front door withstands: a spoofed sender, a RECEP for nothing PCRM sent,
+        # another service's workflow, a body whose compression is a lie.
+        "HELD",
+        "RECEP",
+        "UNHANDLED",
+        "QUARANTINED",
     }
     kinds = set(ExceptionCase.objects.values_list("kind", flat=True))
     assert {

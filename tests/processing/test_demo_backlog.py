@@ -12,8 +12,9 @@ from registrations.services import inbound
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# Raised only by time passing (no RECEP after 48 hours) or by repeated failure, never by traffic.
-OPERATIONAL = {CaseKind.MISSING_RECEP, CaseKind.DEAD_LETTER}
+# Raised only by time passing (no RECEP after 48 hours) or by repeated failure, never by traffic; and a
+# negative RECEP answers what PCRM sent, so none can be in the backlog before PCRM has sent anything.
+OPERATIONAL = {CaseKind.MISSING_RECEP, CaseKind.DEAD_LETTER, CaseKind.NEGATIVE_RECEP}
 
 
 def test_demo_backlog_exercises_every_case_kind(mesh):

@@ -3,7 +3,7 @@ backlog of GP Links interchanges waiting in PCRM's MESH inbox.
 
 The backlog covers every transaction type GP systems send (G1, G2, G3, G5), some that auto-process
 and some that become exception cases, plus one interchange for an HA not yet migrated (forwarded to
-NHAIS) and one that cannot be read at all.
+NHAIS), one that cannot be read at all, and one of each thing the MESH front door must withstand.
 """
 
 import datetime as dt
@@ -21,8 +21,8 @@ from core import roles
 from core.nhs_number import from_serial
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName
 from registrations import mesh
-from registrations.gplinks import build_interchange, from_json
-from registrations.mesh_directory import gp_mailbox
+from registrations.gplinks import build_interchange, build_recep, from_json
+from registrations.mesh_directory import GP_MAILBOX_POOL, gp_mailbox
 from registrations.models import GP, HealthAuthority, Link, Practice
 
 MIGRATED = {"BAA": dt.date(2026, 4, 1), "COV": dt.date(2026, 7, 1), "KC": dt.date(2026, 10, 1)}
@@ -170,7 +170,8 @@ class Command(BaseCommand):
                     "ha": ha,
                     "address": f"{n} {ROADS[n % len(ROADS)].title()}, {town.title()}",
                     "postcode": f"{district} {n % 9 + 1}AB",
-                    "link_code": f"P{n:02d}5",
+                    # GP link codes are "3 alphas and a 5" (protocol 7.2), e.g. TES5.
+                    "link_code": f"P{chr(65 + n // 26)}{chr(65 + n % 26)}5",
                     "mesh_mailbox": gp_mailbox(n),
                 },
             )
@@ -254,6 +255,7 @@ class Command(BaseCommand):
         by_ods = {p.ods_code: p for p in practices}
         plan = build_backlog_plan(practices, people, by_ods)
         counters: dict[str, int] = {}
+        documents: dict[str, list[dict]] = {}
         sent = 0
         for practice, transactions, cipher in plan:
             if practice == practices[0] and counters.get(practice.link_code) == 2:
@@ -271,6 +273,7 @@ class Command(BaseCommand):
                     {"sms": sis, "type": transactions[0]["type"], "ha_cipher": cipher, "transactions": transactions}
                 ],
             }
+            documents.setdefault(practice.link_code, []).append(document)
             body = build_interchange(from_json(document))
             with mesh.mesh_client(practice.mesh_mailbox) as client:
                 mesh.send(
@@ -290,7 +293,67 @@ class Command(BaseCommand):
                 local_id="demo-garbage",
             )
         self._non_delivery_report()
-        return sent + 1
+        return sent + 1 + self._hostile(practices[1], documents[practices[1].link_code], counters)
+
+    def _hostile(self, practice: Practice, documents: list[dict], counters: dict[str, int]) -> int:
+        """What the MESH front door must withstand (ADR 0010), one of each: a spoofed sender, a reused
+        transaction number, a body whose compression is a lie, another service's workflow, and a RECEP
+        for an interchange PCRM never sent. Each becomes a case; none holds up the rest."""
+        first = documents[0]
+        with mesh.mesh_client(gp_mailbox(GP_MAILBOX_POOL)) as impostor:
+            mesh.send(
+                impostor,
+                recipient=settings.MESH_MAILBOX,
+                body=build_interchange(from_json(documents[-1])),
+                workflow=mesh.WORKFLOW_REG,
+                local_id="demo-spoofed",
+            )
+        reused = {**first, "messages": [dict(first["messages"][0])]}
+        tx = dict(reused["messages"][0]["transactions"][0])
+        tx["surname"] = "IMPOSTOR"
+        reused["messages"][0]["transactions"] = [tx]
+        sis = counters[practice.link_code] = counters[practice.link_code] + 1
+        never_sent = {
+            "sender": practice.ha.link_code,
+            "recipient": practice.link_code,
+            "sis": 99_999,
+            "prepared_at": first["prepared_at"],
+            "warnings": [],
+            "messages": [{**first["messages"][0], "sms": 99_999}],
+        }
+        recep = build_recep(from_json(never_sent), sis=sis, sms=sis, now=timezone.localtime().replace(microsecond=0))
+        with mesh.mesh_client(practice.mesh_mailbox) as client:
+            mesh.send(
+                client,
+                recipient=settings.MESH_MAILBOX,
+                body=build_interchange(from_json(reused)),
+                workflow=mesh.WORKFLOW_REG,
+                local_id="demo-reused",
+            )
+            mesh.send(
+                client, recipient=settings.MESH_MAILBOX, body=recep, workflow=mesh.WORKFLOW_RECEP, local_id="demo-recep"
+            )
+            mesh.send(
+                client,
+                recipient=settings.MESH_MAILBOX,
+                body=b"A FILE FOR ANOTHER SERVICE",
+                workflow="DEMO_OTHER",
+                local_id="demo-other",
+            )
+            # Declares gzip but is not: only a raw POST can send that (mesh-client always encodes honestly).
+            client._session.post(
+                f"{client._url}/messageexchange/{practice.mesh_mailbox}/outbox",
+                data=b"NOT GZIP AT ALL",
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Encoding": "gzip",
+                    "mex-To": settings.MESH_MAILBOX,
+                    "mex-WorkflowID": mesh.WORKFLOW_REG,
+                    "mex-LocalID": "demo-bad-gzip",
+                },
+                timeout=settings.MESH_TIMEOUT_SECONDS,
+            ).raise_for_status()
+        return 5
 
     def _non_delivery_report(self) -> None:
         """Ask the MESH sandbox for a non-delivery REPORT in PCRM's inbox, as live MESH sends after five days
