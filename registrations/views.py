@@ -9,7 +9,7 @@ from core.htmx import page_or_partial
 from core.roles import Perm
 from pds import audit
 
-from . import selectors
+from . import interchange_selectors as selectors
 from .filters import InterchangeFilter
 from .models import Interchange
 from .tables import InterchangeTable
