@@ -24,7 +24,7 @@ class InterchangeFilter(django_filters.FilterSet):
     partner = django_filters.CharFilter(
         label="Partner",
         method="filter_partner",
-        help_text="A link code (TES5, XX11), a MESH mailbox or a practice ODS code",
+        help_text="A GP or HA link code, a MESH mailbox or a practice ODS code",
         widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10", "autocomplete": "off"}),
     )
     sis = django_filters.NumberFilter(
