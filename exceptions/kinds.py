@@ -277,6 +277,12 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
         "Compare the two; reprocess to apply the new one, or close.",
         2, ("reprocess", "reject_to_practice", "close_no_action", "escalate"), resolver="PCSE registrations",
     ),
+    CaseKind.OUTBOUND_REFUSED: KindInfo(
+        "E207", "Not sent: invalid outbound",
+        "PCRM would have sent the practice something GP Links cannot carry (no known registered GP, a value "
+        "the codec refuses). Nothing was sent: tell the practice another way, or fix the data and redo it.",
+        2, ("close_no_action", "escalate"), resolver="PCSE registrations",
+    ),
     CaseKind.INVALID_ADDRESS: KindInfo(
         "E204", "Invalid address",
         "The new address would fail PDS validation. Apply a corrected address, or keep PDS as it is.",

@@ -44,6 +44,7 @@ KIND_COLOURS: dict[CaseKind, str] = {
     CaseKind.UNKNOWN_WORKFLOW: _TRANSPORT,
     CaseKind.NEGATIVE_RECEP: _TRANSPORT,
     CaseKind.UNMATCHED_RECEP: _TRANSPORT,
+    CaseKind.OUTBOUND_REFUSED: _DATA,
 }
 
 CASE_STATUS_COLOURS: dict[str, str] = {

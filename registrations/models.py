@@ -256,6 +256,7 @@ class OutboxKind(models.TextChoices):
 class OutboxStatus(models.TextChoices):
     QUEUED = "QUEUED", "Queued"
     BATCHED = "BATCHED", "Batched into an interchange"
+    REFUSED = "REFUSED", "Refused: could not be built (a case says why)"
 
 
 class OutboxItem(models.Model):
@@ -271,6 +272,7 @@ class OutboxItem(models.Model):
     quoted_tn = models.PositiveBigIntegerField(null=True, blank=True)
     tn = models.PositiveBigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="why it was refused")
     caused_by = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound")
     in_reply_to = models.ForeignKey(
         Interchange, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"

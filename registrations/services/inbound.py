@@ -106,6 +106,11 @@ def _ingest(interchange_id: int) -> IngestResult:
         _mark_invalid(ic, str(exc))
         result.status = ic.status
         return result
+    bad_number = _out_of_range(parsed)
+    if bad_number is not None:
+        _mark_invalid(ic, f"sequence number {bad_number} is outside 1 to 99,999,999: it cannot be acknowledged")
+        result.status = ic.status
+        return result
     head = fit(Interchange, sender=parsed.sender, recipient=parsed.recipient, warnings=list(parsed.warnings))
     ic.sender, ic.recipient, ic.warnings = head["sender"], head["recipient"], head["warnings"]
     ic.sis, ic.prepared_at = parsed.sis, parsed.prepared_at
@@ -118,6 +123,14 @@ def _ingest(interchange_id: int) -> IngestResult:
     ic.save()
     result.status = ic.status
     return result
+
+
+def _out_of_range(parsed) -> int | None:
+    """An SIS or SMS the protocol cannot carry (RECEPs quote them in 8 digits), if there is one."""
+    numbers = [parsed.sis, *(m.sms for m in parsed.messages)]
+    if parsed.recep is not None:
+        numbers.append(parsed.recep.sms)
+    return next((n for n in numbers if not 1 <= n <= sequence.MAX_SEQUENCE), None)
 
 
 def _mark_invalid(ic: Interchange, error: str, *, attempts: bool = False) -> None:

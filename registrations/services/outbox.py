@@ -30,6 +30,9 @@ from ..models import (
     OutboxStatus,
     Transaction,
 )
+from ..ports import CaseKind, CaseRequest, open_case
+from ..safe_text import pg_text
+from . import outbound
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,16 @@ QUOTING_TYPES = {"F3", "F4"}
 def queue_transaction(
     *, link: Link, tx_type: str, payload: dict, caused_by: Transaction | None = None, quoted_tn: int | None = None
 ) -> OutboxItem:
-    """Queue one outbound F-transaction. `payload` uses the codec's JSON transaction keys."""
+    """Queue one outbound F-transaction. `payload` uses the codec's JSON transaction keys.
+
+    The payload is first made fit for GP Links (text normalised to Appendix K and the item lengths)
+    and checked with the codec's own validation, plus the rule that an F2, F9 or F10 names the
+    patient's GP for certain. One that fails is kept REFUSED with a case, and never sent.
+    """
     if tx_type in QUOTING_TYPES and quoted_tn is None:
         raise ValueError(f"{tx_type} must quote the GP's transaction number")
-    return OutboxItem.objects.create(
+    payload, problems = outbound.check(tx_type, payload, practice=link.practice, caused_by=caused_by, tn=quoted_tn or 1)
+    item = OutboxItem.objects.create(
         kind=OutboxKind.TRANSACTION,
         link=link,
         mesh_recipient=link.practice.mesh_mailbox,
@@ -53,6 +62,39 @@ def queue_transaction(
         payload=payload,
         caused_by=caused_by,
         quoted_tn=quoted_tn,
+    )
+    if problems:
+        _refuse(item, "; ".join(problems))
+    return item
+
+
+def _refuse(item: OutboxItem, error: str) -> None:
+    """Keep the item, never send it, and tell a person why."""
+    log.warning("outbox item %s (%s) refused", item.pk, item.tx_type or item.kind)
+    item.status = OutboxStatus.REFUSED
+    item.error = pg_text(error, 2000)
+    item.save(update_fields=["status", "error"])
+    practice = item.link.practice if item.link_id else None
+    open_case(
+        CaseRequest(
+            kind=CaseKind.OUTBOUND_REFUSED,
+            summary=f"{item.tx_type or item.kind} to {practice.ods_code if practice else item.mesh_recipient} "
+            f"not sent: {error}",
+            transaction_id=item.caused_by_id,
+            interchange_id=item.in_reply_to_id,
+            nhs_number=str(item.payload.get("nhs_number") or ""),
+            practice_ods=practice.ods_code if practice else "",
+            ha_cipher=item.ha_cipher,
+            evidence={"outbox_item": item.pk, "type": item.tx_type or item.kind, "problems": error},
+            rule_trace=[
+                {
+                    "check": "outbound validation",
+                    "result": "refused",
+                    "why": "GP Links cannot carry it as it stands, and guessing (a GP, a value) could mislead the "
+                    "practice. Nothing was sent.",
+                }
+            ],
+        )
     )
 
 
@@ -76,7 +118,11 @@ def relay(*, now: dt.datetime | None = None, send: bool = True) -> RelayResult:
 
 @transaction.atomic
 def build_pending(*, now: dt.datetime) -> list[int]:
-    """Batch queued items into interchanges, allocating SIS/SMS per link and TN per HA."""
+    """Batch queued items into interchanges, allocating SIS/SMS per link and TN per HA.
+
+    Each build runs in its own savepoint: an item that cannot be built is REFUSED with a case and
+    the rest go out, so one bad item never holds up the outbox.
+    """
     items = list(
         OutboxItem.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=OutboxStatus.QUEUED)
@@ -88,12 +134,38 @@ def build_pending(*, now: dt.datetime) -> list[int]:
     for item in items:
         if item.kind == OutboxKind.TRANSACTION:
             by_link[item.link_id].append(item)
-        elif item.kind == OutboxKind.RECEP:
-            built.append(_build_recep(item, now))
-        elif item.kind == OutboxKind.FORWARD:
-            built.append(_build_forward(item, now))
+        else:
+            build = _build_recep if item.kind == OutboxKind.RECEP else _build_forward
+            built.extend(_guarded([item], lambda item=item, build=build: build(item, now)))
     for link_id, link_items in by_link.items():
-        built.append(_build_transactions(Link.objects.select_for_update().get(pk=link_id), link_items, now))
+        built.extend(_build_link(link_id, link_items, now))
+    return built
+
+
+def _guarded(items: list[OutboxItem], build) -> list[int]:
+    try:
+        with transaction.atomic():
+            return [build()]
+    except Exception as exc:
+        for item in items:
+            _refuse(item, f"could not be built ({type(exc).__name__}: {exc})")
+        return []
+
+
+def _build_link(link_id: int, items: list[OutboxItem], now: dt.datetime) -> list[int]:
+    """One interchange for a link's items; if it cannot be built, each on its own, so only the bad one is refused."""
+    try:
+        with transaction.atomic():
+            return [_build_transactions(Link.objects.select_for_update().get(pk=link_id), items, now)]
+    except Exception:
+        pass
+    built = []
+    for item in items:
+
+        def alone(item=item):
+            return _build_transactions(Link.objects.select_for_update().get(pk=link_id), [item], now)
+
+        built.extend(_guarded([item], alone))
     return built
 
 

@@ -17,6 +17,7 @@ from core import roles
 from exceptions import resolution
 from exceptions.models import ExceptionCase
 from registrations.gplinks import parse_interchange
+from registrations.models import Registration
 from registrations.services import fp69
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -86,6 +87,10 @@ def test_deduction_request_rejection(world, agent):
 
 def test_fp69_notice_and_flag_removal(world, agent):
     PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="A10001")
+    # A10001 has two GPs: an F9 names the patient's GP only when PCRM knows it (ADR 0010), never a guess.
+    Registration.objects.create(
+        nhs_number=JANE, practice=world.new, gp=world.gps["new"], acceptance_date=dt.date(2025, 1, 6)
+    )
     fp69.mark_returned_mail(JANE, by="agent", on=dt.date(2026, 11, 3), free_text="MAIL RETURNED UNDELIVERED")
     relay()
     assert_golden("fp69_notice_f9", received(world.gp_new, "F9"))

@@ -82,6 +82,7 @@ def test_hostile_batch_is_stored_visible_harmless_and_never_delays_good_traffic(
     unmatched = build_recep(sent_to_far, sis=3, sms=3, now=now).replace(
         b"RFF+RIS:%08d" % sent_to_far.sis, b"RFF+RIS:00004242"
     )
+    huge_sms = edifact("TES5", 6, g1_message(6, 6, unknown_patient)).replace(b"UNH+00000006", b"UNH+123456789012")
     long_local_id = {"mex-LocalID": "L" * 300}
     not_gzip = {"Content-Encoding": "gzip"}
     reg, rcp = "NHAIS_REG", "NHAIS_RECEP"
@@ -97,6 +98,7 @@ def test_hostile_batch_is_stored_visible_harmless_and_never_delays_good_traffic(
         ("GPMB00301", edifact("TES5", 2, g1_message(2, 2, "9999999999")), reg, None, "reused numbers"),
         ("GPMB00301", broken_second, reg, None, "partly bad interchange"),
         ("GPMB00301", b"\x00\xff garbage, not EDIFACT", reg, None, "unreadable"),
+        ("GPMB00301", huge_sms, reg, None, "SMS no RECEP can quote"),
         ("GPMB00303", rejecting, rcp, None, "negative RECEP"),
         ("GPMB00303", unmatched, rcp, None, "RECEP for an unknown SIS"),
     ]
@@ -150,7 +152,8 @@ def test_hostile_batch_is_stored_visible_harmless_and_never_delays_good_traffic(
     assert kinds["UNKNOWN_WORKFLOW"] == 1
     assert kinds["UNAUTHENTICATED_PARTNER"] == 3  # spoofed, unknown link code, over-long sender
     assert kinds["REUSED_NUMBER"] >= 1
-    assert kinds["INVALID_INTERCHANGE"] == 2  # the unreadable one, and message 4 of the partly bad one
+    # The unreadable one, the one whose SMS no RECEP could quote, and message 4 of the partly bad one.
+    assert kinds["INVALID_INTERCHANGE"] == 3
     assert kinds["NEGATIVE_RECEP"] == 1 and kinds["UNMATCHED_RECEP"] == 1
     assert statuses[InterchangeStatus.HELD] == 3 and statuses[InterchangeStatus.QUARANTINED] == 1
     # Nothing changed that should not have: the spoofed amendment left the address alone.
