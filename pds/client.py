@@ -154,7 +154,7 @@ class PdsClient:
                     self.auth.invalidate()
                     attempt -= 1
                     continue
-                last = _error_for(response, method, request_id)
+                last = _error_for(response, method, path, request_id)
                 if not isinstance(last, errors.Transient):
                     raise last
                 wait = self._wait(attempt, response.headers.get("Retry-After"))
@@ -192,7 +192,7 @@ def _spine_code(response: requests.Response) -> tuple[str, str]:
         return "", ""
 
 
-def _error_for(response: requests.Response, method: str, request_id: str) -> errors.PdsError:
+def _error_for(response: requests.Response, method: str, path: str, request_id: str) -> errors.PdsError:
     status = response.status_code
     code, diagnostics = _spine_code(response)
     detail = f"{method} {status} {code or 'no OperationOutcome'} (request {request_id})"
@@ -216,7 +216,7 @@ def _error_for(response: requests.Response, method: str, request_id: str) -> err
         return errors.InvalidNhsNumber(detail)
     if status == 400 and code in PATCH_REFUSALS and method == "PATCH":
         return errors.InvalidChange(f"{detail}: {diagnostics}")
-    if status == 400 and code in SEARCH_REFUSALS and method == "GET":
+    if status == 400 and code in SEARCH_REFUSALS and method == "GET" and path == "/Patient":
         return errors.InvalidSearch(f"{detail}: {diagnostics}")
     return errors.BadResponse(f"{detail}: {diagnostics}")
 

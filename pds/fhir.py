@@ -42,7 +42,10 @@ CONTACT_METHODS = {
 GENDER_TO_FHIR = {"0": "unknown", "1": "male", "2": "female", "9": "other"}
 FHIR_TO_GENDER = {v: k for k, v in GENDER_TO_FHIR.items()}
 DEATH_TO_FHIR = {
-    DeathStatus.INFORMAL: ("1", "Informal - death notice received via an update from a local NHS Organisation"),
+    DeathStatus.INFORMAL: (
+        "1",
+        "Informal - death notice received via an update from a local NHS Organisation such as GP or Trust",
+    ),
     DeathStatus.FORMAL: ("2", "Formal - death notice received from Registrar of Deaths"),
 }
 FHIR_TO_DEATH = {code: status for status, (code, _) in DEATH_TO_FHIR.items()}

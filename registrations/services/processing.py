@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from pds.errors import UpdateNeedsAPerson
+
 from ..models import Transaction, TxStatus
 from ..ports import CaseKind, CaseRequest, open_case
 from ..rules import RULES, Outcome, Trace
@@ -50,9 +52,32 @@ def process_transaction(tx_id: int) -> ProcessResult:
             )
             trace.add("transaction type", "unsupported", f"{tx.type} has no processing rules.")
         else:
-            outcome = handler(tx, trace)
+            try:
+                with transaction.atomic():  # a savepoint: what the rule did before PDS refused is undone
+                    outcome = handler(tx, trace)
+            except UpdateNeedsAPerson as exc:
+                outcome = _needs_a_person(tx, trace, exc)
         _apply_outcome(tx, outcome, trace)
         return ProcessResult(tx.status, ran=True)
+
+
+# The case a person works when PCRM decided a PDS change it may not make itself (docs/pds.md: under
+# application-restricted access PDS accepts no updates). The kind is the transaction's own review.
+NEEDS_A_PERSON = {
+    "G1": CaseKind.ACCEPTANCE_CHECK,
+    "G2": CaseKind.DEMOGRAPHIC_CHANGE,
+    "G3": CaseKind.REMOVAL_REVIEW,
+    "G5": CaseKind.DEDUCTION_REVIEW,
+}
+
+
+def _needs_a_person(tx: Transaction, trace: Trace, exc: UpdateNeedsAPerson) -> Outcome:
+    trace.add(
+        "PDS update",
+        "needs a person",
+        f"{exc}. Nothing was changed or sent: a person with user-restricted access applies the decision above.",
+    )
+    return Outcome.manual(NEEDS_A_PERSON[tx.type], "PDS update needs a person (application-restricted access)")
 
 
 def _apply_outcome(tx: Transaction, outcome: Outcome, trace: Trace) -> None:

@@ -16,6 +16,7 @@ from django.db import connection
 from factories import ApiTokenFactory, UserFactory
 from processing_support import ACCEPTED_ON, g1, process, replies
 
+from exceptions.models import ExceptionCase
 from pds import errors, gateway, services
 from pds.client import PdsClient
 from pds.models import GPPeriod
@@ -200,3 +201,20 @@ def test_an_unavailable_remote_pds_is_transient_and_retried(
     record, _ = remote_pds.read(JANE)
     assert record["generalPractitioner"][0]["identifier"]["value"] == "A10001"
     assert sorted(r.tx_type for r in replies()) == ["F2", "F4"]
+
+
+def test_under_application_restricted_access_an_update_becomes_a_case(world, patient, remote_pds, settings):
+    """PDS allows no updates under application-restricted access (docs/pds.md): PCRM decides as usual,
+    sends nothing to PDS and nothing to the practices, and a person gets the case to apply it."""
+    settings.PDS_ACCESS_MODE = "application-restricted"
+    [tx] = process(world.gp_new, g1(7, GP))
+
+    assert tx.status == TxStatus.MANUAL, tx.rule_trace
+    assert tx.outcome == "PDS update needs a person (application-restricted access)"
+    assert tx.rule_trace[-1]["check"] == "PDS update" and tx.rule_trace[-1]["result"] == "needs a person"
+    case = ExceptionCase.objects.get(transaction=tx)
+    assert case.kind == "ACCEPTANCE_CHECK"
+    record, version = remote_pds.read(JANE)
+    assert record["generalPractitioner"][0]["identifier"]["value"] == "B20002"  # unchanged
+    assert version == patient.version
+    assert replies() == []
