@@ -21,6 +21,11 @@ class ExceptionsConfig(AppConfig):
 
         pds_audit.register_audit_sink(audit.record)
 
+        # Sign-ins (accounts) are audited through a port too: accounts never imports this app.
+        from accounts import audit as accounts_audit
+
+        accounts_audit.register_audit_sink(audit.record)
+
         from django.db.models.signals import post_migrate
 
         from core.roles import ensure_roles

@@ -1,5 +1,8 @@
 """The audit log: who viewed or changed which case or patient, in what role, and when.
 
+The role is the one the person signed in under: for a CIS2 sign-in its role profile and organisation,
+taken from the request being served (accounts.context), so no caller passes them.
+
 Calls sit next to the reads and writes they describe (never in signals), so a reader of a view or a
 service sees what it records. A write's audit event is created inside the write's own database
 transaction, so a change and its audit entry commit or roll back together.
@@ -12,6 +15,7 @@ Events are append-only (AuditEvent refuses updates); background jobs pass `syste
 
 from typing import Any
 
+from accounts import context as sign_in_context
 from core.roles import role_of
 
 from .models import AuditEvent, ExceptionCase
@@ -42,6 +46,11 @@ ACTION_LABELS = {
     "api_amend_patient": "Amended a patient record (FHIR API)",
     "fp69_set": "Set an FP69 flag",
     "view_interchange": "Viewed an interchange (its transactions or raw EDIFACT)",
+    # Written by accounts (through the sink exceptions.apps registers).
+    "sign_in": "Signed in",
+    "sign_in_refused": "Sign-in refused: the role gives no access",
+    "break_glass_sign_in": "Signed in with a break-glass account",
+    "change_role": "Changed role",
 }
 
 
@@ -72,9 +81,14 @@ def record(
         object_type = object_type or "case"
         object_id = object_id or case.pk
         nhs_number = nhs_number or case.nhs_number
+    sign_in = sign_in_context.for_user(user) if authenticated else None
+    if role is None and authenticated:
+        role = sign_in.audit_role if sign_in is not None else role_of(user)
     return AuditEvent.objects.create(
         user=user if authenticated else None,
-        role=(role if role is not None else role_of(user))[:60] if authenticated else "",
+        role=role[:60] if authenticated else "",
+        role_profile=sign_in.role_profile_id[:40] if sign_in else "",
+        organisation=sign_in.org_code[:20] if sign_in else "",
         system=system,
         action=action[:40],
         nhs_number=nhs_number or "",

@@ -143,6 +143,10 @@ class AuditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     role = models.CharField(max_length=60, blank=True)
+    # The CIS2 role profile (person_roleid) and its organisation (ODS code) the action was taken under;
+    # blank for password sign-ins and background jobs.
+    role_profile = models.CharField("CIS2 role profile", max_length=40, blank=True)
+    organisation = models.CharField(max_length=20, blank=True)
     system = models.CharField(max_length=40, blank=True)
     action = models.CharField(max_length=40)
     nhs_number = models.CharField(max_length=15, blank=True, db_index=True)

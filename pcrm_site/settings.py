@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "pds",
     "registrations",
     "exceptions",
+    "accounts",
 ]
 # The demo world, population seeding and benchmarks (`seed_demo`, `seed_population`, `bench`): on a
 # developer's machine and in tests, never in production unless asked for.
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Secure by default: every view needs a login unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # The session's sign-in (CIS2 role profile and organisation) on the request, for permissions and audit.
+    "accounts.middleware.SignInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -96,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.sign_in",
             ],
         },
     },
@@ -118,7 +122,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, except that a CIS2 session has its selected role profile's permissions only.
+    "accounts.backends.SessionRoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -314,3 +319,23 @@ CELERY_BEAT_SCHEDULE["capitation-acknowledgements"] = {
     "task": "registrations.capitation.tasks.check_capitation_acknowledgements",
     "schedule": 15 * 60.0,
 }
+
+# Sign-in (accounts; docs/authentication.md). Staff sign in through NHS Care Identity Service 2 (OpenID
+# Connect). Development and tests use a local OpenID provider (scripts/cis2-local) with the demo staff.
+_LOCAL_CIS2 = "http://127.0.0.1:8710"
+CIS2_ISSUER = env("CIS2_ISSUER", _LOCAL_CIS2 if DEBUG else "")  # empty: CIS2 sign-in off
+CIS2_CLIENT_ID = env("CIS2_CLIENT_ID", "pcrm-local" if DEBUG else "")
+# PCRM's private key (PEM) for private_key_jwt; its public half is registered with CIS2.
+CIS2_CLIENT_KEY_FILE = env("CIS2_CLIENT_KEY_FILE", str(BASE_DIR / ".run" / "cis2-client-key.pem"))
+CIS2_CLIENT_KEY_ID = env("CIS2_CLIENT_KEY_ID", "")  # the key's kid, when the registration names one
+CIS2_SCOPES = env_list("CIS2_SCOPES", "openid,profile,email,nhsperson,associatedorgs,nationalrbacaccess,selectedrole")
+CIS2_ACR_VALUES = env_list("CIS2_ACR_VALUES", "AAL3_ANY")  # the ID token's acr must be one of these
+CIS2_CLOCK_SKEW_SECONDS = env_int("CIS2_CLOCK_SKEW_SECONDS", 60)
+CIS2_TIMEOUT_SECONDS = float(env("CIS2_TIMEOUT_SECONDS", "10"))
+CIS2_SIGN_IN_LABEL = env(
+    "CIS2_SIGN_IN_LABEL",
+    "Sign in with CIS2 (local)" if CIS2_ISSUER == _LOCAL_CIS2 else "Sign in with your smartcard (CIS2)",
+)
+# Local username/password sign-in: "all" local accounts (demo and development), "break-glass" accounts only
+# (accounts.BreakGlassAccount, every sign-in audited), or "off". Off in production unless set.
+PASSWORD_SIGN_IN = env("PCRM_PASSWORD_SIGN_IN", "all" if DEBUG else "off").strip().lower()

@@ -1,17 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
 from django.views.static import serve
+
+from accounts.urls import sign_in_patterns
 
 urlpatterns = [
     path("", include("exceptions.urls")),
     path("registrations/", include("registrations.urls")),
     path("pds/", include("pds.urls")),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    *sign_in_patterns,
+    path("accounts/", include("accounts.urls")),
     # The compiled NHS.UK stylesheet asks for /assets/… at the site root (icons, favicons).
     re_path(r"^assets/(?P<path>.*)$", login_not_required(serve), {"document_root": settings.NHSUK_ASSETS}),
 ]

@@ -24,6 +24,9 @@ def test_production_mode_passes_check_deploy_when_given_its_variables():
         "DEBUG": "0",
         "DJANGO_SECRET_KEY": "x" * 64 + "-not-the-dev-key-" + "y" * 20,
         "ALLOWED_HOSTS": "pcrm.example.nhs.uk",
+        # Staff sign in through CIS2 (passwords are off in production): a deployment names its environment.
+        "CIS2_ISSUER": "https://cis2.example.nhs.uk/openam/oauth2/realms/root/realms/oidc",
+        "CIS2_CLIENT_ID": "pcrm.apps.national",
     }
     run = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
