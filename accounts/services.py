@@ -10,6 +10,7 @@ from . import audit, context, rbac
 from .models import NationalRoleMapping, StaffIdentity
 
 CIS2_BACKEND = "accounts.backends.SessionRoleBackend"
+STAFF_ROLES = ("Administrator",)  # TODO(#11): take the name from the one roles enumeration in core.roles
 
 
 def mappings() -> list[rbac.Mapping]:
@@ -67,6 +68,9 @@ def sign_in_with_cis2(request, id_claims: dict, userinfo: dict) -> context.SignI
         # The groups mirror the latest sign-in, for lists such as "who can be assigned a case". What this
         # session may do comes from the session's own sign-in (accounts.backends), never from an older one.
         user.groups.set(Group.objects.filter(name__in=roles))
+        # Django admin (where the mapping table is edited) is for the roles that administer PCRM.
+        user.is_staff = any(role in STAFF_ROLES for role in roles)
+        user.save(update_fields=["is_staff"])
         sign_in = context.SignIn(
             user_id=user.pk,
             method=context.CIS2,

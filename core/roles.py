@@ -42,6 +42,16 @@ class Perm(StrEnum):
     VIEW_LINK = "registrations.view_link"
     ADD_LINK = "registrations.add_link"
     CHANGE_LINK = "registrations.change_link"
+    # Sign-in (accounts): the national role mapping table, break-glass accounts, CIS2 identities
+    VIEW_ROLE_MAPPING = "accounts.view_nationalrolemapping"
+    ADD_ROLE_MAPPING = "accounts.add_nationalrolemapping"
+    CHANGE_ROLE_MAPPING = "accounts.change_nationalrolemapping"
+    DELETE_ROLE_MAPPING = "accounts.delete_nationalrolemapping"
+    VIEW_BREAK_GLASS = "accounts.view_breakglassaccount"
+    ADD_BREAK_GLASS = "accounts.add_breakglassaccount"
+    CHANGE_BREAK_GLASS = "accounts.change_breakglassaccount"
+    DELETE_BREAK_GLASS = "accounts.delete_breakglassaccount"
+    VIEW_STAFF_IDENTITY = "accounts.view_staffidentity"
 
 
 AGENT = "NBO agent"
@@ -75,6 +85,15 @@ _ADMIN = [
     Perm.VIEW_INTERCHANGE,
     Perm.VIEW_TRANSACTION,
     Perm.VIEW_AUDIT_EVENT,
+    Perm.VIEW_ROLE_MAPPING,
+    Perm.ADD_ROLE_MAPPING,
+    Perm.CHANGE_ROLE_MAPPING,
+    Perm.DELETE_ROLE_MAPPING,
+    Perm.VIEW_BREAK_GLASS,
+    Perm.ADD_BREAK_GLASS,
+    Perm.CHANGE_BREAK_GLASS,
+    Perm.DELETE_BREAK_GLASS,
+    Perm.VIEW_STAFF_IDENTITY,
 ]
 
 ROLES: dict[str, list[Perm]] = {AGENT: _AGENT, TEAM_LEADER: _LEADER, PCSE_VIEWER: _PCSE, ADMINISTRATOR: _ADMIN}

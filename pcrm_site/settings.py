@@ -60,8 +60,9 @@ INSTALLED_APPS = [
     "core",
     "pds",
     "registrations",
-    "exceptions",
+    # Before exceptions: its post_migrate (roles) grants permissions on accounts' models.
     "accounts",
+    "exceptions",
 ]
 # The demo world, population seeding and benchmarks (`seed_demo`, `seed_population`, `bench`): on a
 # developer's machine and in tests, never in production unless asked for.

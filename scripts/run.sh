@@ -24,7 +24,7 @@ if [ -z "${CIS2_ISSUER:-}" ] || [ "${CIS2_ISSUER}" = "$CIS2_LOCAL" ]; then
   addr="${ADDR:-127.0.0.1:8000}"
   redirects="http://127.0.0.1:${addr##*:}/accounts/cis2/callback/,http://localhost:${addr##*:}/accounts/cis2/callback/"
   case "$redirects" in *"http://$addr/"*) ;; *) redirects="$redirects,http://$addr/accounts/cis2/callback/" ;; esac
-  CIS2_LOCAL_REDIRECT_URIS="$redirects" CIS2_LOCAL_CLIENT_KEY="${CIS2_CLIENT_KEY_FILE:-$PWD/$RUN/cis2-client-key.pem}" \
+  CIS2_LOCAL_PORT="${CIS2_LOCAL_PORT:-8710}" CIS2_LOCAL_REDIRECT_URIS="$redirects" CIS2_LOCAL_CLIENT_KEY="${CIS2_CLIENT_KEY_FILE:-$PWD/$RUN/cis2-client-key.pem}" \
     node scripts/cis2-local/provider.mjs >"$RUN/cis2-local.log" 2>&1 &
   pids+=($!)
   echo "CIS2 (local): $CIS2_LOCAL  (demo staff in scripts/cis2-local/staff.json; log $RUN/cis2-local.log)"
