@@ -5,11 +5,13 @@ team would issue, used by the demo staff of the local CIS2 provider. Installed b
 0002_i20_default_role_mappings (and by tests, whose database flushes remove it).
 """
 
+from core import roles
+
 ROWS = [
-    ("B0825", "Amend Patient Demographics (national activity)", "NBO agent"),
-    ("B9101", "PCRM: lead the exceptions team (placeholder until issued)", "Team leader"),
-    ("B9102", "PCRM: view capitation (placeholder until issued)", "PCSE viewer"),
-    ("B9103", "PCRM: administer reference data (placeholder until issued)", "Administrator"),
+    ("B0825", "Amend Patient Demographics (national activity)", roles.AGENT),
+    ("B9101", "PCRM: lead the exceptions team (placeholder until issued)", roles.TEAM_LEADER),
+    ("B9102", "PCRM: view capitation (placeholder until issued)", roles.PCSE_VIEWER),
+    ("B9103", "PCRM: administer reference data (placeholder until issued)", roles.ADMINISTRATOR),
 ]
 
 

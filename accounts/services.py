@@ -6,11 +6,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from core import roles
+
 from . import audit, context, rbac
 from .models import NationalRoleMapping, StaffIdentity
 
 CIS2_BACKEND = "accounts.backends.SessionRoleBackend"
-STAFF_ROLES = ("Administrator",)  # TODO(#11): take the name from the one roles enumeration in core.roles
+STAFF_ROLES = (roles.ADMINISTRATOR,)  # Django admin, where the mapping table is edited
 
 
 def mappings() -> list[rbac.Mapping]:

@@ -50,6 +50,8 @@ def sign_in_with_cis2(page: Page, live_server, person: str, role: str | None = N
         expect(page.get_by_role("heading", level=1)).to_have_text("Select your role")
         page.get_by_label(role).check()
         page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile("^" + re.escape(live_server.url)))  # back at PCRM, signed in or told why not
+    page.wait_for_load_state()
 
 
 def header_areas(page: Page) -> list[str]:
@@ -140,6 +142,7 @@ def test_a_role_with_no_mapping_is_told_so_in_plain_words(browser_page: Page, li
 def test_changing_role_goes_back_through_cis2(browser_page: Page, live_server):
     page = browser_page
     sign_in_with_cis2(page, live_server, "Terry Leader", "Team leader, National Back Office")
+    expect(page.get_by_test_id("role-in-use")).to_contain_text("Team leader, National Back Office")
     assert "Audit" in header_areas(page)
 
     page.get_by_role("button", name="Change role").click()

@@ -1,10 +1,14 @@
 """Local passwords: on for the demo and development, off in production unless break-glass, and audited."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 from django.utils import timezone
 from factories import UserFactory
+from support import REPO
 
 from accounts.models import BreakGlassAccount
 from exceptions.models import AuditEvent
@@ -27,23 +31,15 @@ def test_in_development_any_local_account_signs_in_and_is_audited(client, settin
     assert client.get("/cases/").status_code == 200
 
 
-def test_production_defaults_to_no_password_sign_in(settings):
-    import importlib
-    import os
-
-    from pcrm_site import settings as site_settings
-
-    saved = dict(os.environ)
-    os.environ.update({"DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 60})
-    os.environ.pop("PCRM_PASSWORD_SIGN_IN", None)
-    try:
-        production = importlib.reload(site_settings)
-        assert production.PASSWORD_SIGN_IN == "off"
-        assert production.CIS2_ISSUER == ""  # production must name its CIS2 environment
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        importlib.reload(site_settings)
+def test_production_defaults_to_no_password_sign_in():
+    env = {k: v for k, v in os.environ.items() if k not in ("PCRM_PASSWORD_SIGN_IN", "CIS2_ISSUER")}
+    env.update({"DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 64 + "-not-the-dev-key"})
+    read = "from django.conf import settings; print(settings.PASSWORD_SIGN_IN, repr(settings.CIS2_ISSUER))"
+    run = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", read], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    # Passwords off, and no CIS2 environment assumed: production must name its own.
+    assert run.stdout.strip().splitlines()[-1].split() == ["off", "''"], run.stdout + run.stderr
 
 
 def test_with_passwords_off_the_form_is_not_offered_and_a_post_is_refused(client, settings):
