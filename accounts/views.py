@@ -6,7 +6,7 @@ from authlib.integrations.base_client.errors import MismatchingStateError, OAuth
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -41,8 +41,14 @@ def _safe_next(request, value: str) -> str:
 
 
 def _authorize(request, **params):
+    if not cis2.enabled():
+        raise Http404("CIS2 sign-in is not configured")
     callback = request.build_absolute_uri(reverse("accounts:cis2-callback"))
-    return cis2.client().authorize_redirect(request, callback, **params)
+    try:
+        return cis2.client().authorize_redirect(request, callback, **params)
+    except RequestException as error:  # the discovery document could not be fetched
+        log.warning("CIS2 could not be reached: %s", type(error).__name__)
+        return _failed(request, "unavailable", status=502)
 
 
 @login_not_required

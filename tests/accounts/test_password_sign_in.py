@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from cis2_local import write_client_key
 from django.utils import timezone
 from factories import UserFactory
 from support import REPO
@@ -88,3 +89,17 @@ def test_deploy_checks_warn_about_passwords_for_everyone(settings):
     settings.PASSWORD_SIGN_IN = "off"
     settings.CIS2_ISSUER = ""
     assert [w.id for w in production_sign_in(None)] == ["accounts.W002"]
+
+
+def test_cis2_sign_in_is_not_offered_when_no_environment_is_configured(client, settings):
+    settings.CIS2_ISSUER = ""
+    assert b"/accounts/cis2/start/" not in client.get("/accounts/login/").content
+    assert client.get("/accounts/cis2/start/").status_code == 404
+
+
+def test_an_unreachable_cis2_gets_a_page_not_an_error(client, settings, tmp_path):
+    settings.CIS2_ISSUER = "http://127.0.0.1:9"  # discard port: nothing listens
+    settings.CIS2_CLIENT_KEY_FILE = str(write_client_key(tmp_path / "key.pem"))
+    response = client.get("/accounts/cis2/start/")
+    assert response.status_code == 502
+    assert b"CIS2 could not be reached" in response.content
