@@ -15,6 +15,7 @@
 //   CIS2_LOCAL_REDIRECT_URIS  comma-separated redirect URIs PCRM may use
 //   CIS2_LOCAL_ID_TOKEN_TTL seconds an ID token lives (default 3600)
 //   CIS2_LOCAL_STAFF        the staff file (default staff.json beside this script)
+//   CIS2_LOCAL_CLOCK_OFFSET_SECONDS  run the provider's clock this far ahead (tests with a moved clock)
 // It prints "CIS2 (local) listening on <issuer>" when ready and stops on SIGTERM/SIGINT.
 
 import crypto from 'node:crypto';
@@ -35,6 +36,13 @@ const redirectUris = (process.env.CIS2_LOCAL_REDIRECT_URIS
   .split(',').map((s) => s.trim()).filter(Boolean);
 const idTokenTtl = Number(process.env.CIS2_LOCAL_ID_TOKEN_TTL || 3600);
 const staffFile = process.env.CIS2_LOCAL_STAFF || path.join(here, 'staff.json');
+// Tests whose own clock is moved (time-machine) move the provider's by the same amount, so the tokens it
+// issues are fresh by PCRM's clock.
+const clockOffsetMs = Number(process.env.CIS2_LOCAL_CLOCK_OFFSET_SECONDS || 0) * 1000;
+if (clockOffsetMs) {
+  const realNow = Date.now;
+  Date.now = () => realNow() + clockOffsetMs;
+}
 
 // CIS2's authentication assurance levels, strongest first; a smartcard sign-in satisfies all of them.
 const ACR_VALUES = ['AAL3_ANY', 'AAL2_OR_AAL3_ANY', 'AAL2_ANY'];

@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support import REPO, wait_for
+from time_machine import escape_hatch
 
 CLIENT_ID = "pcrm-local"
 ID_TOKEN_TTL = 300  # short, so a test can step past it with time-machine inside the 30-minute session
@@ -32,6 +34,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def clock_offset() -> int:
+    """How far time-machine has moved this process's clock (0 when it has not)."""
+    return round(time.time() - escape_hatch.time.time()) if escape_hatch.is_travelling() else 0
 
 
 def write_client_key(path: Path) -> Path:
@@ -60,6 +67,8 @@ class LocalCis2:
             "CIS2_LOCAL_CLIENT_KEY": str(key_file),
             "CIS2_LOCAL_REDIRECT_URIS": redirect_uri,
             "CIS2_LOCAL_ID_TOKEN_TTL": str(ID_TOKEN_TTL),
+            # Under PCRM_TEST_NOW this process's clock is moved; the provider's follows it.
+            "CIS2_LOCAL_CLOCK_OFFSET_SECONDS": str(clock_offset()),
         }
         log = (workdir / "provider.log").open("w")
         process = subprocess.Popen(
