@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0004_i13_case_kinds'),
+        ('exceptions', '0005_i13_outbound_refused'),
     ]
 
     operations = [
