@@ -6,7 +6,7 @@ export DJANGO_SETTINGS_MODULE ?= pcrm_site.settings
 # The demo world, seeding and `bench` (the devtools app) are wanted by every make target here.
 export PCRM_DEVTOOLS ?= 1
 
-.PHONY: help setup services stop status migrate seed run worker beat test test-fast lint format bench
+.PHONY: help setup services stop status migrate seed run worker beat test test-fast screenshots lint format bench
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ run: seed ## Start everything, load the demo world, serve http://127.0.0.1:8000 
 
 test: services ## Set up, run every test (unit, integration, browser), stop what was started
 	@scripts/test.sh
+
+screenshots: services ## Refresh docs/screenshots/ (the README's pictures) from the browser tests
+	@PCRM_SCREENSHOTS=$(CURDIR)/docs/screenshots scripts/test.sh -m browser
 
 lint: setup ## ruff check, ruff format --check and the import-linter contracts (pyproject.toml)
 	@.venv/bin/ruff check .

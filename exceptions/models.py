@@ -1,5 +1,6 @@
 """Exception cases, their append-only events, and the audit log of who saw or changed what."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -127,6 +128,8 @@ class CaseEvent(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(system=""), name="exc_event_has_actor")
         ]
+        # Append-only in the database too, so no code path (queryset update, raw SQL) can rewrite history.
+        triggers = [pgtrigger.Protect(name="exc_caseevent_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.action} on case {self.case_id}"
@@ -159,6 +162,7 @@ class AuditEvent(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(system=""), name="exc_audit_has_actor")
         ]
+        triggers = [pgtrigger.Protect(name="exc_audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"

@@ -4,6 +4,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # Tests seed the demo world and start the harness from the devtools app.
 export PCRM_DEVTOOLS="${PCRM_DEVTOOLS:-1}"
+# Hypothesis derandomised (tests/conftest.py): the same examples every run, as in CI.
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 trap 'scripts/services.sh stop' EXIT
 SECONDS=0
 .venv/bin/python manage.py check --fail-level WARNING || exit 1
@@ -23,7 +25,7 @@ dates=${PCRM_TEST_DATES-2027-01-04T09:00 2027-03-28T00:59:30+00:00 2027-12-31T16
 if [ $status -eq 0 ] && [ $# -eq 0 ]; then
   for when in $dates; do
     echo "== date-sensitive tests with the clock at $when"
-    PCRM_TEST_NOW=$when .venv/bin/pytest -p no:cacheprovider -q -m dates || { status=$?; break; }
+    PCRM_TEST_NOW=$when .venv/bin/pytest -p no:cacheprovider -q -m dates --reuse-db || { status=$?; break; }
   done
 fi
 echo "tests finished in ${SECONDS}s with status $status"

@@ -9,7 +9,18 @@ from pathlib import Path
 
 import pytest
 from harness import MeshSandbox, Worker
+from hypothesis import settings as hypothesis_settings
 from support import SHARED, moved_clock, shared_present
+
+# Hypothesis: in CI (and in `make test`) derandomised, with no example database, so the same code
+# meets the same examples every run and an unrelated change never meets a new counterexample there;
+# a failure prints the blob that reproduces it (@reproduce_failure). Elsewhere it explores freely.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
+)
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -113,6 +124,15 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def browser_page(page):
+    """Playwright's page at the size the screenshots use, without the NHS.UK web fonts (they come
+    from assets.nhs.uk, which these machines cannot reach)."""
+    page.route("https://assets.nhs.uk/**", lambda route: route.abort())
+    page.set_viewport_size({"width": 1280, "height": 900})
+    return page
+
+
+@pytest.fixture
 def no_safety_net(monkeypatch):
     """Let an unexpected exception surface as itself, so a bug cannot hide inside CodecError."""
     from registrations.gplinks import errors
@@ -146,8 +166,11 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
+    lines = [f"hypothesis profile: {HYPOTHESIS_PROFILE} (derandomize={hypothesis_settings().derandomize})"]
     moment = moved_clock()
-    return f"clock: moved to {moment.isoformat()} (PCRM_TEST_NOW)" if moment else None
+    if moment:
+        lines.append(f"clock: moved to {moment.isoformat()} (PCRM_TEST_NOW)")
+    return lines
 
 
 @pytest.fixture

@@ -70,6 +70,58 @@ def segments_of(data: bytes) -> list[str]:
     return data.decode("latin-1").rstrip("'").split("'\n")
 
 
+# The JSON shape of the codec (to_json): exactly these keys, and no others.
+TOP_KEYS = {"sender", "recipient", "sis", "prepared_at", "warnings", "messages"}
+MESSAGE_KEYS = {"sms", "type", "ha_cipher", "transactions"}
+TX_KEYS = {
+    "tn", "type", "gp_code", "nhs_number", "surname", "forenames", "title", "sex", "birth_date", "address",
+    "acceptance_code", "acceptance_type", "acceptance_date", "place_of_birth", "previous_gp", "previous_ha",
+    "previous_address", "new_ha", "entry_date", "exit_date", "deduction_reason", "deduction_date", "fp69_reason",
+    "fp69_expiry", "free_text", "drugs_dispensed", "residential_institute", "previous_surname",
+    "amended_nhs_number", "errors", "warnings",
+}  # fmt: skip
+ADDRESS_KEYS = {"house", "road", "locality", "post_town", "county", "postcode"}
+
+
+def assert_documented_json_shape(data: dict) -> None:
+    """Only documented keys appear in a to_json document, at every level."""
+    assert set(data) - {"recep"} == TOP_KEYS
+    for msg in data["messages"]:
+        assert MESSAGE_KEYS <= set(msg) <= MESSAGE_KEYS | {"quarter_end"}
+        assert ("quarter_end" in msg) == (msg["type"] == "F8")
+        for tx in msg["transactions"]:
+            assert {"tn", "type", "nhs_number", "errors", "warnings"} <= set(tx)
+            assert set(tx) <= TX_KEYS | {"raw_segments"}
+            assert ("raw_segments" in tx) == (tx["type"] in ("F5", "F6"))
+            if "address" in tx:
+                assert set(tx["address"]) == ADDRESS_KEYS
+
+
+# --- browser helpers ---------------------------------------------------------------------------------
+PASSWORD = "correct-horse-battery"  # every UserFactory user's (tests/factories.py)
+
+# Screenshots go outside tracked files, so a test run leaves the tree clean; `make screenshots` sets
+# PCRM_SCREENSHOTS=docs/screenshots to refresh the README's pictures on purpose.
+SCREENSHOTS = Path(os.environ.get("PCRM_SCREENSHOTS") or REPO / ".run" / "screenshots")
+
+
+def screenshot(page, name: str) -> None:
+    """A full-page PNG of what the person sees now (focus rings removed), to SCREENSHOTS/<name>.png."""
+    directory = SCREENSHOTS if SCREENSHOTS.is_absolute() else REPO / SCREENSHOTS
+    directory.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page) -> None:
+    """axe-core on the page as it is now: no serious or critical violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, results.generate_report()
+
+
 def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, message: str = "condition"):
     """Poll until `predicate()` is truthy; a bounded wait for work done by other processes."""
     deadline = time.monotonic() + timeout

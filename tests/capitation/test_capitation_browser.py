@@ -9,34 +9,17 @@ import re
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from capitation_population import build_world
 from django.utils import timezone
 from factories import UserFactory
 from playwright.sync_api import Page, expect
+from support import PASSWORD, assert_accessible, screenshot
 
 from pds.models import GPPeriod
 from registrations.capitation import close, presenters, quarters, snapshot
 from registrations.models import QuarterClose
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-battery"
-
-
-def assert_no_serious_accessibility_violations(page: Page) -> None:
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, results.generate_report()
-
-
-@pytest.fixture
-def browser_page(page: Page) -> Page:
-    # NHS.UK's Frutiger web fonts come from assets.nhs.uk, which these machines cannot reach.
-    page.route("https://assets.nhs.uk/**", lambda route: route.abort())
-    page.set_viewport_size({"width": 1280, "height": 900})
-    return page
 
 
 def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
@@ -52,7 +35,6 @@ def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
     GPPeriod.objects.filter(patient=world.patients["P12"], practice_ods="A00001").update(end=moved_on)
     GPPeriod.objects.create(patient=world.patients["P12"], practice_ods="B00002", start=moved_on)
     UserFactory(username="ada.admin", first_name="Ada", last_name="Admin", roles=["Administrator"])
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # Given an administrator signed in, when they open Capitation, then the quarter that ended is offered.
     page.goto(f"{live_server.url}/accounts/login/?next=/registrations/capitation/")
@@ -61,20 +43,20 @@ def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Capitation")
     expect(page.get_by_role("row").filter(has_text=presenters.title(before))).to_contain_text("Ready to send")
-    assert_no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     # When they choose to close it, then a confirmation page says what will happen.
     page.get_by_role("button", name=f"Close the {quarters.label(due)}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Close the {quarters.label(due)}?")
     expect(page.get_by_role("main")).to_contain_text("F8 close-quarter notification to 4 linked practices")
-    assert_no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     # When they confirm, then the report page shows the generation waiting for a worker, polling.
     page.get_by_role("button", name="Close the quarter and send").click()
     expect(page.get_by_text("Generating the capitation report")).to_be_visible()
     expect(page.locator("#capitation-progress")).to_contain_text("Waiting for a worker to start")
     expect(page.get_by_role("alert")).to_contain_text("4 F8 notifications queued")
-    assert_no_serious_accessibility_violations(page)
+    assert_accessible(page)
     with page.expect_request(lambda r: r.url.endswith("/progress/") and r.headers.get("hx-request") == "true"):
         pass
 
@@ -93,8 +75,8 @@ def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
     changes = page.locator("#change-table")
     expect(changes.get_by_role("row").filter(has_text="A00001")).to_contain_text("−1")
     expect(changes.get_by_role("row").filter(has_text="B00002")).to_contain_text("+1")
-    assert_no_serious_accessibility_violations(page)
-    page.screenshot(path=str(SCREENSHOTS / "capitation-report.png"), full_page=True)
+    assert_accessible(page)
+    screenshot(page, "capitation-report")
 
     # When they filter the practices, then htmx swaps only the table and the address keeps the filter.
     page.evaluate("window.__sameDocument = true")

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 
+import corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -282,8 +283,10 @@ NOISE = st.sampled_from([b"'", b"+", b":", b"?", b"??", b"%", b"\r\n", b"S01+1'"
 
 @st.composite
 def mutated_interchanges(draw) -> bytes:
-    """Well-formed interchanges of every type, then damaged: the hostile input that is nearly right."""
-    data = bytearray(build_interchange(draw(interchanges())))
+    """Well-formed interchanges (generated, or our corpus with its wire variants), then damaged: the
+    hostile input that is nearly right."""
+    corpus_file = st.sampled_from(corpus.names()).map(corpus.read)
+    data = bytearray(draw(st.one_of(corpus_file, interchanges().map(build_interchange))))
     for _ in range(draw(st.integers(1, 4))):
         op = draw(st.sampled_from(["flip", "truncate", "insert", "delete", "duplicate"]))
         pos = draw(st.integers(0, max(len(data) - 1, 0)))

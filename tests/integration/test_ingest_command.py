@@ -5,12 +5,14 @@ import os
 import subprocess
 import sys
 
+import corpus
 import pytest
 from django.db import connection
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
 from support import REPO, g1_batch, g1_interchange
 
 from pds.models import Patient
+from registrations.gplinks import parse_interchange
 from registrations.models import OutboxItem
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -80,3 +82,35 @@ def test_unreadable_or_missing_input_is_one_line_and_exit_1(tes5, mesh, tmp_path
     assert bad.returncode == 0, "an unreadable interchange is stored and reported, not lost"
     (row,) = [json.loads(line) for line in bad.stdout.splitlines()]
     assert row["status"] == "INVALID" and row["exception_kind"] == "INVALID_INTERCHANGE"
+
+
+def test_every_gp_to_ha_corpus_file_goes_through_the_pipeline(tes5, mesh, mesh_as):
+    """Our corpus, as a GP would send it: every transaction is stored and reported (none lost, none
+    unreadable), each interchange is acknowledged once, and the same interchanges again in other wire
+    forms (different UNB application reference, newlines) are recognised as duplicates."""
+    sent = [
+        name
+        for name in corpus.names()
+        if name.startswith(
+            ("g1-", "g2-", "g3-", "g5-", "gp-", "escapes-", "time-before-bst-starts", "time-after-bst-starts")
+        )
+    ]
+    expected = [
+        (msg.sms, tx.tn, tx.type)
+        for name in sent
+        for msg in parse_interchange(corpus.read(name)).messages
+        for tx in msg.transactions
+    ]
+    result = ingest(*(corpus.DIR / name for name in sent), mesh_url=mesh)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["sms"], r["tn"], r["type"]) for r in rows] == expected
+    assert {r["status"] for r in rows} <= {"DONE", "MANUAL"}, rows
+    with mesh_as("GPMB00301") as gp:
+        receps = [m for m in gp.list_messages() if b"RECEP" in gp.retrieve_message(m).read()]
+    assert len(receps) == len(sent)
+
+    again = ingest(
+        *(corpus.DIR / name for name in ("variant-gp-unb-form.edi", "variant-adaptor-unb-form.edi")), mesh_url=mesh
+    )
+    assert [json.loads(line)["status"] for line in again.stdout.splitlines()] == ["DUPLICATE", "DUPLICATE"]

@@ -2,7 +2,8 @@
 
 Our own generated samples, kept under tests/golden/ and compared byte for byte with the relay's clock
 pinned. After a deliberate change to the wire format, regenerate them with
-`PCRM_UPDATE_GOLDEN=1 pytest tests/processing/test_golden.py` and review the diff like code.
+`PCRM_UPDATE_GOLDEN=1 pytest tests/processing/test_golden.py` (every test then fails, saying which
+file it rewrote: that run proves nothing), review the diff like code, and run again without it.
 """
 
 import datetime as dt
@@ -39,7 +40,11 @@ def received(gp, tx_type: str) -> bytes:
 def assert_golden(name: str, body: bytes) -> None:
     path = GOLDEN / f"{name}.edi"
     if os.environ.get("PCRM_UPDATE_GOLDEN"):
+        # Rewriting is not a pass: comparing the file with what was just written would prove nothing.
+        changed = not path.exists() or path.read_bytes() != body
         path.write_bytes(body)
+        state = "rewritten" if changed else "unchanged"
+        pytest.fail(f"PCRM_UPDATE_GOLDEN: {path.name} {state}; review the diff, then run without it")
     expected = path.read_bytes()
     # Compared segment by segment first, so a failure names the segment that changed.
     assert body.decode("ascii").split("'") == expected.decode("ascii").split("'")

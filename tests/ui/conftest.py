@@ -7,7 +7,6 @@ is the case the tests work. No MESH here: the UI tests start where the pipeline 
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -21,6 +20,7 @@ from factories import (
     PracticeFactory,
     TransactionFactory,
 )
+from support import PASSWORD
 
 from exceptions.models import ExceptionCase
 from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
@@ -108,24 +108,6 @@ def two_janes(casework):
 
 
 # --- browser tests ----------------------------------------------------------------------------------
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-battery"  # tests/factories.py UserFactory
-
-
-def no_serious_accessibility_violations(page) -> None:
-    """axe-core on the page as it is now: no serious or critical violations."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, results.generate_report()
-
-
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture

@@ -1,35 +1,17 @@
 """In a real browser: an NBO agent signs in, finds the NO_TRACE case, sorts the queue with htmx, signs out.
 
 Given/when/then as in MBS's system tests, with an axe accessibility check on each page. Screenshots go to
-docs/screenshots/ so the look of the service can be reviewed without running it.
+.run/screenshots/ (`make screenshots` refreshes docs/screenshots/ for the README).
 """
 
 import re
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from factories import ExceptionCaseFactory, UserFactory
 from playwright.sync_api import Page, expect
+from support import PASSWORD, assert_accessible, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-battery"
-
-
-def assert_no_serious_accessibility_violations(page: Page) -> None:
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, results.generate_report()
-
-
-@pytest.fixture
-def browser_page(page: Page) -> Page:
-    # NHS.UK's Frutiger web fonts come from assets.nhs.uk, which these machines cannot reach.
-    page.route("https://assets.nhs.uk/**", lambda route: route.abort())
-    page.set_viewport_size({"width": 1280, "height": 900})
-    return page
 
 
 @pytest.fixture
@@ -44,14 +26,13 @@ def queue():
 def test_an_agent_signs_in_sees_the_no_trace_case_and_sorts_the_queue(browser_page: Page, live_server, queue):
     page = browser_page
     UserFactory(username="asha.patel", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # Given an agent who is not signed in, when they open the work queue, then they are asked to sign in.
     page.goto(f"{live_server.url}/cases/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/cases/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to PCRM")
-    assert_no_serious_accessibility_violations(page)
-    page.screenshot(path=str(SCREENSHOTS / "login.png"), full_page=True)
+    assert_accessible(page)
+    screenshot(page, "login")
 
     # When they sign in, then they land on the queue and see the case PDS could not trace.
     page.get_by_label("Username").fill("asha.patel")
@@ -65,7 +46,7 @@ def test_an_agent_signs_in_sees_the_no_trace_case_and_sorts_the_queue(browser_pa
     expect(row.locator(".nhsuk-tag").first).to_have_text("No trace")
     expect(row).to_contain_text(re.compile(r"\d{3} \d{3} \d{4}"))
     expect(page.get_by_role("navigation", name="Account")).to_contain_text("Asha Patel")
-    assert_no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     # When they sort by practice, then htmx swaps only the table and the address bar keeps the sort.
     page.evaluate("window.__sameDocument = true")
@@ -87,8 +68,7 @@ def test_an_agent_signs_in_sees_the_no_trace_case_and_sorts_the_queue(browser_pa
     expect(page.get_by_role("columnheader", name="Practice")).to_have_attribute("aria-sort", "descending")
     page.get_by_role("link", name="Received", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/cases/?sort=opened_at")
-    page.evaluate("document.activeElement.blur()")
-    page.screenshot(path=str(SCREENSHOTS / "case-list.png"), full_page=True)
+    screenshot(page, "case-list")
 
     # When they reload the sorted URL, then the server renders the same order without JavaScript's help.
     page.goto(f"{live_server.url}/cases/?sort=practice_ods")
@@ -111,7 +91,7 @@ def test_a_wrong_password_shows_the_error_summary(browser_page: Page, live_serve
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_contain_text("There is a problem")
     expect(summary).to_be_focused()  # nhsuk-frontend's JS moves focus to the summary
-    assert_no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
 
 def test_when_the_session_has_expired_an_htmx_sort_goes_to_the_sign_in_page(browser_page: Page, live_server, queue):

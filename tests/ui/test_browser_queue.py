@@ -1,15 +1,16 @@
 """In a real browser (Debian's Chromium through Playwright): working the queue end to end.
 
 Given/when/then in the comments, an axe accessibility check on every page, and screenshots of the main
-pages to docs/screenshots/ for the README. Waits are Playwright's own auto-waiting `expect`, never sleeps.
+pages (`make screenshots` refreshes the README's, in docs/screenshots/). Waits are Playwright's own
+auto-waiting `expect`, never sleeps.
 """
 
 import re
 
 import pytest
-from conftest import no_serious_accessibility_violations, screenshot
 from factories import ExceptionCaseFactory, UserFactory
 from playwright.sync_api import expect
+from support import assert_accessible, screenshot
 
 from exceptions.models import ExceptionCase
 from registrations.models import OutboxItem
@@ -35,7 +36,7 @@ def test_take_next_compare_choose_a_candidate_and_find_the_decision_in_the_audit
     # Given one unassigned case in the queue
     expect(page.locator("#case-count")).to_have_text("1 case")
     expect(page.locator(f"#case-{case.pk}")).to_contain_text("Multiple matches")
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     # When Asha takes the next case, then it is hers and its page explains it
     page.get_by_role("button", name="Take next case").click()
@@ -53,7 +54,7 @@ def test_take_next_compare_choose_a_candidate_and_find_the_decision_in_the_audit
     # When she compares the other candidate, then PDS's side shows that record
     page.locator("#compare-9434765919").click()
     expect(page.get_by_role("heading", name=re.compile(r"On PDS: candidate 943 476 5919"))).to_be_visible()
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "case")
 
     # When she chooses it, with a reason and a note
@@ -62,7 +63,7 @@ def test_take_next_compare_choose_a_candidate_and_find_the_decision_in_the_audit
     expect(page.get_by_label(re.compile(r"^943 476 5919, JANE STEVENS"))).to_be_checked()
     page.get_by_label("Found by a manual trace").check()
     page.get_by_label("Note (optional)").fill("Registered at the old practice, as the acceptance says.")
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "action")
     page.get_by_role("button", name="Apply with this patient").click()
 
@@ -71,7 +72,7 @@ def test_take_next_compare_choose_a_candidate_and_find_the_decision_in_the_audit
     expect(page.locator(".nhsuk-notification-banner--success")).to_be_visible()
     expect(page.locator(".pcrm-tags")).to_contain_text("Resolved")
     expect(page.locator(".pcrm-timeline")).to_contain_text("Found by a manual trace")
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     assert set(OutboxItem.objects.filter(caused_by=case.transaction).values_list("tx_type", flat=True)) == {
         "F4",
         "F2",
@@ -91,7 +92,7 @@ def test_take_next_compare_choose_a_candidate_and_find_the_decision_in_the_audit
     expect(leader.locator("#audit-table tbody tr", has_text="Viewed a patient record").first).to_contain_text(
         "Asha Patel"
     )
-    no_serious_accessibility_violations(leader)
+    assert_accessible(leader)
     screenshot(leader, "audit")
 
 
@@ -110,7 +111,7 @@ def test_reject_with_a_reason_goes_through_a_confirmation_page(open_browser, liv
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_contain_text("Choose a reason")
     expect(summary).to_be_focused()
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     # When she gives a reason, then she is asked to confirm, and nothing has happened yet
     page.get_by_label("Not enough detail to identify the patient").check()
@@ -118,7 +119,7 @@ def test_reject_with_a_reason_goes_through_a_confirmation_page(open_browser, liv
     expect(page.get_by_role("heading", level=1)).to_have_text("Are you sure you want to reject to the practice?")
     expect(page.locator("#confirm-choices")).to_contain_text("Not enough detail to identify the patient")
     assert ExceptionCase.objects.get(pk=case.pk).status == "IN_PROGRESS"
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "confirm")
 
     # When she confirms, then the case is rejected and the F3 is queued for the practice
@@ -145,7 +146,7 @@ def test_a_team_leader_assigns_several_cases_at_once(open_browser, live_server, 
     page.get_by_label(f"Select case {cases[0].pk}").check()
     page.get_by_label(f"Select case {cases[2].pk}").check()
     page.get_by_label("Assign selected cases to").select_option(label="Sam Second")
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "queue-bulk")
     page.locator("#bulk-assign").click()
 
@@ -170,7 +171,7 @@ def test_the_queue_can_be_worked_from_the_keyboard(open_browser, live_server, pe
     page.keyboard.press("?")
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog).to_be_visible()
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
@@ -226,7 +227,7 @@ def test_a_second_person_cannot_take_a_case_someone_has_claimed(open_browser, li
     )
     expect(sam.locator("#case-assignee")).to_have_text("Asha Patel")
     expect(sam.get_by_role("button", name="Claim this case")).to_have_count(0)
-    no_serious_accessibility_violations(sam)
+    assert_accessible(sam)
 
     # And take next has nothing for him
     sam.get_by_role("button", name="Take next case").click()
@@ -242,22 +243,22 @@ def test_every_other_page_passes_axe(open_browser, live_server, people, browser)
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.locator("#chart-backlog")).to_have_attribute("style", re.compile("height"))  # chart.js drew it
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     page.goto(f"{live_server.url}/cases/?view=all&status=any&sort=kind")
     expect(page.get_by_role("columnheader", name="Kind")).to_have_attribute("aria-sort", "ascending")
     page.get_by_text("Filter cases").click()
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     page.goto(f"{live_server.url}/no-such-page/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
 
     # An agent who edits the URL to reach the audit log
     agent = open_browser("asha")
     agent.goto(f"{live_server.url}/audit/")
     expect(agent.get_by_role("heading", level=1)).to_have_text("You do not have access to this page")
-    no_serious_accessibility_violations(agent)
+    assert_accessible(agent)
 
     # A locked-out sign-in
     context = browser.new_context()
@@ -269,7 +270,7 @@ def test_every_other_page_passes_axe(open_browser, live_server, people, browser)
         anonymous.get_by_label("Password").fill("not-the-password")
         anonymous.get_by_role("button", name="Sign in").click()
     expect(anonymous.get_by_role("heading", level=1)).to_have_text("Too many attempts to sign in")
-    no_serious_accessibility_violations(anonymous)
+    assert_accessible(anonymous)
     screenshot(anonymous, "lockout")
     context.close()
 
@@ -314,7 +315,7 @@ def test_a_busy_queue_and_its_dashboard(open_browser, live_server, people):
     expect(page.locator("#view-unassigned")).to_contain_text("19")
     expect(page.locator("#view-team")).to_contain_text("5")
     expect(page.locator("tbody tr[data-case-url]").first.locator(".nhsuk-tag").last).to_have_text("Overdue")
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "queue")
 
     # Filtered to overdue deduction reviews
@@ -327,7 +328,7 @@ def test_a_busy_queue_and_its_dashboard(open_browser, live_server, people):
     for row in page.locator("tbody tr[data-case-url]").all():
         expect(row).to_contain_text("Deduction review")
         expect(row).to_contain_text("Overdue")
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "queue-filtered")
 
     # The dashboard counts the same backlog
@@ -335,6 +336,6 @@ def test_a_busy_queue_and_its_dashboard(open_browser, live_server, people):
     expect(page.locator("#figure-open")).to_have_text("24")
     expect(page.locator("#figure-overdue")).to_have_text("8")
     expect(page.locator("#backlog-table tbody tr")).to_have_count(len(kinds))
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "dashboard")
     assert len(made) == 24

@@ -18,7 +18,7 @@ from pytest_django.asserts import assertContains, assertInHTML, assertNotContain
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
 from registrations.ports import CaseKind
 
-pytestmark = [pytest.mark.django_db, pytest.mark.dates]
+pytestmark = pytest.mark.django_db
 
 RAW = (
     b"UNB+UNOA:2+TES5+XX11+200610:1438+00000001'\n"

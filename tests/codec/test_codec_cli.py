@@ -6,12 +6,11 @@ import json
 import subprocess
 import sys
 
+import corpus
 import pytest
-from support import FIXTURES, REPO, read_fixture, segments_of
+from support import REPO, segments_of
 
-MULTI = FIXTURES / "ha-to-gp" / "multi" / "multi_transaction.1.dat"
-
-pytestmark = pytest.mark.external
+MULTI = corpus.DIR / "ha-batch-f4-f2-f9.edi"  # three messages, F4 F2 F9
 
 
 def gplinks(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -39,13 +38,13 @@ def test_parse_prints_the_json_shape():
     result = gplinks("parse", MULTI)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["sis"] == 3 and data["sender"] == "XX11"
-    assert [m["sms"] for m in data["messages"]] == [6, 7, 8, 9]
-    assert data["messages"][3]["transactions"][0] == {
-        "tn": 13,
+    assert data["sis"] == 309 and data["sender"] == "XX11"
+    assert [m["sms"] for m in data["messages"]] == [409, 410, 411]
+    assert data["messages"][0]["transactions"][0] == {
+        "tn": 61,
         "type": "F4",
-        "gp_code": "2750922,295",
-        "nhs_number": "RAT56",
+        "gp_code": "4826940,281",
+        "nhs_number": None,
         "errors": [],
         "warnings": [],
     }
@@ -53,11 +52,11 @@ def test_parse_prints_the_json_shape():
 
 
 def test_parse_reads_stdin_and_reports_control_problems_only_when_strict():
-    bad = read_fixture("recep/recep.dat")
+    bad = corpus.read("recep-negative.edi").replace(b"UNT+9+00000604", b"UNT+11+00000604")
     lenient = gplinks("parse", "-", stdin=bad)
     assert lenient.returncode == 0
-    assert json.loads(lenient.stdout)["recep"]["messages"][1] == {"sms": 200, "code": "CA"}
-    assert_one_line_failure(gplinks("parse", "--strict", "-", stdin=bad), "segment 9: UNT declares 10")
+    assert json.loads(lenient.stdout)["recep"]["messages"][1] == {"sms": 213, "code": "CA"}
+    assert_one_line_failure(gplinks("parse", "--strict", "-", stdin=bad), "segment 10: UNT declares 11")
 
 
 def test_recep_prints_the_receipt_with_our_numbers():
@@ -66,23 +65,17 @@ def test_recep_prints_the_receipt_with_our_numbers():
     segs = segments_of(result.stdout.strip())
     assert segs[0].startswith("UNB+UNOA:2+TES5+XX11+") and segs[0].endswith("+00000012++RECEP+++EDIFACT TRANSFER")
     assert segs[1] == "UNH+00000034+RECEP:0:2:FH"
-    assert segs[5:10] == [f"RFF+MIS:0000000{n} CP" for n in (6, 7, 8, 9)] + ["RFF+RIS:00000003 OK:4"]
-    assert segs[-2:] == ["UNT+10+00000034", "UNZ+1+00000012"]
+    assert segs[5:9] == [f"RFF+MIS:00000{n} CP" for n in (409, 410, 411)] + ["RFF+RIS:00000309 OK:3"]
+    assert segs[-2:] == ["UNT+9+00000034", "UNZ+1+00000012"]
 
 
 def test_build_inverts_parse(tmp_path):
-    document = tmp_path / "multi.json"
+    document = tmp_path / "batch.json"
     document.write_bytes(gplinks("parse", MULTI).stdout)
     result = gplinks("build", document)
     assert result.returncode == 0, result.stderr
-    built = segments_of(result.stdout.strip())
-    original = segments_of(MULTI.read_bytes())
-    assert built[0] == original[0] + "++FHSREG+++FHSA EDI TRANSFERS"
-    # JSON carries no per-message DTM+137 (NHAIS's are untrusted): the UNB time is used instead.
-    assert "DTM+137:202001251235:203" in built
-    assert [s for s in built[1:] if not s.startswith("DTM+137")] == [
-        s for s in original[1:] if not s.startswith("DTM+137")
-    ]
+    # JSON carries no per-message DTM+137 (NHAIS's are untrusted): the UNB time is used, as here.
+    assert segments_of(result.stdout.strip()) == segments_of(MULTI.read_bytes())
 
 
 @pytest.mark.parametrize(
@@ -90,10 +83,10 @@ def test_build_inverts_parse(tmp_path):
     [
         (("parse", "no-such-file.dat"), ("no-such-file.dat: no such file",)),
         (("parse", "tests"), ("tests: is a directory",)),
-        (("parse", FIXTURES / "MANIFEST.md"), ("segment 1: an interchange must start with UNB",)),
-        (("recep", FIXTURES / "recep" / "recep.dat"), ("RECEPs are not themselves acknowledged",)),
+        (("parse", "pyproject.toml"), ("segment 1: an interchange must start with UNB",)),
+        (("recep", corpus.DIR / "recep-negative.edi"), ("RECEPs are not themselves acknowledged",)),
         (("recep", MULTI, "--sis", "0"), ("SIS must be an integer",)),
-        (("build", FIXTURES / "MANIFEST.md"), ("not JSON",)),
+        (("build", "pyproject.toml"), ("not JSON",)),
         (("build", "no-such.json"), ("no such file",)),
     ],
 )
@@ -110,11 +103,12 @@ def test_build_of_a_bad_document_is_one_line(tmp_path):
 
 
 def test_truncated_interchange_is_one_line():
-    assert_one_line_failure(gplinks("parse", "-", stdin=MULTI.read_bytes()[:300]), "is not closed by UNT")
+    cut = MULTI.read_bytes().index(b"UNT+")  # inside the first message
+    assert_one_line_failure(gplinks("parse", "-", stdin=MULTI.read_bytes()[:cut]), "is not closed by UNT")
 
 
 def test_call_command_works_in_process(capsys):
     from django.core.management import call_command
 
     call_command("gplinks", "parse", str(MULTI))
-    assert json.loads(capsys.readouterr().out)["messages"][0]["type"] == "F1"
+    assert [m["type"] for m in json.loads(capsys.readouterr().out)["messages"]] == ["F4", "F2", "F9"]
