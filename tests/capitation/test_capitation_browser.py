@@ -13,7 +13,7 @@ from capitation_population import build_world
 from django.utils import timezone
 from factories import UserFactory
 from playwright.sync_api import Page, expect
-from support import PASSWORD, assert_accessible, screenshot
+from support import PASSWORD, assert_accessible, screenshot, wait_for
 
 from pds.models import GPPeriod
 from registrations.capitation import close, presenters, quarters, snapshot
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_d
 
 
 def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
-    browser_page: Page, live_server, celery_worker_process, transactional_db
+    browser_page: Page, live_server, celery_worker_process, transactional_db, mesh_as, settings
 ):
     page = browser_page
     world = build_world()
@@ -106,6 +106,11 @@ def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
     assert Path(download.value.path()).read_bytes() == bytes(quarter.csv)
     assert download.value.suggested_filename == f"pcrm-capitation-{due.isoformat()}.csv"
 
-    # And the report reached PCSE: the sending section says so once the worker has sent it.
+    # And the report reached PCSE: once the worker has sent it (waited for in the database, as the
+    # worker is another process), the page says so, and PCSE's mailbox holds the CSV.
+    wait_for(lambda: QuarterClose.objects.filter(pk=quarter.pk, status="SENT").exists(), message="the report sent")
     page.reload()
-    expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile("Sent to PCSE|Ready to send"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Sent to PCSE")
+    quarter.refresh_from_db()
+    with mesh_as(settings.MESH_PCSE_MAILBOX) as pcse:
+        assert quarter.csv_message_id in pcse.list_messages()

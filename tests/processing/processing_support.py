@@ -131,5 +131,12 @@ def replies(**filters) -> list[OutboxItem]:
     return list(OutboxItem.objects.filter(kind="TX", **filters).select_related("link__practice").order_by("id"))
 
 
+def only_reply(tx_type: str) -> OutboxItem:
+    """The one reply of this type: none, or a second one, fails (indexing [0] would hide a duplicate)."""
+    found = replies(tx_type=tx_type)
+    assert len(found) == 1, f"expected one {tx_type}, queued {[(r.tx_type, r.pk) for r in found]}"
+    return found[0]
+
+
 def relay(now=PINNED) -> None:
     outbox.relay(now=now)

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from factories import PatientFactory
-from processing_support import replies
+from processing_support import only_reply
 
 from pds.models import GPPeriod
 from registrations.models import FP69Flag
@@ -25,7 +25,7 @@ def jane(world):
 def test_returned_mail_sends_an_f9_with_a_six_month_expiry(jane):
     flag = fp69.mark_returned_mail(JANE, by="agent", on=dt.date(2026, 11, 3), free_text="Letter returned")
     assert (flag.expires_on, flag.reason, flag.practice.ods_code) == (dt.date(2027, 5, 3), "8", "A10001")
-    f9 = replies(tx_type="F9")[0]
+    f9 = only_reply("F9")
     assert f9.payload == {
         "gp_code": "4826940,281",
         "fp69_reason": "8",
@@ -77,7 +77,7 @@ def test_expiry_deducts_with_the_configured_reason(jane, settings):
 
     flag = FP69Flag.objects.get()
     assert (flag.status, flag.closing.tx_type) == ("EXPIRED", "F2")
-    f2 = replies(tx_type="F2")[0]
+    f2 = only_reply("F2")
     assert (f2.payload["deduction_reason"], f2.payload["deduction_date"]) == ("13", "2026-11-01")
     period = GPPeriod.objects.get(patient=jane)
     assert period.end == dt.date(2026, 11, 1) and period.removal_reason == "13"
@@ -87,4 +87,4 @@ def test_expiry_deducts_with_the_configured_reason(jane, settings):
 def test_default_expiry_reason_is_returned_undelivered(jane):
     fp69.mark_returned_mail(JANE, by="agent", on=dt.date(2026, 1, 1))
     fp69.expire_due(today=dt.date(2026, 11, 3))
-    assert replies(tx_type="F2")[0].payload["deduction_reason"] == "14"
+    assert only_reply("F2").payload["deduction_reason"] == "14"

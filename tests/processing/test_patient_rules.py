@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from factories import PatientFactory
-from processing_support import address, g2, g3, g5, process, replies
+from processing_support import address, g2, g3, g5, only_reply, process, replies
 
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod, Patient
@@ -110,8 +110,8 @@ def test_patient_transaction(row, world, settings):
     assert [c.kind for c in cases] == ([row.kind] if row.kind else [])
     for case in cases:
         assert case.rule_trace == tx.rule_trace and case.evidence["transaction"]["tn"] == tx.tn
-    sent = {i.tx_type: i.link.practice.ods_code for i in replies() if i.caused_by_id == tx.pk}
-    assert sent == row.replies
+    sent = sorted((i.tx_type, i.link.practice.ods_code) for i in replies() if i.caused_by_id == tx.pk)
+    assert sent == sorted(row.replies.items())  # the exact list: a second reply of a type is not swallowed
 
 
 def test_address_change_replaces_the_whole_address_in_pds(world):
@@ -168,7 +168,7 @@ def test_version_conflict_on_an_address_is_reread_and_applied(world):
 def test_death_deduction_ends_the_registration_and_tells_the_practice(world):
     _dead(world)
     tx = process(world.gp_new, g5(53, GP, JANE, "1", free_text="DIED AT HOME"))[0]
-    f2 = replies(tx_type="F2")[0]
+    f2 = only_reply("F2")
     assert f2.payload == {"gp_code": GP, "deduction_reason": "1", "deduction_date": "2026-10-30", "nhs_number": JANE}
     period = GPPeriod.objects.get(patient__nhs_number=JANE, practice_ods="A10001")
     assert period.end == dt.date(2026, 10, 30) and period.removal_reason == "1"
@@ -196,5 +196,5 @@ def test_deduction_for_a_superseded_number_answers_with_the_number_the_gp_used(w
     )
     tx = process(world.gp_new, g5(53, GP, "9990000018", "5"))[0]
     assert tx.status == "DONE"
-    assert replies(tx_type="F2")[0].payload["nhs_number"] == "9990000018"
+    assert only_reply("F2").payload["nhs_number"] == "9990000018"
     assert GPPeriod.objects.get(patient=retained).end == dt.date(2026, 10, 30)

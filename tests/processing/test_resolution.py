@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from factories import GPFactory, PatientFactory, UserFactory
-from processing_support import address, g1, g2, g3, g5, process, replies
+from processing_support import address, g1, g2, g3, g5, only_reply, process, replies
 
 from exceptions import resolution
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
@@ -48,7 +48,7 @@ def test_apply_with_a_chosen_patient_approves_and_returns_the_number(world, agen
     case.refresh_from_db()
     tx.refresh_from_db()
     assert (case.status, case.closed_by, tx.status) == ("RESOLVED", agent, TxStatus.DONE)
-    f4 = replies(tx_type="F4")[0]
+    f4 = only_reply("F4")
     assert f4.payload == {"gp_code": GP, "nhs_number": JANE}, "the corrected number goes back to the GP"
     assert get_patient(JANE).patient.current_gp.practice_ods == "A10001"
     assert_recorded(case, "apply_with_patient", agent, "TRACED_MANUALLY")
@@ -64,14 +64,14 @@ def test_allocate_a_new_number_and_apply(world, agent):
 
     created = Patient.objects.get(names__family="OKAFOR")
     assert created.current_gp.practice_ods == "A10001"
-    assert replies(tx_type="F4")[0].payload == {"gp_code": GP, "nhs_number": created.nhs_number}
+    assert only_reply("F4").payload == {"gp_code": GP, "nhs_number": created.nhs_number}
 
 
 def test_reject_an_acceptance_sends_f3_with_the_reason(world, agent):
     jane()
     tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
     resolution.reject_to_practice(case_for(tx), by=agent, reason_code="INSUFFICIENT_DETAILS")
-    f3 = replies(tx_type="F3")[0]
+    f3 = only_reply("F3")
     assert (f3.quoted_tn, f3.payload["free_text"]) == (41, "INSUFFICIENT DETAILS TO IDENTIFY PATIENT - PLEASE RESUBMIT")
     tx.refresh_from_db()
     assert tx.status == TxStatus.REJECTED and case_for(tx).status == "REJECTED"
@@ -83,7 +83,7 @@ def test_other_reason_needs_words(world, agent):
     with pytest.raises(resolution.InvalidInput):
         resolution.reject_to_practice(case_for(tx), by=agent, reason_code="OTHER")
     resolution.reject_to_practice(case_for(tx), by=agent, reason_code="OTHER", text="call the surgery, please")
-    assert replies(tx_type="F3")[0].payload["free_text"] == "CALL THE SURGERY, PLEASE"
+    assert only_reply("F3").payload["free_text"] == "CALL THE SURGERY, PLEASE"
 
 
 def test_keep_pds_and_close(world, agent):
@@ -99,7 +99,7 @@ def test_approve_removal_deducts_with_the_configured_reason(world, agent):
     resolution.approve_removal(
         case_for(tx), by=agent, reason_code="OUT_OF_AREA_CONFIRMED", effective=dt.date(2026, 11, 10)
     )
-    f2 = replies(tx_type="F2")[0]
+    f2 = only_reply("F2")
     assert (f2.payload["deduction_reason"], f2.payload["deduction_date"]) == ("9", "2026-11-10")
     assert GPPeriod.objects.get(practice_ods="A10001").end == dt.date(2026, 11, 10)
 
@@ -116,13 +116,13 @@ def test_approve_and_refuse_deduction_requests(world, agent):
     jane("A10001")
     tx = process(world.gp_new, g5(53, GP, JANE, "13", free_text="LEFT THE AREA"))[0]
     resolution.approve_deduction(case_for(tx), by=agent, reason_code="REASON_ACCEPTED")
-    assert replies(tx_type="F2")[0].payload["deduction_reason"] == "13"
+    assert only_reply("F2").payload["deduction_reason"] == "13"
 
     PatientFactory(nhs_number="9434765870", name="SMITH ANNE", registered_at="A10001")
     tx = process(world.gp_new, g5(54, GP, "9434765870", "1"))[0]
     assert case_for(tx).kind == "DEDUCTION_REVIEW"
     resolution.refuse_deduction(case_for(tx), by=agent, reason_code="DEATH_NOT_VERIFIED")
-    f11 = replies(tx_type="F11")[0]
+    f11 = only_reply("F11")
     assert f11.payload == {
         "gp_code": GP,
         "free_text": "DEATH NOT VERIFIED - PLEASE CONTACT PCSE",
@@ -172,7 +172,7 @@ def test_fp69_reply_removes_the_flag_with_f10(world, agent):
     tx = process(world.gp_new, g2(51, GP, JANE, address=address(road="7 NEW STREET", postcode="LS2 7AB")))[0]
     resolution.remove_fp69_flag(case_for(tx), by=agent, reason_code="ADDRESS_CHANGED")
     assert FP69Flag.objects.get().status == "REMOVED"
-    assert replies(tx_type="F10")[0].payload == {"gp_code": GP, "nhs_number": JANE}
+    assert only_reply("F10").payload == {"gp_code": GP, "nhs_number": JANE}
     assert get_patient(JANE).patient.current_address.road == "7 NEW STREET"
 
 
