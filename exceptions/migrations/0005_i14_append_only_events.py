@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0003_practice_history_index'),
+        ('exceptions', '0004_i13_case_kinds'),
     ]
 
     operations = [
