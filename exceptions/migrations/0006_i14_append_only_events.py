@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0004_i13_case_kinds'),
+        ('exceptions', '0005_i13_outbound_refused'),
     ]
 
     operations = [
