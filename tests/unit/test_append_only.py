@@ -1,5 +1,5 @@
 """Case events and audit events are append-only in the database itself: neither a queryset update, a
-delete nor raw SQL can rewrite them (triggers from exceptions/migrations/0006_i14_append_only_events)."""
+delete nor raw SQL can rewrite them (triggers from exceptions/migrations/0007_i14_append_only_events)."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction

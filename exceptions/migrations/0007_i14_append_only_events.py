@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0005_i13_outbound_refused'),
+        ('exceptions', '0006_i20_audit_role_profile'),
     ]
 
     operations = [
