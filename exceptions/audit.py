@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "api_read_patient": "Read a patient record (FHIR API)",
     "api_search_patients": "Searched for patients (FHIR API)",
     "api_amend_patient": "Amended a patient record (FHIR API)",
+    "api_create_patient": "Created a patient record (FHIR API)",
     "fp69_set": "Set an FP69 flag",
     "view_interchange": "Viewed an interchange (its transactions or raw EDIFACT)",
     # Written by accounts (through the sink exceptions.apps registers).

@@ -6,8 +6,10 @@ The work-queue UI calls these and nothing else to change a case. Every function:
   and an optional note;
 - refuses, with a typed error, an action the case's kind does not allow, a case that is no longer
   open, or a transaction that has already moved on;
-- does its side effects through the same functions the automatic rules use (PDS, registration
-  history, the GP Links outbox), so a person's decision goes out exactly like an automatic one;
+- does its side effects through the same apply services the automatic path uses
+  (registrations.services.apply: PDS through the gateway, registration history, the GP Links
+  outbox), so a person's decision goes out exactly like an automatic one, and moves the transaction
+  through registrations.services.state;
 - writes the case event and the audit entry in the same database transaction as those effects:
   all of it happens, or none of it.
 """
@@ -20,25 +22,27 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.roles import Perm
-from pds.models import PatientName
-from pds.services import InvalidChange, PdsError, change_name, create_patient, update_demographics
+from pds.errors import InvalidChange, PatientNotFound, PdsError
+from pds.gateway import PatientRecord, get_gateway
 from registrations.gplinks.codes import DEDUCTION_REASONS
 from registrations.models import FP69Flag, Interchange, InterchangeStatus, Link, OutboxItem, OutboxKind, TxStatus
 from registrations.models import Transaction as Tx
 from registrations.ports import CaseKind, CaseRequest
-from registrations.rules.acceptance import find_by_number
-from registrations.rules.amendment import address_problem, apply_address, proposed_address, requested_changes
+from registrations.rules.amendment import address_problem, proposed_address, requested_changes
 from registrations.rules.base import Trace
-from registrations.rules.effects import (
+from registrations.selectors import gp_for
+from registrations.services import fp69, inbound, processing, state
+from registrations.services.apply import (
+    Applied,
     NoLink,
+    Sent,
     approve_acceptance,
+    change_address,
     deduct,
-    gp_for,
     gp_links_text,
     reject_acceptance,
     reject_deduction_request,
 )
-from registrations.services import fp69, inbound, processing
 
 from . import audit
 from .kinds import ACTIONS, info
@@ -76,6 +80,7 @@ class Resolution:
     action: str
     summary: str
     sent: list[str] = field(default_factory=list)  # F-transaction types queued, e.g. ["F4", "F2"]
+    replies: tuple[Sent, ...] = ()  # the same, with who each goes to and its outbox row
 
 
 # --- what the UI may offer ---------------------------------------------------------------------
@@ -159,6 +164,7 @@ def _finish(
     tx_status: str | None = None,
     trace: Trace | None = None,
     nhs_number: str = "",
+    applied: Applied | None = None,
 ) -> Resolution:
     status = ACTIONS[action].outcome
     now = timezone.now()
@@ -174,12 +180,13 @@ def _finish(
     tx = case.transaction
     if tx is not None and tx_status:
         tx.refresh_from_db()
-        tx.status = tx_status
-        tx.outcome = f"{summary} (by {by.get_username()})"
-        tx.rule_trace = [*tx.rule_trace, *[{**s, "by": by.get_username()} for s in steps]]
-        tx.save(update_fields=["status", "outcome", "rule_trace", "updated_at"])
-    # What went out: each queued reply leaves a trace step whose result starts with its type ("F4 ...").
-    sent = [s["result"].split()[0] for s in steps if s["result"].endswith("queued")]
+        state.move(
+            tx,
+            tx_status,
+            outcome=f"{summary} (by {by.get_username()})",
+            rule_trace=[*tx.rule_trace, *[{**s, "by": by.get_username()} for s in steps]],
+        )
+    applied = applied or Applied()
     full = {**(detail or {}), "summary": summary, "steps": steps}
     record_event(case, action=action, user=by, reason_code=reason_code, note=note, detail=full)
     audit.record(
@@ -189,17 +196,20 @@ def _finish(
         nhs_number=nhs_number or case.nhs_number,
         detail={"kind": case.kind, "reason_code": reason_code, "summary": summary},
     )
-    return Resolution(case=case, action=action, summary=summary, sent=sent)
+    return Resolution(case=case, action=action, summary=summary, sent=applied.types, replies=applied.sent)
 
 
-def _patient(nhs_number: str):
-    patient = find_by_number(nhs_number) if nhs_number else None
-    if patient is None:
-        raise InvalidInput("PDS has no record with that NHS number")
-    return patient
+def _patient(nhs_number: str) -> PatientRecord:
+    """The PDS record for a number (following a superseded one), through the gateway."""
+    if nhs_number:
+        try:
+            return get_gateway().get(nhs_number)
+        except PatientNotFound:
+            pass
+    raise InvalidInput("PDS has no record with that NHS number")
 
 
-def _approve(tx, **kwargs) -> str:
+def _approve(tx, **kwargs) -> Applied:
     try:
         return approve_acceptance(tx, **kwargs)
     except NoLink as exc:
@@ -230,7 +240,7 @@ def apply_with_patient(case: ExceptionCase, *, by, nhs_number: str, reason_code:
         gp = gp_for(tx)
         if gp is None:
             raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
-        summary = _approve(
+        applied = _approve(
             tx,
             patient=patient,
             gp=gp,
@@ -240,20 +250,21 @@ def apply_with_patient(case: ExceptionCase, *, by, nhs_number: str, reason_code:
             supplied_number=patient.nhs_number != tx.data.get("nhs_number"),
         )
     elif tx.type == "G2":
-        summary = _apply_amendment(tx, patient, by, trace)
+        applied = _apply_amendment(tx, patient, by, trace)
     else:  # G5
-        summary = _deduct_as_requested(tx, patient, by, trace, reason=tx.data.get("deduction_reason"))
+        applied = _deduct_as_requested(tx, patient, by, trace, reason=tx.data.get("deduction_reason"))
     return _finish(
         case,
         "apply_with_patient",
         by=by,
         reason_code=reason_code,
         note=note,
-        summary=summary,
+        summary=applied.summary,
         detail={"nhs_number": patient.nhs_number},
         tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
+        applied=applied,
     )
 
 
@@ -271,7 +282,7 @@ def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str, note: str =
     forenames = [f for f in (data.get("forenames") or []) if f]
     address = {k: v or "" for k, v in (data.get("address") or {}).items()}
     try:
-        patient = create_patient(
+        patient = get_gateway().create_patient(
             family=data.get("surname") or "",
             given=forenames,
             gender=data.get("sex") or "0",
@@ -287,18 +298,19 @@ def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str, note: str =
         raise InvalidInput(f"PDS refused the new record: {exc}") from exc
     trace = Trace()
     trace.add("NHS number", "allocated", f"{by.get_username()} allocated {patient.nhs_number} in a new PDS record.")
-    summary = _approve(tx, patient=patient, gp=gp, trace=trace, by=by.get_username(), user=by, supplied_number=True)
+    applied = _approve(tx, patient=patient, gp=gp, trace=trace, by=by.get_username(), user=by, supplied_number=True)
     return _finish(
         case,
         "allocate_and_apply",
         by=by,
         reason_code=reason_code,
         note=note,
-        summary=summary,
+        summary=applied.summary,
         detail={"nhs_number": patient.nhs_number},
         tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
+        applied=applied,
     )
 
 
@@ -325,17 +337,21 @@ def reject_to_practice(
     tx = case.transaction
     words = _text("reject_to_practice", reason_code, text)
     trace = Trace()
-    if tx.type == "G1":
-        gp = gp_for(tx)
-        link = tx.message.interchange.link
-        practice = gp.practice if gp else (link.practice if link else None)
-        if practice is None or reject_acceptance(tx, practice=practice, text=words, trace=trace) is None:
-            raise InvalidInput("there is no GP Links link to this practice to send the rejection on")
-        summary = f"Rejected to the practice (F3): {words}"
-    else:
-        if reject_deduction_request(tx, text=words, trace=trace) is None:
-            raise InvalidInput("there is no GP Links link to this practice to send the rejection on")
-        summary = f"Deduction request refused (F11): {words}"
+    no_link = "there is no GP Links link to this practice to send the rejection on"
+    try:
+        if tx.type == "G1":
+            gp = gp_for(tx)
+            link = tx.message.interchange.link
+            practice = gp.practice if gp else (link.practice if link else None)
+            if practice is None:
+                raise InvalidInput(no_link)
+            applied = reject_acceptance(tx, practice=practice, text=words, trace=trace)
+            summary = f"Rejected to the practice (F3): {words}"
+        else:
+            applied = reject_deduction_request(tx, text=words, trace=trace)
+            summary = f"Deduction request refused (F11): {words}"
+    except NoLink as exc:
+        raise InvalidInput(no_link) from exc
     return _finish(
         case,
         "reject_to_practice",
@@ -346,6 +362,7 @@ def reject_to_practice(
         detail={"text": words},
         tx_status=TxStatus.REJECTED,
         trace=trace,
+        applied=applied,
     )
 
 
@@ -358,13 +375,13 @@ def _check_reason(code: str) -> str:
     return code
 
 
-def _deduct_as_requested(tx, patient, by, trace: Trace, *, reason: str, on: dt.date | None = None) -> str:
+def _deduct_as_requested(tx, patient, by, trace: Trace, *, reason: str, on: dt.date | None = None) -> Applied:
     gp = gp_for(tx)
     if gp is None:
         raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
     on = on or (dt.date.fromisoformat(tx.data["deduction_date"]) if tx.data.get("deduction_date") else None)
     on = on or timezone.localdate()
-    item = deduct(
+    applied = deduct(
         patient,
         practice=gp.practice,
         reason=_check_reason(reason),
@@ -376,8 +393,8 @@ def _deduct_as_requested(tx, patient, by, trace: Trace, *, reason: str, on: dt.d
         gp=gp,
         wire_number=tx.nhs_number or None,
     )
-    sent = f"F2 reason {reason} sent to {gp.practice.ods_code}" if item else "no F2 (practice not on PCRM)"
-    return f"Deducted from {gp.practice.ods_code} from {on}; {sent}"
+    sent = f"F2 reason {reason} sent to {gp.practice.ods_code}" if applied.sent else "no F2 (practice not on PCRM)"
+    return Applied(f"Deducted from {gp.practice.ods_code} from {on}; {sent}", applied.sent)
 
 
 @transaction.atomic
@@ -395,7 +412,7 @@ def approve_removal(
     tx = case.transaction
     patient = _patient(tx.nhs_number)
     trace = Trace()
-    summary = _deduct_as_requested(
+    applied = _deduct_as_requested(
         tx,
         patient,
         by,
@@ -409,10 +426,11 @@ def approve_removal(
         by=by,
         reason_code=reason_code,
         note=note,
-        summary=summary,
+        summary=applied.summary,
         tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
+        applied=applied,
     )
 
 
@@ -445,7 +463,7 @@ def approve_deduction(
     tx = case.transaction
     patient = _patient(tx.nhs_number)
     trace = Trace()
-    summary = _deduct_as_requested(
+    applied = _deduct_as_requested(
         tx, patient, by, trace, reason=deduction_reason or tx.data.get("deduction_reason"), on=effective
     )
     return _finish(
@@ -454,10 +472,11 @@ def approve_deduction(
         by=by,
         reason_code=reason_code,
         note=note,
-        summary=summary,
+        summary=applied.summary,
         tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
+        applied=applied,
     )
 
 
@@ -470,8 +489,10 @@ def refuse_deduction(
     tx = case.transaction
     words = _text("refuse_deduction", reason_code, text)
     trace = Trace()
-    if reject_deduction_request(tx, text=words, trace=trace) is None:
-        raise InvalidInput("there is no GP Links link to this practice to send the refusal on")
+    try:
+        applied = reject_deduction_request(tx, text=words, trace=trace)
+    except NoLink as exc:
+        raise InvalidInput("there is no GP Links link to this practice to send the refusal on") from exc
     return _finish(
         case,
         "refuse_deduction",
@@ -482,69 +503,64 @@ def refuse_deduction(
         detail={"text": words},
         tx_status=TxStatus.REJECTED,
         trace=trace,
+        applied=applied,
     )
 
 
 # --- amendments ----------------------------------------------------------------------------------------
 
 
-def _apply_changes(patient, changes: list[dict], *, by, reason: str) -> None:
-    """Put accepted name/birth/sex changes into PDS, each through its PDS service."""
+def _apply_changes(patient: PatientRecord, changes: list[dict], *, by, reason: str) -> PatientRecord:
+    """Put accepted name/birth/sex changes into PDS through the gateway; returns the record after them."""
     by_item = {c["item"]: c["requested"] for c in changes}
     today = timezone.localdate()
+    gateway = get_gateway()
+    who = {"by": by.get_username(), "reason": reason, "user": by}
     try:
         if {"surname", "forenames", "title"} & set(by_item):
             name = patient.usual_name
             given = by_item.get("forenames", list(name.given) if name else [])
-            change_name(
-                patient,
+            patient = gateway.change_name(
+                patient.nhs_number,
                 family=by_item.get("surname") or (name.family if name else ""),
                 given=given or [],
                 prefix=by_item.get("title") or ("" if "title" in by_item else (name.prefix if name else "")),
                 start=today,
                 expected_version=patient.version,
-                by=by.get_username(),
-                reason=reason,
-                user=by,
+                **who,
             )
         if by_item.get("previous_surname"):
-            change_name(
-                patient,
+            patient = gateway.change_name(
+                patient.nhs_number,
                 family=by_item["previous_surname"],
                 given=[],
-                use=PatientName.Use.OLD,
+                use="old",
                 start=today,
                 expected_version=patient.version,
-                by=by.get_username(),
-                reason=reason,
-                user=by,
+                **who,
             )
-        demographics = {}
-        if "birth_date" in by_item:
-            demographics["birth_date"] = dt.date.fromisoformat(by_item["birth_date"])
-        if "sex" in by_item:
-            demographics["gender"] = by_item["sex"]
-        if demographics:
-            update_demographics(
-                patient,
+        birth = dt.date.fromisoformat(by_item["birth_date"]) if "birth_date" in by_item else None
+        if birth is not None or "sex" in by_item:
+            patient = gateway.update_demographics(
+                patient.nhs_number,
                 expected_version=patient.version,
-                by=by.get_username(),
-                reason=reason,
-                user=by,
-                **demographics,
+                birth_date=birth,
+                gender=by_item.get("sex"),
+                **who,
             )
     except InvalidChange as exc:
         raise InvalidInput(f"PDS refused the change: {exc}") from exc
+    return patient
 
 
-def _apply_amendment(tx, patient, by, trace: Trace) -> str:
+def _apply_amendment(tx, patient, by, trace: Trace) -> Applied:
     done = []
     if tx.data.get("address"):
         address = proposed_address(tx.data, patient)
         problem = address_problem(address)
         if problem:
             raise InvalidInput(f"the address cannot go to PDS: {problem}")
-        patient = apply_address(
+        patient = change_address(
             patient, address, reason=f"transaction {tx.pk}", trace=trace, by=by.get_username(), user=by
         )
         done.append("address")
@@ -553,7 +569,7 @@ def _apply_amendment(tx, patient, by, trace: Trace) -> str:
         _apply_changes(patient, changes, by=by, reason=f"transaction {tx.pk}")
         done.extend(c["label"] for c in changes)
         trace.add("PDS update", "changed", f"{', '.join(c['label'] for c in changes)} changed as the practice asked.")
-    return f"Amendment applied to PDS: {', '.join(done) or 'nothing to change'}"
+    return Applied(f"Amendment applied to PDS: {', '.join(done) or 'nothing to change'}")
 
 
 @transaction.atomic
@@ -565,7 +581,7 @@ def accept_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") 
     changes = requested_changes(tx.data, patient)
     if not changes:
         raise InvalidInput("PDS already holds what the practice asked for")
-    _apply_changes(patient, changes, by=by, reason=f"case {case.pk}: transaction {tx.pk}")
+    patient = _apply_changes(patient, changes, by=by, reason=f"case {case.pk}: transaction {tx.pk}")
     trace = Trace()
     trace.add("PDS update", "changed", f"{', '.join(c['label'] for c in changes)} changed as the practice asked.")
     return _finish(
@@ -610,7 +626,7 @@ def apply_corrected_address(case: ExceptionCase, *, by, address: dict, reason_co
         raise InvalidInput(f"the corrected address still cannot go to PDS: {problem}")
     trace = Trace()
     try:
-        patient = apply_address(patient, values, reason=f"case {case.pk}", trace=trace, by=by.get_username(), user=by)
+        patient = change_address(patient, values, reason=f"case {case.pk}", trace=trace, by=by.get_username(), user=by)
     except InvalidChange as exc:
         raise InvalidInput(f"PDS refused the address: {exc}") from exc
     changes = requested_changes(tx.data, patient)
@@ -676,9 +692,9 @@ def remove_fp69_flag(
         problem = address_problem(values)
         if problem:
             raise InvalidInput(f"the address cannot go to PDS: {problem}")
-        patient = apply_address(patient, values, reason=f"case {case.pk}", trace=trace, by=by.get_username(), user=by)
+        patient = change_address(patient, values, reason=f"case {case.pk}", trace=trace, by=by.get_username(), user=by)
     try:
-        fp69.remove_flag(patient.nhs_number, by=by.get_username(), caused_by=tx)
+        flag = fp69.remove_flag(patient.nhs_number, by=by.get_username(), caused_by=tx)
     except fp69.FP69Error as exc:
         raise InvalidInput(str(exc)) from exc
     trace.add("FP69 notice", "F10 flag removal queued", "The practice is told the flag is removed.")
@@ -693,6 +709,7 @@ def remove_fp69_flag(
         tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
+        applied=Applied(sent=(Sent.of(flag.closing),)),
     )
 
 

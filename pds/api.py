@@ -233,6 +233,68 @@ def _patch(request, nhs_number: str) -> JsonResponse:
     return _respond(request, 200, fhir.patient_resource(updated), version=updated.version)
 
 
+# --- POST /Patient ---------------------------------------------------------------------------------------
+
+
+def _create(request) -> JsonResponse:
+    """Create a record for a new patient, with a newly allocated NHS number, unless PDS already holds a
+    record that matches (then 200 with SINGLE_MATCH or MULTIPLE_MATCHES, and nothing is created)."""
+    user = _prepare(request, AMEND_PERMISSION)
+    if reason := csrf_failure(request):
+        raise FhirError("ACCESS_DENIED", reason)
+    try:
+        body = json.loads(request.body or b"null")
+        name = body["name"][0]
+        gender = fhir.FHIR_TO_GENDER[body.get("gender", "unknown")]
+        birth_date = dt.date.fromisoformat(body["birthDate"])
+    except (ValueError, UnicodeDecodeError, KeyError, IndexError, TypeError) as exc:
+        raise FhirError("INVALID_VALUE", "Invalid create - a Patient needs a name, a gender and a birthDate") from exc
+    address = (body.get("address") or [None])[0]
+    values = None
+    if address:
+        lines = [*address.get("line", []), "", "", "", "", ""][:5]
+        values = dict(zip(("house", "road", "locality", "post_town", "county"), lines, strict=True))
+        values["postcode"] = address.get("postalCode", "")
+    place = next((e for e in body.get("extension", []) if e.get("url") == fhir.BIRTH_PLACE_URL), {})
+    query = trace.TraceQuery(
+        surname=name.get("family", ""),
+        forenames=tuple(name.get("given", [])),
+        gender=gender,
+        birth_date=birth_date,
+        postcode=(values or {}).get("postcode", ""),
+    )
+    found = trace.trace(query, max_results=2)
+    if found.outcome in (trace.MATCH, trace.MULTIPLE):
+        code = "SINGLE_MATCH" if found.outcome == trace.MATCH else "MULTIPLE_MATCHES"
+        return _outcome(request, code, "A record for this person already exists; nothing was created")
+    request_ref = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    correlation = request.headers.get("X-Correlation-ID", "").strip()
+    try:
+        created = services.create_patient(
+            family=name.get("family", ""),
+            given=list(name.get("given", [])),
+            prefix=(name.get("prefix") or [""])[0],
+            gender=gender,
+            birth_date=birth_date,
+            place_of_birth=place.get("valueAddress", {}).get("city", ""),
+            address=values,
+            by=user.get_username(),
+            reason=f"FHIR create request {request_ref}" + (f": {correlation[:200]}" if correlation else ""),
+            user=user,
+        )
+    except services.InvalidChange as exc:
+        raise FhirError("INVALID_VALUE", f"Invalid create - {exc}") from exc
+    audit.record(
+        action=audit.API_CREATE,
+        user=user,
+        nhs_number=created.nhs_number,
+        detail={"request": request_ref},
+        role=request.pds_role,
+    )
+    created = services.get_patient(created.nhs_number).patient
+    return _respond(request, 201, fhir.patient_resource(created), version=created.version)
+
+
 # --- /Patient?... --------------------------------------------------------------------------------------
 
 
@@ -363,9 +425,14 @@ def _check_combination(search: Search) -> None:
 @csrf_exempt
 @login_not_required
 def patient_search(request):
+    if request.method == "POST":
+        try:
+            return _create(request)
+        except FhirError as exc:
+            return _outcome(request, exc.code, exc.diagnostics, exc.status)
     try:
         if request.method != "GET":
-            raise FhirError("METHOD_NOT_ALLOWED", f"{request.method} is not supported on Patient (GET)")
+            raise FhirError("METHOD_NOT_ALLOWED", f"{request.method} is not supported on Patient (GET, POST)")
         user = _prepare(request, READ_PERMISSION)
         search = parse_search(request.GET)
         scored = _fuzzy(search) if search.fuzzy else _non_fuzzy(search)

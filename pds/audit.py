@@ -20,6 +20,7 @@ SEARCH_PATIENTS = "search_patients"
 API_READ = "api_read_patient"
 API_SEARCH = "api_search_patients"
 API_AMEND = "api_amend_patient"
+API_CREATE = "api_create_patient"
 
 
 def register_audit_sink(sink: AuditSink) -> None:

@@ -86,7 +86,7 @@ class PdsClient:
     def may_update(self) -> bool:
         return self.access_mode != APPLICATION_RESTRICTED
 
-    # --- the three PDS interactions -------------------------------------------------------------------
+    # --- the PDS interactions -------------------------------------------------------------------------
 
     def read(self, nhs_number: str) -> tuple[dict[str, Any], int]:
         """The Patient resource and its version (from the ETag)."""
@@ -114,6 +114,21 @@ class PdsClient:
             headers["X-Correlation-ID"] = correlation_id
         response = self._request("PATCH", f"/Patient/{nhs_number}", json_body={"patches": patches}, headers=headers)
         return response.json(), _version(response)
+
+    def create(self, resource: dict[str, Any], *, correlation_id: str | None = None) -> tuple[dict[str, Any], int]:
+        """Create a record for a new patient (PDS allocates the NHS number): the new Patient and its version.
+
+        PDS answers 200 with an OperationOutcome, not 201, when it already holds a matching record: that
+        is raised as InvalidChange, because a second record for one person must never be made."""
+        headers = {"Content-Type": "application/json"}
+        if correlation_id:
+            headers["X-Correlation-ID"] = correlation_id
+        response = self._request("POST", "/Patient", json_body=resource, headers=headers)
+        body = response.json()
+        if response.status_code != 201 or body.get("resourceType") != "Patient":
+            code, diagnostics = _spine_code(response)
+            raise errors.InvalidChange(f"PDS did not create the record: {code or response.status_code} {diagnostics}")
+        return body, _version(response)
 
     # --- transport -----------------------------------------------------------------------------------
 

@@ -67,6 +67,9 @@ SPINE_ERRORS: dict[str, tuple[int, str, str, str]] = {
     "RESOURCE_VERSION_MISMATCH": (409, "conflict", "error", "Resource version supplied does not match actual version"),
     "PRECONDITION_FAILED": (412, "structure", "error", "Required condition was not fulfilled"),
     "TOO_MANY_MATCHES": (200, "multiple-matches", "information", "Too Many Matches"),
+    # A create refused because PDS already holds the person (the create endpoint's 200 answers).
+    "SINGLE_MATCH": (200, "informational", "information", "Single match found"),
+    "MULTIPLE_MATCHES": (200, "multiple-matches", "information", "Multiple matches found"),
 }
 
 

@@ -284,6 +284,50 @@ class PdsGateway(Protocol):
         user: Any = None,
     ) -> PatientRecord: ...
 
+    def create_patient(
+        self,
+        *,
+        family: str,
+        given: list[str],
+        gender: str,
+        birth_date: dt.date,
+        by: str,
+        reason: str,
+        prefix: str = "",
+        place_of_birth: str = "",
+        address: dict[str, str] | None = None,
+        user: Any = None,
+    ) -> PatientRecord: ...
+
+    # A new usual name keeps the one it replaces as an old name; `use="old"` adds a previous surname.
+    def change_name(
+        self,
+        nhs_number: str,
+        *,
+        family: str,
+        given: list[str],
+        start: dt.date,
+        expected_version: int,
+        by: str,
+        reason: str,
+        prefix: str = "",
+        use: str = "usual",
+        user: Any = None,
+    ) -> PatientRecord: ...
+
+    # Only the items given change (None leaves an item as it is).
+    def update_demographics(
+        self,
+        nhs_number: str,
+        *,
+        expected_version: int,
+        by: str,
+        reason: str,
+        gender: str | None = None,
+        birth_date: dt.date | None = None,
+        user: Any = None,
+    ) -> PatientRecord: ...
+
 
 class LocalGateway:
     """PDS in this database."""
@@ -338,6 +382,49 @@ class LocalGateway:
         patient = self._patient(nhs_number)
         services.record_death(
             patient, date=date, status=status, expected_version=expected_version, by=by, reason=reason, user=user
+        )
+        return self._fresh(patient)
+
+    def create_patient(
+        self, *, family, given, gender, birth_date, by, reason, prefix="", place_of_birth="", address=None, user=None
+    ):
+        patient = services.create_patient(
+            family=family,
+            given=given,
+            gender=gender,
+            birth_date=birth_date,
+            prefix=prefix,
+            place_of_birth=place_of_birth,
+            address=address,
+            by=by,
+            reason=reason,
+            user=user,
+        )
+        return self._fresh(patient)
+
+    def change_name(
+        self, nhs_number, *, family, given, start, expected_version, by, reason, prefix="", use="usual", user=None
+    ):
+        patient = self._patient(nhs_number)
+        services.change_name(
+            patient,
+            family=family,
+            given=given,
+            prefix=prefix,
+            use=use,
+            start=start,
+            expected_version=expected_version,
+            by=by,
+            reason=reason,
+            user=user,
+        )
+        return self._fresh(patient)
+
+    def update_demographics(self, nhs_number, *, expected_version, by, reason, gender=None, birth_date=None, user=None):
+        patient = self._patient(nhs_number)
+        items = {k: v for k, v in (("gender", gender), ("birth_date", birth_date)) if v is not None}
+        services.update_demographics(
+            patient, expected_version=expected_version, by=by, reason=reason, user=user, **items
         )
         return self._fresh(patient)
 
@@ -475,6 +562,70 @@ class RemoteGateway:
                 {"op": "test", "path": f"/extension/{index}/url", "value": fhir.DEATH_URL},
                 {"op": "replace", "path": f"/extension/{index}", "value": notification},
             ]
+        return self._patch(resource["id"], patches, expected_version, reason)
+
+    def create_patient(
+        self, *, family, given, gender, birth_date, by, reason, prefix="", place_of_birth="", address=None, user=None
+    ):
+        name: dict[str, Any] = {"use": "usual", "family": family, "given": list(given)}
+        if prefix:
+            name["prefix"] = [prefix]
+        resource: dict[str, Any] = {
+            "resourceType": "Patient",
+            "name": [name],
+            "gender": fhir.GENDER_TO_FHIR[gender],
+            "birthDate": birth_date.isoformat(),
+        }
+        if address:
+            keys = ("house", "road", "locality", "post_town", "county")
+            resource["address"] = [
+                {"use": "home", "line": [address.get(k) or "" for k in keys], "postalCode": address.get("postcode", "")}
+            ]
+        if place_of_birth:
+            resource["extension"] = [{"url": fhir.BIRTH_PLACE_URL, "valueAddress": {"city": place_of_birth}}]
+        created, version = self.client.create(resource, correlation_id=reason)
+        return PatientRecord.from_resource(created, version)
+
+    def change_name(
+        self, nhs_number, *, family, given, start, expected_version, by, reason, prefix="", use="usual", user=None
+    ):
+        resource, _ = self.client.read(nhs_number)
+        item: dict[str, Any] = {
+            "use": use,
+            "family": family,
+            "given": list(given),
+            "period": {"start": start.isoformat()},
+        }
+        if prefix:
+            item["prefix"] = [prefix]
+        names = resource.get("name") or []
+        index = next(
+            (i for i, n in enumerate(names) if n.get("use") == "usual" and "end" not in n.get("period", {})), None
+        )
+        if use != "usual" or index is None:
+            return self._patch(
+                resource["id"], [{"op": "add", "path": "/name/-", "value": item}], expected_version, reason
+            )
+        # As PDS keeps it: the usual name is replaced, and what it said is kept as an old name, ended.
+        current = names[index]
+        old = {k: v for k, v in current.items() if k not in ("id", "use", "period")}
+        old_period = {**current.get("period", {}), "end": start.isoformat()}
+        patches = [
+            {"op": "test", "path": f"/name/{index}/id", "value": current["id"]},
+            {"op": "replace", "path": f"/name/{index}", "value": {"id": current["id"], **item}},
+            {"op": "add", "path": "/name/-", "value": {"use": "old", **old, "period": old_period}},
+        ]
+        return self._patch(resource["id"], patches, expected_version, reason)
+
+    def update_demographics(self, nhs_number, *, expected_version, by, reason, gender=None, birth_date=None, user=None):
+        resource, _ = self.client.read(nhs_number)
+        patches = []
+        if gender is not None:
+            op = "replace" if "gender" in resource else "add"
+            patches.append({"op": op, "path": "/gender", "value": fhir.GENDER_TO_FHIR[gender]})
+        if birth_date is not None:
+            op = "replace" if "birthDate" in resource else "add"
+            patches.append({"op": op, "path": "/birthDate", "value": birth_date.isoformat()})
         return self._patch(resource["id"], patches, expected_version, reason)
 
 

@@ -13,15 +13,11 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from pds.services import PatientNotFound, get_patient
-
-from ..gplinks import is_legacy_nhs_number
-from ..models import GP, Link, OutboxItem, Practice, Transaction, TxStatus
+from ..models import Link, OutboxItem, Practice, Transaction, TxStatus
 from ..ports import CaseKind
-from ..services.outbox import queue_transaction
+from ..selectors import accepted_on, gp_for, reply_link
 from . import identify
-from .base import Outcome, Trace
-from .effects import accepted_on, approve_acceptance, gp_for, reject_acceptance, reply_link
+from .base import Approve, CloseOldHaList, Outcome, RejectAcceptance, Trace
 from .evidence import pds_snapshot, practice_summary, registration_history
 from .identify import demographic_mismatch
 
@@ -171,10 +167,11 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
         "A change of GP within the practice." if same_practice else "The patient is moving to this practice.",
     )
 
-    summary = approve_acceptance(tx, patient=patient, gp=gp, trace=trace, supplied_number=found.supplied_number)
+    # The summary is the apply step's: what it registered and sent.
+    effects = [Approve(patient, gp, supplied_number=found.supplied_number)]
     if code == "S":
-        summary += _same_gp_new_ha(tx, patient, practice, trace)
-    return Outcome.done(summary, practice_ods=ods, nhs_number=patient.nhs_number)
+        effects.append(CloseOldHaList(patient, practice))
+    return Outcome.done("", practice_ods=ods, nhs_number=patient.nhs_number, effects=tuple(effects))
 
 
 def patient_evidence(data: dict) -> dict:
@@ -211,12 +208,16 @@ def _wrong_ha(tx, practice: Practice, cipher: str, trace: Trace, context: dict) 
             practice_ods=practice.ods_code,
             evidence={**context, **patient_evidence(tx.data)},
         )
-    item = reject_acceptance(tx, practice=practice, text=f"WRONG HA - TRY {practice.ha.name}", trace=trace)
-    if item is None:
+    if reply_link(tx, practice) is None:
+        trace.add("reply", "no link", f"{practice.ods_code} has no active GP Links link to answer on.")
         return Outcome.manual(
             CaseKind.UNKNOWN_GP, "Wrong HA and no link to reject through", practice_ods=practice.ods_code
         )
-    return Outcome.rejected(f"Rejected: wrong HA ({cipher}); F3 sent", practice_ods=practice.ods_code)
+    return Outcome.rejected(
+        f"Rejected: wrong HA ({cipher}); F3 sent",
+        practice_ods=practice.ods_code,
+        effects=(RejectAcceptance(practice, f"WRONG HA - TRY {practice.ha.name}"),),
+    )
 
 
 def _earlier_rejection(tx: Transaction, practice: Practice) -> OutboxItem | None:
@@ -278,50 +279,3 @@ def _conflicting_registration(tx: Transaction, patient, practice: Practice) -> s
             "for a person: decide them together."
         )
     return ""
-
-
-def _same_gp_new_ha(tx: Transaction, patient, practice: Practice, trace: Trace) -> str:
-    """Code S: the patient stays with the GP, whose list moves to the new HA; the old HA's list is closed."""
-    old_cipher = tx.data.get("previous_ha")
-    if not old_cipher or old_cipher == tx.message.ha_cipher:
-        trace.add("previous HA", "not given", "No earlier HA list to close.")
-        return ""
-    link = Link.objects.select_related("practice", "ha").filter(practice=practice, ha__cipher=old_cipher).first()
-    if link is None or not link.ha.is_served_by_pcrm(timezone.localdate()):
-        trace.add(
-            "previous HA",
-            old_cipher,
-            f"{practice.ods_code} has no PCRM link with {old_cipher}; nothing to close over GP Links.",
-        )
-        return ""
-    queue_transaction(
-        link=link,
-        tx_type="F2",
-        caused_by=tx,
-        payload={
-            "gp_code": tx.data.get("gp_code"),
-            "deduction_reason": "6",
-            "deduction_date": accepted_on(tx).isoformat(),
-            "nhs_number": patient.nhs_number,
-        },
-    )
-    trace.add(
-        "previous HA", "F2 reason 6 queued", f"{old_cipher}'s list at {practice.ods_code} is closed: new HA, same GP."
-    )
-    return f"; F2 (new HA, same GP) sent via {old_cipher}"
-
-
-def gp_and_practice(tx: Transaction) -> tuple[GP | None, Practice | None]:
-    gp = gp_for(tx)
-    return gp, gp.practice if gp else None
-
-
-def find_by_number(nhs_number: str):
-    """PDS lookup used by resolution: the record for a number, following a superseded one."""
-    try:
-        return get_patient(nhs_number).patient
-    except PatientNotFound:
-        return None
-
-
-__all__ = ["demographic_mismatch", "find_by_number", "gp_and_practice", "is_legacy_nhs_number", "process_acceptance"]

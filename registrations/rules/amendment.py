@@ -8,20 +8,11 @@ is not sent is unchanged.
 
 import re
 
-from django.conf import settings
-from django.utils import timezone
-
-from pds.errors import InvalidChange, VersionConflict
-from pds.gateway import get_gateway
-from pds.models import Patient
-from pds.services import get_patient
-
 from ..models import FP69Flag, FP69Status, Transaction
 from ..ports import CaseKind
-from .base import Outcome, Trace
+from .base import ChangeAddress, Outcome, Trace
 from .common import subject_of
-from .effects import SYSTEM
-from .evidence import address_dict, record_of
+from .evidence import record_of
 
 ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county", "postcode")
 DEMOGRAPHIC_ITEMS = {
@@ -84,7 +75,7 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
         trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
         return subject.manual(CaseKind.SENSITIVE, "Amendment for a sensitive record", requested_changes=requested)
 
-    applied = []
+    effects: tuple[ChangeAddress, ...] = ()
     if new_address is not None:
         problem = address_problem(new_address)
         if problem:
@@ -95,14 +86,9 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
                 proposed_address=new_address,
                 requested_changes=requested,
             )
-        try:
-            patient = apply_address(patient, new_address, reason=f"transaction {tx.pk}", trace=trace)
-        except InvalidChange as exc:
-            trace.add("address", "refused by PDS", str(exc))
-            return subject.manual(
-                CaseKind.INVALID_ADDRESS, f"PDS refused the address: {exc}", proposed_address=new_address
-            )
-        applied.append("address updated in PDS")
+        # PDS may still refuse what passes these format rules: then the case below is opened instead.
+        refused = subject.manual(CaseKind.INVALID_ADDRESS, "PDS refused the address", proposed_address=new_address)
+        effects = (ChangeAddress(patient, new_address, if_refused=refused),)
 
     for item, label in NOT_IN_PDS.items():
         if item in data:
@@ -114,11 +100,11 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
         items = ", ".join(r["label"] for r in requested)
         trace.add("demographic items", items, "PDS is the master: a person compares and accepts or refuses these.")
         summary = f"GP asks to change {items}"
-        if applied:
+        if effects:
             summary += " (address already updated)"
-        return subject.manual(CaseKind.DEMOGRAPHIC_CHANGE, summary, requested_changes=requested)
-    if applied:
-        return Outcome.done("Address updated in PDS", practice_ods=ods, nhs_number=patient.nhs_number)
+        return subject.manual(CaseKind.DEMOGRAPHIC_CHANGE, summary, effects=effects, requested_changes=requested)
+    if effects:
+        return Outcome.done("Address updated in PDS", practice_ods=ods, nhs_number=patient.nhs_number, effects=effects)
     trace.add("amended items", "none PDS holds", "Nothing in this amendment changes PDS.")
     return Outcome.done("Amendment recorded; nothing to change in PDS", practice_ods=ods, nhs_number=patient.nhs_number)
 
@@ -182,41 +168,4 @@ def address_problem(address: dict) -> str:
     return ""
 
 
-def apply_address(patient, address: dict, *, reason: str, trace: Trace, by: str = SYSTEM, user=None):
-    """Replace the PDS address, re-reading and trying again when someone changed the record meanwhile.
-
-    Returns the record as it is after the change (a local Patient when given one, for a person's
-    resolution that goes on changing it; otherwise the gateway's PatientRecord). A conflict that keeps
-    recurring is raised, and the task retries the whole transaction later (transient, not a case).
-    """
-    local = isinstance(patient, Patient)
-    record = record_of(patient)
-    gateway = get_gateway()
-    values = {p: address.get(p) or "" for p in ADDRESS_PARTS}
-    attempts = max(1, settings.PROCESSING_ADDRESS_RETRIES)
-    for attempt in range(1, attempts + 1):
-        try:
-            changed = gateway.change_address(
-                record.nhs_number,
-                address=values,
-                start=timezone.localdate(),
-                expected_version=record.version,
-                by=by,
-                reason=reason,
-                user=user,
-            )
-        except VersionConflict:
-            if attempt == attempts:
-                raise
-            trace.add("PDS update", "version conflict", "PDS changed since it was read: re-read and applied again.")
-            fresh = gateway.get(record.nhs_number)
-            if fresh.sensitive != record.sensitive or fresh.death_date != record.death_date:
-                raise  # the record changed in a way that affects the decision: decide again from the start
-            record = fresh
-            continue
-        trace.add("PDS update", "address changed", "The whole address was replaced, as GP Links requires.")
-        return get_patient(changed.nhs_number).patient if local else changed
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-__all__ = ["address_dict", "address_problem", "apply_address", "process_amendment", "proposed_address"]
+__all__ = ["address_problem", "process_amendment", "proposed_address", "requested_changes"]

@@ -1,9 +1,13 @@
-"""What a rule returns, and the trace that explains it to a person."""
+"""What a rule returns: a typed decision (the outcome, the trace that explains it, the effects to carry
+out). Rules only decide; registrations.services.apply carries the effects out."""
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import TxStatus
+from pds.gateway import PatientRecord
+
+from ..models import GP, Practice, TxStatus
 from ..ports import CaseKind
 
 
@@ -17,9 +21,65 @@ class Trace:
         self.steps.append({"check": check, "result": result, "why": why})
 
 
+# --- effects: what a decision asks the apply services to do -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approve:
+    """Register the patient with the GP's practice in PDS and answer F4 (and F2 to the practice left).
+
+    `supplied_number`: PCRM found or corrected the NHS number, so the F4 carries it back."""
+
+    patient: PatientRecord
+    gp: GP
+    supplied_number: bool = False
+
+
+@dataclass(frozen=True)
+class CloseOldHaList:
+    """Code S: the GP's list moved to a new HA, so the old HA's list at the practice is closed (F2 reason 6)."""
+
+    patient: PatientRecord
+    practice: Practice
+
+
+@dataclass(frozen=True)
+class RejectAcceptance:
+    """F3 to the practice quoting its TN, with the reason in free text."""
+
+    practice: Practice
+    text: str
+
+
+@dataclass(frozen=True)
+class Deduct:
+    """Remove the patient from the practice's list: PDS, registration history, F2."""
+
+    patient: PatientRecord
+    practice: Practice
+    reason: str
+    on: dt.date
+    gp: GP | None = None
+    wire_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeAddress:
+    """Replace the patient's address in PDS. `if_refused` is the outcome the rule chose in advance for a
+    PDS that refuses the address (a case, rather than a failure)."""
+
+    patient: PatientRecord
+    address: dict[str, str]
+    if_refused: "Outcome | None" = None
+
+
+Effect = Approve | CloseOldHaList | RejectAcceptance | Deduct | ChangeAddress
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """DONE (processed automatically), REJECTED (answered with a rejection) or MANUAL (a case)."""
+    """DONE (processed automatically), REJECTED (answered with a rejection) or MANUAL (a case), with the
+    effects that carry it out. `summary` is the rule's words; the apply step adds what it did."""
 
     status: str
     summary: str
@@ -27,6 +87,7 @@ class Outcome:
     practice_ods: str = ""
     nhs_number: str = ""  # the patient the case is about when it is not the number the GP sent
     evidence: dict[str, Any] = field(default_factory=dict)
+    effects: tuple[Effect, ...] = ()
 
     @classmethod
     def done(cls, summary: str, **kw) -> "Outcome":
@@ -39,3 +100,15 @@ class Outcome:
     @classmethod
     def manual(cls, kind: CaseKind, summary: str, **kw) -> "Outcome":
         return cls(TxStatus.MANUAL, summary, case_kind=kind, **kw)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A rule's whole answer for one transaction: the outcome (with its effects) and why."""
+
+    outcome: Outcome
+    trace: Trace
+
+    @property
+    def effects(self) -> tuple[Effect, ...]:
+        return self.outcome.effects

@@ -6,9 +6,9 @@ from pds.gateway import PatientRecord
 
 from ..models import GP, Transaction
 from ..ports import CaseKind
+from ..selectors import gp_for
 from . import identify
 from .base import Outcome, Trace
-from .effects import gp_for
 from .evidence import pds_snapshot, practice_summary, registration_history
 
 
@@ -28,13 +28,14 @@ class Subject:
     def registered_here(self) -> bool:
         return self.patient.gp_practice == self.practice.ods_code
 
-    def manual(self, kind: CaseKind, summary: str, **evidence) -> Outcome:
+    def manual(self, kind: CaseKind, summary: str, *, effects: tuple = (), **evidence) -> Outcome:
         return Outcome.manual(
             kind,
             summary,
             practice_ods=self.practice.ods_code,
             nhs_number=self.patient.nhs_number,
             evidence={**self.evidence, **evidence},
+            effects=effects,
         )
 
 

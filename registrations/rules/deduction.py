@@ -7,9 +7,8 @@ from django.conf import settings
 
 from ..models import Transaction
 from ..ports import CaseKind
-from .base import Outcome, Trace
+from .base import Deduct, Outcome, Trace
 from .common import subject_of
-from .effects import deduct
 
 REASONS = {"1": "death", "5": "embarkation (emigrated)", "13": "other reason"}
 
@@ -53,18 +52,10 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
 
 
 def _deduct(tx, subject, reason: str, on: dt.date, trace: Trace, summary: str) -> Outcome:
-    deduct(
-        subject.patient,
-        practice=subject.practice,
-        reason=reason,
-        on=on,
-        caused_by=tx,
-        trace=trace,
-        gp=subject.gp,
-        wire_number=tx.nhs_number or None,
-    )
+    deduction = Deduct(subject.patient, subject.practice, reason, on, gp=subject.gp, wire_number=tx.nhs_number or None)
     return Outcome.done(
         f"{summary}; F2 sent to {subject.practice.ods_code}",
         practice_ods=subject.practice.ods_code,
         nhs_number=subject.patient.nhs_number,
+        effects=(deduction,),
     )

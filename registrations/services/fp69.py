@@ -18,8 +18,9 @@ from pds.gateway import get_gateway
 
 from ..models import FP69Flag, FP69Status, Practice
 from ..rules.base import Trace
-from ..rules.effects import SYSTEM, deduct, gp_links_text, home_link, registered_gp, served_by_pcrm
 from ..rules.evidence import address_dict
+from ..selectors import home_link, registered_gp, served_by_pcrm
+from .apply import SYSTEM, deduct, gp_links_text
 from .outbox import queue_transaction
 
 
@@ -160,7 +161,7 @@ def _expire_one(pk: int, *, today: dt.date, by: str) -> bool:
     if patient is None:
         flag.status = FP69Status.SUPERSEDED
     else:
-        flag.closing = deduct(
+        deducted = deduct(
             patient,
             practice=flag.practice,
             reason=settings.FP69_EXPIRY_DEDUCTION_REASON,
@@ -169,6 +170,7 @@ def _expire_one(pk: int, *, today: dt.date, by: str) -> bool:
             by=by,
             gp=flag.gp,
         )
+        flag.closing_id = deducted.sent[0].outbox_item_id if deducted.sent else None
         flag.status = FP69Status.EXPIRED
     flag.closed_on = today
     flag.closed_by = by

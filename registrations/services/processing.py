@@ -1,8 +1,9 @@
-"""The transaction state machine: one transition per database transaction, idempotent by status.
+"""Processing one transaction: decide (registrations.rules), apply (services.apply), move (services.state).
 
-PARSED/RETRY_WAIT -> PROCESSING -> DONE | MANUAL | REJECTED   (one atomic block with its side effects)
+PARSED/RETRY_WAIT -> DONE | MANUAL | REJECTED   (one atomic block with its side effects)
 DONE: processed automatically; REJECTED: answered with a rejection (F3/F11); MANUAL: a case is open.
 transient failure  -> RETRY_WAIT (the task retries with backoff) -> ... -> DEAD (with a case)
+Re-running on a transaction that moved on does nothing (the statuses are in services.state).
 """
 
 import logging
@@ -16,11 +17,13 @@ from pds.errors import UpdateNeedsAPerson
 
 from ..models import Transaction, TxStatus
 from ..ports import CaseKind, CaseRequest, open_case
-from ..rules import RULES, Outcome, Trace
+from ..rules import Decision, Outcome, Trace, decide
+from . import state
+from .apply import Applied, apply_decision
 
 log = logging.getLogger(__name__)
 
-RUNNABLE = (TxStatus.PARSED, TxStatus.RETRY_WAIT, TxStatus.PROCESSING)
+RUNNABLE = state.RUNNABLE
 
 
 class TransientError(Exception):
@@ -43,21 +46,13 @@ def process_transaction(tx_id: int) -> ProcessResult:
         tx = Transaction.objects.select_for_update().select_related("message__interchange").get(pk=tx_id)
         if tx.status not in RUNNABLE:
             return ProcessResult(tx.status, ran=False)
-        tx.attempts += 1
-        trace = Trace()
-        handler = RULES.get(tx.type)
-        if handler is None:
-            outcome = Outcome.manual(
-                CaseKind.INVALID_TRANSACTION, f"{tx.type} is not a transaction PCRM receives from GP systems"
-            )
-            trace.add("transaction type", "unsupported", f"{tx.type} has no processing rules.")
-        else:
-            try:
-                with transaction.atomic():  # a savepoint: what the rule did before PDS refused is undone
-                    outcome = handler(tx, trace)
-            except UpdateNeedsAPerson as exc:
-                outcome = _needs_a_person(tx, trace, exc)
-        _apply_outcome(tx, outcome, trace)
+        decision = decide(tx)
+        try:
+            with transaction.atomic():  # a savepoint: what was applied before PDS refused is undone
+                outcome, applied = apply_decision(tx, decision)
+        except UpdateNeedsAPerson as exc:
+            outcome, applied = _needs_a_person(tx, decision.trace, exc), Applied()
+        _record(tx, decision, outcome, applied)
         return ProcessResult(tx.status, ran=True)
 
 
@@ -80,13 +75,17 @@ def _needs_a_person(tx: Transaction, trace: Trace, exc: UpdateNeedsAPerson) -> O
     return Outcome.manual(NEEDS_A_PERSON[tx.type], "PDS update needs a person (application-restricted access)")
 
 
-def _apply_outcome(tx: Transaction, outcome: Outcome, trace: Trace) -> None:
-    tx.rule_trace = trace.steps
-    tx.outcome = outcome.summary
-    tx.processed_at = timezone.now()
-    tx.last_error = ""
-    tx.status = outcome.status
-    tx.save()
+def _record(tx: Transaction, decision: Decision, outcome, applied: Applied) -> None:
+    trace = decision.trace
+    state.move(
+        tx,
+        outcome.status,
+        attempts=tx.attempts + 1,
+        rule_trace=trace.steps,
+        outcome="; ".join(s for s in (outcome.summary, applied.summary) if s),
+        processed_at=timezone.now(),
+        last_error="",
+    )
     if outcome.case_kind:
         data = tx.data
         open_case(
@@ -110,10 +109,9 @@ def record_retry(tx_id: int, error: str) -> str:
         tx = Transaction.objects.select_for_update().select_related("message").get(pk=tx_id)
         if tx.status not in RUNNABLE:
             return tx.status
-        tx.attempts += 1
-        tx.last_error = error[:2000]
-        if tx.attempts >= settings.PROCESSING_MAX_ATTEMPTS:
-            tx.status = TxStatus.DEAD
+        attempts = tx.attempts + 1
+        if attempts >= settings.PROCESSING_MAX_ATTEMPTS:
+            state.move(tx, TxStatus.DEAD, attempts=attempts, last_error=error[:2000])
             open_case(
                 CaseRequest(
                     kind=CaseKind.DEAD_LETTER,
@@ -133,8 +131,7 @@ def record_retry(tx_id: int, error: str) -> str:
                 )
             )
         else:
-            tx.status = TxStatus.RETRY_WAIT
-        tx.save(update_fields=["attempts", "last_error", "status", "updated_at"])
+            state.move(tx, TxStatus.RETRY_WAIT, attempts=attempts, last_error=error[:2000])
         return tx.status
 
 
@@ -142,7 +139,5 @@ def reprocess(tx_id: int) -> None:
     """Put a dead-lettered or manual transaction back to be processed from the start."""
     with transaction.atomic():
         tx = Transaction.objects.select_for_update().get(pk=tx_id)
-        if tx.status in (TxStatus.DEAD, TxStatus.MANUAL, TxStatus.RETRY_WAIT):
-            tx.status = TxStatus.PARSED
-            tx.attempts = 0
-            tx.save(update_fields=["status", "attempts", "updated_at"])
+        if tx.status in state.REPROCESSABLE:
+            state.move(tx, TxStatus.PARSED, attempts=0)

@@ -12,9 +12,9 @@ from exceptions.models import ExceptionCase
 from pds.models import GPPeriod, Patient
 from pds.services import change_address, get_patient, record_death
 from registrations.models import FP69Flag
-from registrations.rules.amendment import apply_address
 from registrations.rules.base import Trace
 from registrations.services import fp69
+from registrations.services.apply import change_address as apply_address
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

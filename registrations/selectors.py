@@ -1,0 +1,58 @@
+"""Reads that rules, services and views share: reference data a transaction points at.
+
+Selectors only read. Rules use them to decide; services use them to apply; nothing here writes.
+"""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from .models import GP, Link, Practice, Registration, Transaction
+
+
+def gp_for(tx: Transaction) -> GP | None:
+    """The GP a transaction names (national code, local code), with its practice and HA."""
+    national, _, local = (tx.data.get("gp_code") or "").partition(",")
+    return GP.objects.select_related("practice__ha").filter(national_code=national, local_code=local).first()
+
+
+def accepted_on(tx: Transaction) -> dt.date:
+    value = tx.data.get("acceptance_date")
+    return dt.date.fromisoformat(value) if value else timezone.localdate()
+
+
+def served_by_pcrm(practice: Practice) -> bool:
+    return practice.ha.is_served_by_pcrm(timezone.localdate())
+
+
+def home_link(practice: Practice) -> Link | None:
+    return Link.objects.select_related("practice", "ha").filter(practice=practice, ha=practice.ha, active=True).first()
+
+
+def reply_link(tx: Transaction, practice: Practice) -> Link | None:
+    """Answer on the link the transaction came in on, so the reply comes from the HA it was sent to.
+
+    None when there is no link PCRM may use: sending on a link an HA still runs on NHAIS would break
+    that HA's sequence numbers.
+    """
+    link = tx.message.interchange.link
+    if link is not None and link.practice_id == practice.pk:
+        link = Link.objects.select_related("practice", "ha").get(pk=link.pk)
+    else:
+        link = home_link(practice)
+    if link is None or not link.active or not link.ha.is_served_by_pcrm(timezone.localdate()):
+        return None
+    return link
+
+
+def registered_gp(nhs_number: str, practice: Practice) -> GP | None:
+    """The GP the patient was last accepted by at `practice`, else the practice's first active GP."""
+    reg = (
+        Registration.objects.filter(nhs_number=nhs_number, practice=practice, gp__isnull=False)
+        .select_related("gp")
+        .order_by("-acceptance_date", "-id")
+        .first()
+    )
+    if reg:
+        return reg.gp
+    return practice.gps.filter(active=True).order_by("id").first()

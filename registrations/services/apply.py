@@ -1,0 +1,416 @@
+"""Apply services: the one write path for a decision, whoever made it (a rule, or a person in the queue).
+
+The same functions update PDS (through the gateway, local or remote), write the registration history
+and queue the GP Links replies, so an approval made by a person is indistinguishable on the wire from
+one made automatically. Callers run these inside their own database transaction; nothing here
+commits on its own. Each returns `Applied`: what it did in words, and which F-transactions it queued
+to whom.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pds.errors import InvalidChange, VersionConflict
+from pds.gateway import PatientRecord, get_gateway
+
+from ..models import FP69Flag, FP69Status, Link, OutboxItem, Practice, Registration, Transaction
+from ..rules.base import (
+    Approve,
+    ChangeAddress,
+    CloseOldHaList,
+    Decision,
+    Deduct,
+    Effect,
+    Outcome,
+    RejectAcceptance,
+    Trace,
+)
+from ..rules.evidence import record_of
+from ..selectors import accepted_on, gp_for, home_link, registered_gp, reply_link, served_by_pcrm
+from .outbox import queue_transaction
+
+SYSTEM = "pcrm-processing"
+FREE_TEXT_MAX = 70
+_NOT_APPENDIX_K = re.compile(r"""[^A-Z0-9 .,\-()/=!"%&*;<>'+:?]""")
+ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county", "postcode")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One F-transaction queued: its type, the practice it goes to, and its outbox row."""
+
+    tx_type: str
+    to: str
+    outbox_item_id: int
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> "Sent":
+        return cls(item.tx_type, item.link.practice.ods_code, item.pk)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying did: a summary in words (may be empty) and the F-transactions queued."""
+
+    summary: str = ""
+    sent: tuple[Sent, ...] = ()
+
+    def __add__(self, other: "Applied") -> "Applied":
+        summary = "; ".join(s for s in (self.summary, other.summary) if s)
+        return Applied(summary, self.sent + other.sent)
+
+    @property
+    def types(self) -> list[str]:
+        return [s.tx_type for s in self.sent]
+
+
+def _sent(item: OutboxItem | None) -> tuple[Sent, ...]:
+    return (Sent.of(item),) if item is not None else ()
+
+
+class NoLink(Exception):
+    """There is no GP Links link PCRM may answer the practice on."""
+
+
+def gp_links_text(text: str) -> str:
+    """Free text as GP Links can carry it: upper case, one line, Appendix K characters, bounded."""
+    flat = " ".join(text.upper().split())
+    return _NOT_APPENDIX_K.sub("", flat)[:FREE_TEXT_MAX].strip()
+
+
+# --- a rule's decision -----------------------------------------------------------------------------------
+
+
+def apply_decision(tx: Transaction, decision: Decision, *, by: str = SYSTEM, user=None) -> tuple[Outcome, Applied]:
+    """Carry out a decision's effects in order; returns the outcome that stands and what was done.
+
+    An effect with an `if_refused` outcome that PDS refuses is undone (a savepoint) and that outcome
+    stands instead; any other failure propagates and rolls the caller's transaction back.
+    """
+    applied = Applied()
+    trace = decision.trace
+    for effect in decision.effects:
+        refused = getattr(effect, "if_refused", None)
+        if refused is None:
+            applied += apply_effect(tx, effect, trace=trace, by=by, user=user)
+            continue
+        try:
+            with transaction.atomic():
+                applied += apply_effect(tx, effect, trace=trace, by=by, user=user)
+        except InvalidChange as exc:
+            trace.add("address", "refused by PDS", str(exc))
+            return replace(refused, summary=f"{refused.summary}: {exc}"), applied
+    return decision.outcome, applied
+
+
+def apply_effect(tx: Transaction, effect: Effect, *, trace: Trace, by: str = SYSTEM, user=None) -> Applied:
+    match effect:
+        case Approve():
+            return approve_acceptance(
+                tx,
+                patient=effect.patient,
+                gp=effect.gp,
+                trace=trace,
+                by=by,
+                user=user,
+                supplied_number=effect.supplied_number,
+            )
+        case CloseOldHaList():
+            return close_old_ha_list(tx, patient=effect.patient, practice=effect.practice, trace=trace)
+        case RejectAcceptance():
+            return reject_acceptance(tx, practice=effect.practice, text=effect.text, trace=trace)
+        case Deduct():
+            return deduct(
+                effect.patient,
+                practice=effect.practice,
+                reason=effect.reason,
+                on=effect.on,
+                caused_by=tx,
+                trace=trace,
+                by=by,
+                user=user,
+                gp=effect.gp,
+                wire_number=effect.wire_number,
+            )
+        case ChangeAddress():
+            change_address(effect.patient, effect.address, reason=f"transaction {tx.pk}", trace=trace, by=by, user=user)
+            return Applied()
+    raise TypeError(f"no apply service for {effect!r}")
+
+
+# --- acceptance ------------------------------------------------------------------------------------------
+
+
+def approve_acceptance(
+    tx: Transaction, *, patient, gp, trace: Trace, by: str = SYSTEM, user=None, supplied_number: bool = False
+) -> Applied:
+    """Register the patient with the accepting practice and answer: F4 to it, F2 to the one they left.
+
+    `patient` is the record the decision was made on: PDS is changed through the gateway at that
+    record's version, so a change made meanwhile is a VersionConflict.
+    """
+    patient = record_of(patient)
+    practice = gp.practice
+    data = tx.data
+    on = accepted_on(tx)
+    reason = f"transaction {tx.pk}"
+    previous_ods = None
+    if patient.gp_practice == practice.ods_code:
+        trace.add("PDS update", "not needed", f"PDS already shows {practice.ods_code} as the registered practice.")
+    else:
+        get_gateway().register_with_practice(
+            patient.nhs_number,
+            practice_ods=practice.ods_code,
+            start=on,
+            expected_version=patient.version,
+            by=by,
+            reason=reason,
+            user=user,
+        )
+        previous_ods = patient.gp_practice
+        trace.add("PDS update", "registered", f"Registered GP set to {practice.ods_code} from {on}.")
+    Registration.objects.create(
+        nhs_number=patient.nhs_number,
+        practice=practice,
+        gp=gp,
+        acceptance_code=data.get("acceptance_code") or "",
+        acceptance_type=data.get("acceptance_type") or "",
+        acceptance_date=on,
+        transaction=tx,
+    )
+    # An earlier registration of the same person at the same practice (another GP, or another HA's
+    # list) is superseded by this one; at another practice it is closed by the deduction below.
+    Registration.objects.filter(nhs_number=patient.nhs_number, practice=practice, deducted_on__isnull=True).exclude(
+        transaction=tx
+    ).update(deducted_on=on)
+
+    link = reply_link(tx, practice)
+    if link is None:
+        raise NoLink(f"{practice.ods_code} has no GP Links link to PCRM to send the approval on")
+    approval = {"gp_code": data.get("gp_code") or gp.gp_code}
+    if supplied_number or data.get("nhs_number") != patient.nhs_number:
+        approval["nhs_number"] = patient.nhs_number
+    f4 = queue_transaction(link=link, tx_type="F4", quoted_tn=tx.tn, caused_by=tx, payload=approval)
+    with_number = " with the NHS number PCRM supplied" if "nhs_number" in approval else ""
+    trace.add("reply", "F4 approval queued", f"Approval quoting the GP's TN {tx.tn}{with_number}.")
+
+    applied = Applied(f"Registered with {practice.ods_code}; F4 approval sent", _sent(f4))
+    if previous_ods and previous_ods != practice.ods_code:
+        old = Practice.objects.select_related("ha").filter(ods_code=previous_ods).first()
+        if old is None:
+            trace.add("previous practice", "not a GP Links partner", f"{previous_ods} gets no deduction over GP Links.")
+        else:
+            new_ha = practice.ha.cipher if old.ha_id != practice.ha_id else None
+            deducted = deduct(
+                patient,
+                practice=old,
+                reason="2" if new_ha else "3",
+                on=on,
+                caused_by=tx,
+                trace=trace,
+                by=by,
+                user=user,
+                new_ha=new_ha,
+                end_pds=False,
+            )
+            if deducted.sent:
+                applied = Applied(
+                    f"{applied.summary}; F2 deduction sent to {old.ods_code}", applied.sent + deducted.sent
+                )
+    return applied
+
+
+def close_old_ha_list(tx: Transaction, *, patient: PatientRecord, practice: Practice, trace: Trace) -> Applied:
+    """Code S: the patient stays with the GP, whose list moves to the new HA; the old HA's list is closed."""
+    old_cipher = tx.data.get("previous_ha")
+    if not old_cipher or old_cipher == tx.message.ha_cipher:
+        trace.add("previous HA", "not given", "No earlier HA list to close.")
+        return Applied()
+    link = Link.objects.select_related("practice", "ha").filter(practice=practice, ha__cipher=old_cipher).first()
+    if link is None or not link.ha.is_served_by_pcrm(timezone.localdate()):
+        trace.add(
+            "previous HA",
+            old_cipher,
+            f"{practice.ods_code} has no PCRM link with {old_cipher}; nothing to close over GP Links.",
+        )
+        return Applied()
+    item = queue_transaction(
+        link=link,
+        tx_type="F2",
+        caused_by=tx,
+        payload={
+            "gp_code": tx.data.get("gp_code"),
+            "deduction_reason": "6",
+            "deduction_date": accepted_on(tx).isoformat(),
+            "nhs_number": patient.nhs_number,
+        },
+    )
+    trace.add(
+        "previous HA", "F2 reason 6 queued", f"{old_cipher}'s list at {practice.ods_code} is closed: new HA, same GP."
+    )
+    return Applied(f"F2 (new HA, same GP) sent via {old_cipher}", _sent(item))
+
+
+def reject_acceptance(tx: Transaction, *, practice: Practice, text: str, trace: Trace) -> Applied:
+    """F3 to the GP quoting its TN, with the reason in free text (always sent: GP systems need it).
+    Raises NoLink when the practice cannot be answered over GP Links."""
+    link = reply_link(tx, practice)
+    if link is None:
+        trace.add("reply", "no link", f"{practice.ods_code} has no active GP Links link to answer on.")
+        raise NoLink(f"{practice.ods_code} has no GP Links link to PCRM to send the rejection on")
+    words = gp_links_text(text)
+    item = queue_transaction(
+        link=link,
+        tx_type="F3",
+        quoted_tn=tx.tn,
+        caused_by=tx,
+        payload={"gp_code": tx.data.get("gp_code") or "", "free_text": words},
+    )
+    trace.add("reply", "F3 rejection queued", f"Rejection quoting the GP's TN {tx.tn}: {words}.")
+    return Applied(sent=_sent(item))
+
+
+# --- deductions ------------------------------------------------------------------------------------------
+
+
+def deduct(
+    patient,
+    *,
+    practice: Practice,
+    reason: str,
+    on: dt.date,
+    trace: Trace,
+    caused_by: Transaction | None = None,
+    by: str = SYSTEM,
+    user=None,
+    new_ha: str | None = None,
+    gp=None,
+    end_pds: bool = True,
+    wire_number: str | None = None,
+) -> Applied:
+    """Remove the patient from `practice`'s list: F2 to it, registration history closed, PDS updated.
+
+    `end_pds` is False when PDS has already moved the patient on (a registration elsewhere).
+    `wire_number` is the NHS number the practice itself used (its G3/G5), so its system can match
+    the F2 even when PDS re-keyed a superseded number; otherwise the F2 carries PDS's number.
+    Nothing is sent when the practice cannot be told over GP Links.
+    """
+    patient = record_of(patient)
+    reason_text = f"transaction {caused_by.pk}" if caused_by else f"deduction reason {reason}"
+    if end_pds:
+        if patient.gp_practice == practice.ods_code:
+            get_gateway().end_registration(
+                patient.nhs_number,
+                end=on,
+                removal_reason=reason,
+                expected_version=patient.version,
+                by=by,
+                reason=reason_text,
+                user=user,
+            )
+            trace.add("PDS update", "registration ended", f"{practice.ods_code} is no longer the registered practice.")
+        else:
+            trace.add("PDS update", "not needed", f"PDS does not show {practice.ods_code} as the current practice.")
+    Registration.objects.filter(nhs_number=patient.nhs_number, practice=practice, deducted_on__isnull=True).update(
+        deducted_on=on, deduction_reason=reason
+    )
+    _close_fp69(patient.nhs_number, practice, on=on, by=by)
+
+    link = home_link(practice)
+    if link is None or not served_by_pcrm(practice):
+        trace.add(
+            "deduction",
+            "not sent",
+            f"{practice.ods_code} is not linked to PCRM for GP Links (its HA is on NHAIS or has no link).",
+        )
+        return Applied()
+    gp = gp or registered_gp(patient.nhs_number, practice)
+    payload = {
+        "gp_code": gp.gp_code if gp else "",
+        "deduction_reason": reason,
+        "deduction_date": on.isoformat(),
+        "nhs_number": wire_number or patient.nhs_number,
+    }
+    if new_ha:
+        payload["new_ha"] = new_ha
+    item = queue_transaction(link=link, tx_type="F2", caused_by=caused_by, payload=payload)
+    why = {
+        "1": "the patient has died",
+        "2": f"the patient moved to another HA ({new_ha})",
+        "3": "the patient moved to another practice in the same HA",
+        "5": "the patient has emigrated",
+    }.get(reason, f"deduction reason {reason}")
+    trace.add("deduction", f"F2 reason {reason} queued", f"{practice.ods_code} is told: {why}, from {on}.")
+    return Applied(sent=_sent(item))
+
+
+def _close_fp69(nhs_number: str, practice: Practice, *, on: dt.date, by: str) -> None:
+    """A deduction ends any FP69 notice at the practice: there is no list entry left to flag."""
+    FP69Flag.objects.filter(nhs_number=nhs_number, practice=practice, status=FP69Status.OPEN).update(
+        status=FP69Status.SUPERSEDED, closed_on=on, closed_by=by, updated_at=timezone.now()
+    )
+
+
+def reject_deduction_request(tx: Transaction, *, text: str, trace: Trace) -> Applied:
+    """F11 to the GP: its deduction request is refused, with the reason in free text.
+    Raises NoLink when the practice cannot be answered over GP Links."""
+    gp = gp_for(tx)
+    if gp is None:
+        trace.add("reply", "no link", "The GP code is unknown, so there is no link to answer on.")
+        raise NoLink("the GP code is unknown, so there is no link to answer on")
+    link = reply_link(tx, gp.practice)
+    if link is None:
+        trace.add("reply", "no link", f"{gp.practice.ods_code} has no GP Links link to PCRM to answer on.")
+        raise NoLink(f"{gp.practice.ods_code} has no GP Links link to PCRM to answer on")
+    words = gp_links_text(text)
+    item = queue_transaction(
+        link=link,
+        tx_type="F11",
+        caused_by=tx,
+        payload={"gp_code": tx.data.get("gp_code") or gp.gp_code, "free_text": words, "nhs_number": tx.nhs_number},
+    )
+    trace.add("reply", "F11 rejection queued", f"The GP is told the request is refused: {words}.")
+    return Applied(sent=_sent(item))
+
+
+# --- addresses -------------------------------------------------------------------------------------------
+
+
+def change_address(patient, address: dict, *, reason: str, trace: Trace, by: str = SYSTEM, user=None) -> PatientRecord:
+    """Replace the PDS address, re-reading and trying again when someone changed the record meanwhile.
+
+    Returns the record as it is after the change. A conflict that keeps recurring is raised, and the
+    task retries the whole transaction later (transient, not a case).
+    """
+    record = record_of(patient)
+    gateway = get_gateway()
+    values = {p: address.get(p) or "" for p in ADDRESS_PARTS}
+    attempts = max(1, settings.PROCESSING_ADDRESS_RETRIES)
+    for attempt in range(1, attempts + 1):
+        try:
+            changed = gateway.change_address(
+                record.nhs_number,
+                address=values,
+                start=timezone.localdate(),
+                expected_version=record.version,
+                by=by,
+                reason=reason,
+                user=user,
+            )
+        except VersionConflict:
+            if attempt == attempts:
+                raise
+            trace.add("PDS update", "version conflict", "PDS changed since it was read: re-read and applied again.")
+            fresh = gateway.get(record.nhs_number)
+            if fresh.sensitive != record.sensitive or fresh.death_date != record.death_date:
+                raise  # the record changed in a way that affects the decision: decide again from the start
+            record = fresh
+            continue
+        trace.add("PDS update", "address changed", "The whole address was replaced, as GP Links requires.")
+        return changed
+    raise AssertionError("unreachable")  # pragma: no cover
