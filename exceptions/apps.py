@@ -10,14 +10,14 @@ class ExceptionsConfig(AppConfig):
         # port that we plug in here (dependency inversion keeps exceptions -> registrations one-way).
         from registrations import ports
 
-        from . import services
+        from .services import cases
 
-        ports.register_case_sink(services.open_case, services.close_answered_cases)
+        ports.register_case_sink(cases.open_case, cases.close_answered_cases)
 
         # PDS pages and the FHIR API audit every view of a patient record through the same kind of port.
         from pds import audit as pds_audit
 
-        from . import audit
+        from .services import audit
 
         pds_audit.register_audit_sink(audit.record)
 

@@ -11,11 +11,11 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
+from core.forms import NHSForm, NHSNumberField
+from exceptions import actions, kinds, sla
+from exceptions.models import OPEN_STATUSES, CaseStatus
+from exceptions.selectors import cases
 from registrations.models import HealthAuthority
-
-from . import kinds, queue
-from .forms import NHSForm, NHSNumberField
-from .models import OPEN_STATUSES, CaseStatus
 
 OPEN = "open"
 ANY = "any"
@@ -40,7 +40,7 @@ def ha_choices():
 
 
 def assignee_choices():
-    people = [(str(u.pk), u.get_full_name() or u.get_username()) for u in queue.assignable_users()]
+    people = [(str(u.pk), u.get_full_name() or u.get_username()) for u in cases.assignable_users()]
     return [(ME, "Me"), (NOBODY, "Nobody (unassigned)"), *people]
 
 
@@ -64,7 +64,7 @@ class CaseFilter(django_filters.FilterSet):
     )
     sla = django_filters.ChoiceFilter(
         label="SLA",
-        choices=[(s, queue.SLA_LABELS[s]) for s in queue.SLA_STATES],
+        choices=[(s, sla.SLA_LABELS[s]) for s in sla.SLA_STATES],
         empty_label="Any",
         method="filter_sla",
     )
@@ -128,7 +128,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(nhs_number=value)
 
     def filter_sla(self, queryset, name, value):
-        return queue.filter_sla(queryset, value)
+        return sla.filter_sla(queryset, value)
 
     def filter_practice(self, queryset, name, value):
         return queryset.filter(practice_ods=value.strip().upper())
@@ -152,10 +152,10 @@ class CaseFilter(django_filters.FilterSet):
 
 
 def audit_action_choices():
-    from . import audit
+    from exceptions.services import audit
 
     choices = dict(audit.ACTION_LABELS)
-    for code, action in getattr(kinds, "ACTIONS", {}).items():
+    for code, action in actions.ACTIONS.items():
         choices.setdefault(f"case_{code}", f"Case: {action.label}")
     return sorted(choices.items(), key=lambda c: c[1])
 

@@ -1,4 +1,5 @@
-"""What each kind of case means to the people who work it: code, words, SLA and allowed actions.
+"""What each kind of case means to the people who work it: code, words, SLA and the actions that fit it
+(the actions themselves are declared in exceptions.actions).
 
 Codes group the kinds the way the work is shared out: E1xx who-is-it (NBO), E2xx what-was-sent
 (reference data and data quality), E3xx decisions (PCSE registrations), E9xx transport (operations).
@@ -12,20 +13,6 @@ from registrations.ports import CaseKind
 
 
 @dataclass(frozen=True)
-class ActionInfo:
-    label: str
-    description: str
-    reasons: dict[str, str]  # reason code -> plain words; every resolution names one
-    outcome: str  # the case status the action leaves: RESOLVED, REJECTED, CLOSED, or "" (stays open)
-    # GP Links text sent for a reason code (F3/F11), where the action sends one
-    texts: dict[str, str] | None = None
-    # What the person supplies besides the reason and note (the keyword arguments of the service):
-    # nhs_number, address (dict of house/road/locality/post_town/county/postcode), text (free text for
-    # the practice; required with reason OTHER), deduction_reason, effective (a date), to (a user).
-    inputs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class KindInfo:
     code: str
     label: str
@@ -35,173 +22,6 @@ class KindInfo:
     resolver: str = "NBO agent"
     public_code: str = ""
 
-
-ACTIONS: dict[str, ActionInfo] = {
-    "apply_with_patient": ActionInfo(
-        "Apply with this patient",
-        "Carry out what the practice asked for, on the PDS record chosen: an acceptance registers the patient "
-        "and approves (F4, and F2 to the practice they left); an amendment updates PDS; a deduction request "
-        "deducts (F2).",
-        {
-            "TRACED_MANUALLY": "Found by a manual trace",
-            "SAME_PERSON_CONFIRMED": "Demographics checked: the same person",
-            "NOTES_READ": "GP notes read: nothing stops the registration",
-            "HISTORY_CHECKED": "Registration history checked",
-        },
-        "RESOLVED",
-        inputs=("nhs_number",),
-    ),
-    "allocate_and_apply": ActionInfo(
-        "Allocate a new NHS number and apply",
-        "Create a PDS record with a new NHS number from the acceptance's details, register the patient and "
-        "approve (F4 carrying the new number).",
-        {"NEW_TO_NHS": "New to the NHS (birth, first registration, immigrant)", "NO_RECORD": "No existing record"},
-        "RESOLVED",
-    ),
-    "keep_pds_and_close": ActionInfo(
-        "Keep PDS as it is and close",
-        "Change nothing in PDS and send nothing to the practice.",
-        {
-            "PDS_CORRECT": "PDS is already right",
-            "DUPLICATE_TRANSACTION": "A duplicate of work already done",
-            "DONE_ELSEWHERE": "Dealt with outside PCRM",
-        },
-        "CLOSED",
-    ),
-    "reject_to_practice": ActionInfo(
-        "Reject to the practice",
-        "Refuse the transaction and tell the practice why: an F3 rejection for an acceptance, an F11 for a "
-        "deduction request.",
-        {
-            "INSUFFICIENT_DETAILS": "Not enough detail to identify the patient",
-            "PATIENT_DECEASED": "PDS records the patient as deceased",
-            "DUPLICATE": "Duplicate registration",
-            "WRONG_HA": "Wrong health authority",
-            "NOT_ON_LIST": "Patient not on the practice's list",
-            "OTHER": "Other (text required)",
-        },
-        "REJECTED",
-        texts={
-            "INSUFFICIENT_DETAILS": "INSUFFICIENT DETAILS TO IDENTIFY PATIENT - PLEASE RESUBMIT",
-            "PATIENT_DECEASED": "PATIENT RECORDED AS DECEASED - CONTACT PCSE",
-            "DUPLICATE": "DUPLICATE REGISTRATION",
-            "WRONG_HA": "WRONG HA - PLEASE RESEND TO THE CORRECT HA",
-            "NOT_ON_LIST": "PATIENT NOT REGISTERED WITH THIS PRACTICE",
-        },
-        inputs=("text",),
-    ),
-    "approve_removal": ActionInfo(
-        "Approve the removal",
-        "Deduct the patient from the practice's list (F2) and end the registration in PDS.",
-        {"OUT_OF_AREA_CONFIRMED": "Patient confirmed out of area", "IMMEDIATE": "Immediate removal applies"},
-        "RESOLVED",
-        inputs=("deduction_reason", "effective"),
-    ),
-    "refuse_removal": ActionInfo(
-        "Refuse the removal",
-        "Record the refusal; nothing is sent (GP Links has no removal rejection).",
-        {
-            "WITHIN_AREA": "Patient lives within the practice area",
-            "NOTICE_NOT_GIVEN": "Notice not given",
-            "OTHER": "Other",
-        },
-        "REJECTED",
-    ),
-    "approve_deduction": ActionInfo(
-        "Approve the deduction",
-        "Deduct the patient (F2) with the reason asked for, and end the registration in PDS.",
-        {
-            "DEATH_VERIFIED": "Death verified",
-            "EMIGRATION_CONFIRMED": "Emigration confirmed",
-            "REASON_ACCEPTED": "Reason accepted",
-        },
-        "RESOLVED",
-        inputs=("deduction_reason", "effective"),
-    ),
-    "refuse_deduction": ActionInfo(
-        "Refuse the deduction",
-        "Tell the practice the deduction request is refused, with the reason (F11).",
-        {
-            "DEATH_NOT_VERIFIED": "Death not verified",
-            "NOT_ON_LIST": "Patient not on the practice's list",
-            "REMOVAL_LATER": "Patient will be removed later",
-            "OTHER": "Other (text required)",
-        },
-        "REJECTED",
-        texts={
-            "DEATH_NOT_VERIFIED": "DEATH NOT VERIFIED - PLEASE CONTACT PCSE",
-            "NOT_ON_LIST": "PATIENT NOT REGISTERED WITH THIS PRACTICE",
-            "REMOVAL_LATER": "PATIENT WILL BE REMOVED IN 30 DAYS",
-        },
-        inputs=("text",),
-    ),
-    "accept_change": ActionInfo(
-        "Accept the change",
-        "Apply the requested name, birth-date or sex change to PDS.",
-        {"EVIDENCE_SEEN": "Evidence of the change seen", "CORRECTS_ERROR": "Corrects an error in PDS"},
-        "RESOLVED",
-    ),
-    "refuse_change": ActionInfo(
-        "Refuse the change",
-        "Keep PDS as it is; the refusal is recorded.",
-        {"PDS_CORRECT": "PDS is right", "NO_EVIDENCE": "No evidence for the change"},
-        "REJECTED",
-    ),
-    "remove_fp69_flag": ActionInfo(
-        "Remove the FP69 flag",
-        "The practice confirmed or corrected the address: apply any new address and send the F10.",
-        {"ADDRESS_CONFIRMED": "Address confirmed", "ADDRESS_CHANGED": "New address given"},
-        "RESOLVED",
-        inputs=("address",),
-    ),
-    "let_fp69_run": ActionInfo(
-        "Let the FP69 run",
-        "The reply does not confirm the address: the notice stays and the patient is deducted at expiry.",
-        {"NOT_CONFIRMED": "The address is not confirmed"},
-        "CLOSED",
-    ),
-    "apply_corrected_address": ActionInfo(
-        "Apply a corrected address",
-        "Put a corrected version of the address into PDS.",
-        {
-            "CORRECTED_FROM_PAF": "Corrected from the postcode address file",
-            "CONFIRMED_WITH_PRACTICE": "Confirmed with the practice",
-        },
-        "RESOLVED",
-        inputs=("address",),
-    ),
-    "reprocess": ActionInfo(
-        "Reprocess",
-        "Run the processing rules again now that the cause is fixed (reference data, PDS, a passing failure).",
-        {
-            "REFERENCE_DATA_FIXED": "Reference data corrected",
-            "PDS_FIXED": "PDS record corrected",
-            "TRANSIENT_CLEARED": "The passing failure has cleared",
-        },
-        "CLOSED",
-    ),
-    "close_no_action": ActionInfo(
-        "Close with no action",
-        "Close the case; nothing is changed or sent.",
-        {
-            "RESOLVED_ELSEWHERE": "Resolved outside PCRM",
-            "RETRANSMITTED": "The partner retransmitted",
-            "NO_ACTION_NEEDED": "No action needed",
-        },
-        "CLOSED",
-    ),
-    "escalate": ActionInfo(
-        "Escalate",
-        "Pass the case to a team leader (or a named colleague); it stays open.",
-        {
-            "NEEDS_SENIOR": "Needs a senior decision",
-            "NEEDS_NBO": "Needs the PDS National Back Office",
-            "POLICY_QUESTION": "Policy question",
-        },
-        "",
-        inputs=("to",),
-    ),
-}
 
 _G1_IDENTITY = ("apply_with_patient", "reject_to_practice", "escalate")
 _TRANSPORT = ("close_no_action", "escalate")
@@ -378,7 +198,3 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
 
 def info(kind: str) -> KindInfo:
     return CATALOGUE[CaseKind(kind)]
-
-
-def action_info(action: str) -> ActionInfo:
-    return ACTIONS[action]

@@ -29,6 +29,9 @@ class ExceptionCaseQuerySet(models.QuerySet):
     def assigned_to(self, user):
         return self.filter(assigned_to=user)
 
+    def assigned(self):
+        return self.filter(assigned_to__isnull=False)
+
     def oldest_first(self):
         return self.order_by("due_at", "opened_at", "id")
 
@@ -72,8 +75,9 @@ class ExceptionCase(models.Model):
             models.Index(fields=["status", "due_at", "opened_at"]),
             models.Index(fields=["assigned_to", "status"]),
             models.Index(fields=["kind", "status"]),
-            # The work queue (exceptions/queue.py): partial indexes over open cases only, one per keyset order
-            # (sort key, then id) and per view, so a page deep in 100,000 open cases reads 26 index entries.
+            # The work queue (exceptions.selectors.cases, exceptions.services.queue): partial indexes over open
+            # cases only, one per keyset order (sort key, then id) and per view, so a page deep in 100,000 open
+            # cases reads 26 index entries.
             models.Index(fields=["due_at", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_due"),
             models.Index(
                 fields=["opened_at", "id"], condition=Q(status__in=["OPEN", "IN_PROGRESS"]), name="exc_q_opened"

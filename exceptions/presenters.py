@@ -1,10 +1,10 @@
 """How exception cases look to the people who work them: words and tag colours, kept out of templates."""
 
 from core.presenters import Tag
+from exceptions import kinds
+from exceptions.models import CaseStatus
+from exceptions.sla import SLA_LABELS
 from registrations.ports import CaseKind
-
-from . import kinds
-from .models import CaseStatus
 
 # Kinds are coloured by the kind of work they need, so a queue can be scanned by eye.
 _PDS_MATCHING = "blue"  # who is this patient?
@@ -80,11 +80,9 @@ def case_status_tag(status: str) -> Tag:
     return Tag(label, CASE_STATUS_COLOURS.get(status, "grey"))
 
 
-# SLA states (exceptions.queue): red when late, orange when due by the end of the next working day.
+# SLA states (exceptions.sla): red when late, orange when due by the end of the next working day.
 SLA_COLOURS = {"overdue": "red", "due_soon": "orange", "on_time": "green"}
 
 
 def sla_tag(state: str) -> Tag:
-    from .queue import SLA_LABELS
-
     return Tag(SLA_LABELS.get(state, str(state)), SLA_COLOURS.get(state, "grey"))

@@ -1,6 +1,6 @@
 """The work queue table: one row per case, in the words and colours of exceptions.presenters.
 
-Rows come already ordered and paged by a keyset read (exceptions.pagination), so the table only
+Rows come already ordered and paged by a keyset read (exceptions.selectors.pagination), so the table only
 renders them: sorting marks the header (aria-sort) and builds the links, but never re-sorts rows.
 """
 
@@ -14,9 +14,8 @@ from django.utils import timezone
 from django_tables2.utils import OrderByTuple
 
 from core.presenters import Tag, nhs_number
-
-from . import presenters, queue
-from .models import OPEN_STATUSES, ExceptionCase
+from exceptions import presenters, sla
+from exceptions.models import OPEN_STATUSES, ExceptionCase
 
 # Sort aliases (the `sort` parameter) and the keyset order each one reads. Every order ends with the id,
 # and each has a partial index over open cases (exceptions/models.py).
@@ -88,7 +87,7 @@ class CaseTable(KeysetTable):
         super().__init__(data, *args, **kwargs)
         now = now or timezone.now()
         self.today = timezone.localtime(now).date()
-        self.cutoffs = queue.sla_cutoffs(now)
+        self.cutoffs = sla.sla_cutoffs(now)
         self.selectable = selectable
         if not selectable:
             self.columns.hide("select")
@@ -104,7 +103,7 @@ class CaseTable(KeysetTable):
             practice=case.practice_ods or "—",
             received=case.opened_at,
             age=self._age(case.opened_at),
-            sla=presenters.sla_tag(queue.sla_state(case.due_at, self.cutoffs)) if is_open else None,
+            sla=presenters.sla_tag(sla.sla_state(case.due_at, self.cutoffs)) if is_open else None,
             assignee=self._assignee(case),
             summary=case.summary,
         )
@@ -114,13 +113,13 @@ class CaseTable(KeysetTable):
         return reverse("exceptions:case-list")
 
     def _age(self, opened_at: dt.datetime) -> str:
-        days = queue.working_days_since(timezone.localtime(opened_at).date(), self.today)
+        days = sla.working_days_since(timezone.localtime(opened_at).date(), self.today)
         return f"{days} day{'s' if days != 1 else ''}"
 
     @staticmethod
     def _assignee(case: ExceptionCase) -> str:
         user = case.assigned_to
         if user is None:
-            # In progress with nobody holding it: escalated for a team leader (exceptions.resolution.escalate).
+            # In progress with nobody holding it: escalated for a team leader (exceptions.services.resolution.escalate).
             return "Escalated" if case.status == "IN_PROGRESS" else "Unassigned"
         return user.get_full_name() or user.get_username()

@@ -1,19 +1,19 @@
 from django.urls import path
 
-from . import views, views_audit, views_case, views_dashboard
+from .views import audit, case, dashboard, queue
 
 app_name = "exceptions"
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("cases/", views.case_list, name="case-list"),
-    path("cases/take-next/", views.take_next, name="take-next"),
-    path("cases/bulk/", views.bulk, name="bulk"),
-    path("cases/<int:pk>/", views_case.case_detail, name="case-detail"),
-    path("cases/<int:pk>/claim/", views_case.claim, name="case-claim"),
-    path("cases/<int:pk>/release/", views_case.release, name="case-release"),
-    path("cases/<int:pk>/assign/", views_case.assign, name="case-assign"),
-    path("cases/<int:pk>/notes/", views_case.add_note, name="case-note"),
-    path("cases/<int:pk>/actions/<slug:action>/", views_case.case_action, name="case-action"),
-    path("dashboard/", views_dashboard.dashboard_view, name="dashboard"),
-    path("audit/", views_audit.audit_log, name="audit"),
+    path("", queue.home, name="home"),
+    path("cases/", queue.case_list, name="case-list"),
+    path("cases/take-next/", queue.take_next, name="take-next"),
+    path("cases/bulk/", queue.bulk, name="bulk"),
+    path("cases/<int:pk>/", case.case_detail, name="case-detail"),
+    path("cases/<int:pk>/claim/", case.claim, name="case-claim"),
+    path("cases/<int:pk>/release/", case.release, name="case-release"),
+    path("cases/<int:pk>/assign/", case.assign, name="case-assign"),
+    path("cases/<int:pk>/notes/", case.add_note, name="case-note"),
+    path("cases/<int:pk>/actions/<slug:action>/", case.case_action, name="case-action"),
+    path("dashboard/", dashboard.dashboard_view, name="dashboard"),
+    path("audit/", audit.audit_log, name="audit"),
 ]

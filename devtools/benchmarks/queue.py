@@ -46,8 +46,8 @@ from django.utils import timezone
 from core import roles
 from exceptions.kinds import CATALOGUE
 from exceptions.models import CaseEvent, ExceptionCase
-from exceptions.pagination import encode_cursor
-from exceptions.working_days import add_working_days
+from exceptions.selectors.pagination import encode_cursor
+from exceptions.sla.working_days import add_working_days
 from registrations.models import HealthAuthority
 
 SCRATCH_DB = "pcrm_bench_queue"

@@ -15,8 +15,8 @@ from factories import PatientFactory, UserFactory
 from processing_support import address, g1, g2, g5, process, relay
 
 from core import roles
-from exceptions import resolution
 from exceptions.models import ExceptionCase
+from exceptions.services import resolution
 from registrations.gplinks import parse_interchange
 from registrations.models import Registration
 from registrations.services import fp69

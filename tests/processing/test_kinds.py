@@ -2,8 +2,8 @@
 
 import inspect
 
-from exceptions import resolution
-from exceptions.kinds import ACTIONS, CATALOGUE, info
+from exceptions.actions import ACTIONS, INPUTS
+from exceptions.kinds import CATALOGUE, info
 from registrations.ports import CaseKind
 
 
@@ -20,11 +20,11 @@ def test_every_kind_has_a_code_words_an_sla_and_actions():
 
 
 def test_every_action_has_a_service_taking_its_inputs_and_a_reason_list():
-    assert set(resolution.RESOLVERS) == set(ACTIONS)
     for name, action in ACTIONS.items():
-        params = inspect.signature(resolution.RESOLVERS[name]).parameters
+        assert action.code == name
+        params = inspect.signature(action.service).parameters
         assert {"by", "reason_code", "note"} <= set(params), name
-        assert set(action.inputs) <= set(params), name
+        assert set(action.inputs) <= set(INPUTS) and set(action.inputs) <= set(params), name
         assert action.reasons, name
         assert action.outcome in ("RESOLVED", "REJECTED", "CLOSED", ""), name
         for code in action.texts or {}:

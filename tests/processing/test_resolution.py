@@ -7,8 +7,9 @@ import pytest
 from factories import GPFactory, PatientFactory, UserFactory
 from processing_support import address, g1, g2, g3, g5, only_reply, process, replies
 
-from exceptions import resolution
+from exceptions import actions
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
+from exceptions.services import resolution
 from pds.models import GPPeriod, Patient
 from pds.services import get_patient, record_death
 from registrations.models import FP69Flag, OutboxItem, TxStatus
@@ -40,7 +41,7 @@ def test_apply_with_a_chosen_patient_approves_and_returns_the_number(world, agen
     jane()
     tx = process(world.gp_new, g1(41, GP, nhs_number="9999999999"))[0]
     case = case_for(tx)
-    assert "apply_with_patient" in resolution.available_actions(case)
+    assert "apply_with_patient" in actions.available(case)
 
     result = resolution.apply_with_patient(case, by=agent, nhs_number=JANE, reason_code="TRACED_MANUALLY")
 
@@ -258,12 +259,12 @@ def test_a_failed_side_effect_rolls_back_the_whole_resolution(world, agent):
 def test_available_actions_follow_the_kind_and_the_transaction(world, agent):
     jane("A10001")
     removal = case_for(process(world.gp_new, g3(52, GP, JANE))[0])
-    assert resolution.available_actions(removal) == ["approve_removal", "refuse_removal", "escalate"]
+    assert actions.available(removal) == ["approve_removal", "refuse_removal", "escalate"]
     request = case_for(process(world.gp_new, g5(53, GP, JANE, "13"))[0])
-    assert "reject_to_practice" not in resolution.available_actions(request)
+    assert "reject_to_practice" not in actions.available(request)
     resolution.escalate(request, by=agent, reason_code="NEEDS_NBO")
     resolution.approve_deduction(request, by=agent, reason_code="REASON_ACCEPTED")
-    assert resolution.available_actions(case_for(request.transaction)) == []
+    assert actions.available(case_for(request.transaction)) == []
 
 
 def test_returned_mail_sets_a_flag_and_audits_it(world, agent):

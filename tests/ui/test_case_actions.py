@@ -1,4 +1,4 @@
-"""Resolution actions from the case page: the pages validate and confirm, exceptions.resolution decides.
+"""Resolution actions from the case page: the pages validate and confirm, exceptions.services.resolution decides.
 
 Cases come from the real processing rules (tests/ui/conftest.py), so every action here runs the same
 resolution service, PDS change and GP Links reply that production would.
@@ -9,8 +9,8 @@ from django.urls import reverse
 from factories import UserFactory
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from exceptions import queue
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
+from exceptions.services import queue
 from pds.models import Patient
 from registrations.models import OutboxItem
 

@@ -15,8 +15,8 @@ from factories import (
 )
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains
 
-from exceptions import dashboard
 from exceptions.models import AuditEvent, ExceptionCase
+from exceptions.selectors import dashboard
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from exceptions import queue
+from exceptions import actions
 from exceptions.models import ExceptionCase
-from exceptions.views_case import _offered_actions
+from exceptions.services import queue
 from registrations.services import inbound, processing
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -43,6 +43,6 @@ def test_every_demo_case_and_its_actions_render(mesh, client):
         response = client.get(reverse("exceptions:case-detail", args=[case.pk]))
         assert response.status_code == 200, (case.kind, case.pk)
         case.refresh_from_db()
-        for action in _offered_actions(case):
+        for action in actions.available(case):
             form = client.get(reverse("exceptions:case-action", args=[case.pk, action]))
             assert form.status_code == 200, (case.kind, action)

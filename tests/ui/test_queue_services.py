@@ -9,10 +9,12 @@ from django.db import connection
 from django.utils import timezone
 from factories import ExceptionCaseFactory, UserFactory
 
-from exceptions import queue
+from exceptions import sla
 from exceptions.models import AuditEvent, CaseEvent, CaseStatus, ExceptionCase
-from exceptions.pagination import Order, paginate
-from exceptions.working_days import working_days_between
+from exceptions.selectors import cases
+from exceptions.selectors.pagination import Order, paginate
+from exceptions.services import queue
+from exceptions.sla.working_days import working_days_between
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 
@@ -69,7 +71,7 @@ def test_take_next_breaks_deadline_ties_by_age(now):
 
 
 def test_escalated_cases_go_to_team_leaders_not_agents(agent, leader, now):
-    # Escalation (exceptions.resolution.escalate) leaves a case in progress with nobody holding it.
+    # Escalation (exceptions.services.resolution.escalate) leaves a case in progress with nobody holding it.
     escalated = ExceptionCaseFactory(status="IN_PROGRESS", due_at=now - dt.timedelta(days=1))
     fresh = ExceptionCaseFactory(due_at=now + dt.timedelta(days=1))
     assert queue.take_next(by=agent).pk == fresh.pk
@@ -210,30 +212,30 @@ def test_view_counts_count_each_view_in_one_query(agent, agent2, django_assert_n
     ExceptionCaseFactory(assigned_to=agent2, status="IN_PROGRESS")
     ExceptionCaseFactory(resolved=True)
     with django_assert_num_queries(1):
-        counts = queue.view_counts(agent)
+        counts = cases.view_counts(agent)
     assert counts == {"mine": 1, "unassigned": 2, "team": 2, "all": 4}
 
 
 def test_sla_states_turn_at_now_and_at_the_end_of_the_next_working_day():
     # Friday 15 May 2026, 10:00 in London: the next working day is Monday 18 May.
     now = timezone.make_aware(dt.datetime(2026, 5, 15, 10, 0))
-    cutoffs = queue.sla_cutoffs(now)
+    cutoffs = sla.sla_cutoffs(now)
     assert timezone.localtime(cutoffs[1]) == timezone.make_aware(dt.datetime(2026, 5, 19, 0, 0))
-    assert queue.sla_state(now - dt.timedelta(minutes=1), cutoffs) == queue.OVERDUE
-    assert queue.sla_state(now + dt.timedelta(hours=7), cutoffs) == queue.DUE_SOON
-    assert queue.sla_state(timezone.make_aware(dt.datetime(2026, 5, 18, 17, 0)), cutoffs) == queue.DUE_SOON
-    assert queue.sla_state(timezone.make_aware(dt.datetime(2026, 5, 19, 17, 0)), cutoffs) == queue.ON_TIME
+    assert sla.sla_state(now - dt.timedelta(minutes=1), cutoffs) == sla.OVERDUE
+    assert sla.sla_state(now + dt.timedelta(hours=7), cutoffs) == sla.DUE_SOON
+    assert sla.sla_state(timezone.make_aware(dt.datetime(2026, 5, 18, 17, 0)), cutoffs) == sla.DUE_SOON
+    assert sla.sla_state(timezone.make_aware(dt.datetime(2026, 5, 19, 17, 0)), cutoffs) == sla.ON_TIME
 
 
 def test_sla_filters_match_the_states(agent, now):
-    cutoffs = queue.sla_cutoffs()
+    cutoffs = sla.sla_cutoffs()
     overdue = ExceptionCaseFactory(due_at=now - dt.timedelta(hours=1))
     soon = ExceptionCaseFactory(due_at=cutoffs[1] - dt.timedelta(minutes=1))
     later = ExceptionCaseFactory(due_at=cutoffs[1] + dt.timedelta(days=2))
     qs = ExceptionCase.objects.all()
-    assert list(queue.filter_sla(qs, queue.OVERDUE, cutoffs)) == [overdue]
-    assert list(queue.filter_sla(qs, queue.DUE_SOON, cutoffs)) == [soon]
-    assert list(queue.filter_sla(qs, queue.ON_TIME, cutoffs)) == [later]
+    assert list(sla.filter_sla(qs, sla.OVERDUE, cutoffs)) == [overdue]
+    assert list(sla.filter_sla(qs, sla.DUE_SOON, cutoffs)) == [soon]
+    assert list(sla.filter_sla(qs, sla.ON_TIME, cutoffs)) == [later]
 
 
 def test_working_days_since_agrees_with_the_day_by_day_count():
@@ -242,9 +244,9 @@ def test_working_days_since_agrees_with_the_day_by_day_count():
     for _ in range(400):
         a = start + dt.timedelta(days=rng.randrange(0, 900))
         b = a + dt.timedelta(days=rng.randrange(-3, 400))
-        assert queue.working_days_since(a, b) == working_days_between(a, b), (a, b)
+        assert sla.working_days_since(a, b) == working_days_between(a, b), (a, b)
     # Christmas 2025: Thursday 25 and Friday 26 December are bank holidays.
-    assert queue.working_days_since(dt.date(2025, 12, 24), dt.date(2025, 12, 29)) == 1
+    assert sla.working_days_since(dt.date(2025, 12, 24), dt.date(2025, 12, 29)) == 1
 
 
 def test_keyset_pages_walk_forwards_and_back_in_a_total_order(now):
@@ -280,7 +282,7 @@ def test_keyset_pages_walk_forwards_and_back_in_a_total_order(now):
 
 
 def encode_after(case):
-    from exceptions.pagination import encode_cursor
+    from exceptions.selectors.pagination import encode_cursor
 
     return encode_cursor([case.due_at, case.pk])
 
@@ -297,8 +299,8 @@ def test_a_damaged_cursor_shows_the_first_page(cursor):
 def test_bounded_count_stops_counting_at_the_limit():
     ExceptionCaseFactory.create_batch(5)
     qs = ExceptionCase.objects.all()
-    assert queue.bounded_count(qs, limit=10) == (5, False)
-    assert queue.bounded_count(qs, limit=3) == (3, True)
+    assert cases.bounded_count(qs, limit=10) == (5, False)
+    assert cases.bounded_count(qs, limit=3) == (3, True)
 
 
 def test_selects_are_rendered_in_python_with_the_nhs_classes_and_the_choice_kept():

@@ -10,7 +10,7 @@ from factories import GPFactory, LinkFactory, PracticeFactory, UserFactory
 
 from core import roles
 from core.nhs_number import check_digit, format_nhs_number, from_serial, is_valid
-from exceptions.working_days import add_working_days, working_days_between
+from exceptions.sla.working_days import add_working_days, working_days_between
 from registrations.models import HealthAuthority
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

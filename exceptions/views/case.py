@@ -2,11 +2,9 @@
 
 Every view loads the case by id and checks, for this user and this case, what they may do: viewing
 needs `exceptions.view_queue` (every view is audited); acting needs the case to be theirs. The
-decisions themselves are made by exceptions.resolution (actions) and exceptions.queue (who holds a
-case); these views only translate between HTTP and those services.
+actions are declared in exceptions.actions and carried out by exceptions.services.resolution; who holds a
+case is exceptions.services.queue's; these views only translate between HTTP and those services.
 """
-
-import importlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -18,32 +16,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.roles import Perm
-
-from . import audit, casework, kinds, presenters, queue
-from .forms import ActionForm, AssignForm, NoteForm, action_info
-from .models import OPEN_STATUSES, ExceptionCase
-from .views import queue_url
-
-
-def _resolution():
-    """exceptions.resolution, the services that decide cases (built alongside this UI)."""
-    try:
-        return importlib.import_module("exceptions.resolution")
-    except ImportError:
-        return None
+from exceptions import actions, kinds, presenters, sla
+from exceptions.forms import ActionForm, AssignForm, NoteForm
+from exceptions.models import OPEN_STATUSES, ExceptionCase
+from exceptions.selectors import cases, casework
+from exceptions.services import audit, queue
+from exceptions.services.resolution import ResolutionError
+from exceptions.views.queue import queue_url
 
 
 def _case(pk: int) -> ExceptionCase:
     return get_object_or_404(
         ExceptionCase.objects.select_related("assigned_to", "closed_by", "transaction", "interchange"), pk=pk
     )
-
-
-def _offered_actions(case: ExceptionCase) -> list[str]:
-    resolution = _resolution()
-    if resolution is not None and hasattr(resolution, "available_actions"):
-        return resolution.available_actions(case)
-    return list(kinds.info(case.kind).actions) if case.status in OPEN_STATUSES else []
 
 
 def _kind(case: ExceptionCase):
@@ -60,18 +45,18 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
     data = casework.transaction_data(case)
     now = timezone.now()
     is_open = case.status in OPEN_STATUSES
-    can_act = queue.can_act_on(user, case)
+    can_act = cases.can_act_on(user, case)
     compare = casework.compare(data, patient, show_address=show_address)
     message_rows, pds_rows = casework.sides(compare)
-    actions = []
+    offered = []
     if can_act:
-        for code in _offered_actions(case):
-            info = action_info(code)
-            actions.append(
+        for code in actions.available(case):
+            action = actions.ACTIONS[code]
+            offered.append(
                 {
                     "code": code,
-                    "label": info.label if info else code.replace("_", " ").capitalize(),
-                    "description": info.description if info else "",
+                    "label": action.label,
+                    "description": action.description,
                     "href": reverse("exceptions:case-action", args=[case.pk, code]),
                 }
             )
@@ -80,8 +65,8 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
         "kind": _kind(case),
         "kind_tag": presenters.kind_tag(case.kind),
         "status_tag": presenters.case_status_tag(case.status),
-        "sla_tag": presenters.sla_tag(queue.sla_state(case.due_at, queue.sla_cutoffs(now))) if is_open else None,
-        "age_days": queue.working_days_since(timezone.localtime(case.opened_at).date(), timezone.localtime(now).date()),
+        "sla_tag": presenters.sla_tag(sla.sla_state(case.due_at, sla.sla_cutoffs(now))) if is_open else None,
+        "age_days": sla.working_days_since(timezone.localtime(case.opened_at).date(), timezone.localtime(now).date()),
         "escalated": is_open and case.assigned_to_id is None and case.status == "IN_PROGRESS",
         "patient": patient,
         "message_rows": message_rows,
@@ -89,18 +74,18 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
         "differences": sum(1 for r in compare if r.differs),
         "candidates": casework.candidates(case, show_address=show_address),
         "compared": patient.nhs_number if patient else "",
-        "choose_url": next((a["href"] for a in actions if a["code"] == "apply_with_patient"), None),
+        "choose_url": next((a["href"] for a in offered if a["code"] == "apply_with_patient"), None),
         "trace": casework.rule_trace(case),
         "timeline": casework.timeline(case),
         "edifact": casework.edifact_lines(case),
         "transaction": case.transaction,
-        "actions": actions,
+        "actions": offered,
         "can_act": can_act,
-        "can_claim": is_open and case.assigned_to_id is None and user.has_perm(queue.WORK),
-        "can_release": queue.can_release(user, case),
-        "can_assign": is_open and user.has_perm(queue.ASSIGN),
-        "can_note": user.has_perm(queue.WORK),
-        "can_work": user.has_perm(queue.WORK),
+        "can_claim": is_open and case.assigned_to_id is None and user.has_perm(cases.WORK),
+        "can_release": cases.can_release(user, case),
+        "can_assign": is_open and user.has_perm(cases.ASSIGN),
+        "can_note": user.has_perm(cases.WORK),
+        "can_work": user.has_perm(cases.WORK),
         "assign_form": extra.pop("assign_form", None) or AssignForm(case=case),
         "note_form": extra.pop("note_form", None) or NoteForm(),
         "back_url": queue_url(request),
@@ -180,11 +165,13 @@ def add_note(request, pk: int):
 def case_action(request, pk: int, action: str):
     """One resolution action: its form, then (for destructive ones) a confirmation page, then the service."""
     case = _case(pk)
-    if action not in _offered_actions(case) or action_info(action) is None:
+    info = actions.get(action)
+    if info is None or action not in actions.available(case):
         raise Http404("That action is not available for this case")
-    if not queue.can_act_on(request.user, case):
+    if not request.user.has_perm(info.permission):
+        raise PermissionDenied(f"Your role cannot {info.label.lower()}")
+    if not cases.can_act_on(request.user, case):
         raise PermissionDenied("Only the person the case is assigned to can act on it: claim it first")
-    resolution = _resolution()
     show_address = request.user.has_perm(Perm.VIEW_SENSITIVE_RECORD)
     compare = request.GET.get("patient")
     patient = casework.pds_patient(case, compare=compare)
@@ -202,7 +189,7 @@ def case_action(request, pk: int, action: str):
         "case": case,
         "form": form,
         "action": action,
-        "info": action_info(action),
+        "info": info,
         "kind_tag": presenters.kind_tag(case.kind),
         "compare": casework.compare(casework.transaction_data(case), patient, show_address=show_address),
     }
@@ -210,8 +197,8 @@ def case_action(request, pk: int, action: str):
         if form.destructive and request.POST.get("confirmed") != "yes":
             return render(request, "exceptions/case_action_confirm.html", {**context, "chosen": form.chosen()})
         try:
-            result = resolution.RESOLVERS[action](case, by=request.user, **form.service_kwargs())
-        except resolution.ResolutionError as exc:
+            result = info.service(case, by=request.user, **form.service_kwargs())
+        except ResolutionError as exc:
             form.add_error(None, _sentence(str(exc)))
         else:
             messages.success(request, _sentence(result.summary))

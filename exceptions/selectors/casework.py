@@ -14,12 +14,11 @@ from typing import Any
 from django.utils import dateformat
 
 from core.presenters import nhs_number
+from exceptions import actions
+from exceptions.models import CaseEvent, ExceptionCase
 from pds.models import Gender, Patient
 from registrations.gplinks import CodecError
 from registrations.gplinks.tokenizer import decode, split_segments, wire_of
-
-from . import kinds
-from .models import CaseEvent, ExceptionCase
 
 ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county")
 SEX = dict(Gender.choices)
@@ -246,7 +245,7 @@ class TimelineItem:
 
 
 def _actions() -> dict:
-    return getattr(kinds, "ACTIONS", {})  # the resolution actions' own words (exceptions/kinds.py)
+    return actions.ACTIONS  # the resolution actions' own words
 
 
 def _event_title(event: CaseEvent) -> str:

@@ -8,8 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.roles import Perm
-
-from . import dashboard
+from exceptions.selectors import dashboard
 
 
 @require_GET

@@ -1,7 +1,8 @@
 """The work queue pages: the queue itself (one URL, two renderings), take next, and bulk moves.
 
-Views are thin: they read the request, call exceptions.queue (or the filters and tables that wrap
-it) and render. Every view needs `exceptions.view_queue`; moves are checked again by the services.
+Views are thin: they read the request, call exceptions.selectors.cases and exceptions.services.queue
+(or the filters and tables that wrap them) and render. Every view needs `exceptions.view_queue`;
+moves are checked again by the services.
 """
 
 from urllib.parse import urlsplit
@@ -18,13 +19,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import page_or_partial
 from core.roles import Perm
-
-from . import audit, queue
-from .filters import CaseFilter
-from .forms import BulkActionForm
-from .models import ExceptionCase
-from .pagination import Order, paginate
-from .tables import DEFAULT_SORT, SORTS, CaseTable
+from exceptions.filters import CaseFilter
+from exceptions.forms import BulkActionForm
+from exceptions.models import ExceptionCase
+from exceptions.selectors import cases
+from exceptions.selectors.pagination import Order, paginate
+from exceptions.services import audit, queue
+from exceptions.tables import DEFAULT_SORT, SORTS, CaseTable
 
 PER_PAGE = 25
 QUEUE_URL_KEY = "pcrm_queue_url"
@@ -46,9 +47,9 @@ def queue_url(request) -> str:
 
 def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None = None) -> dict:
     user = request.user
-    view = params.get("view") if params.get("view") in queue.VIEWS else queue.DEFAULT_VIEW
-    counts = queue.view_counts(user)
-    base = queue.for_view(
+    view = params.get("view") if params.get("view") in cases.VIEWS else cases.DEFAULT_VIEW
+    counts = cases.view_counts(user)
+    base = cases.for_view(
         ExceptionCase.objects.select_related("assigned_to").defer("evidence", "rule_trace"), view, user
     )
     filterset = CaseFilter(params, queryset=base, request=request)
@@ -64,12 +65,12 @@ def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None 
     if not valid:
         total, more = 0, False
     elif filterset.narrowed:
-        total, more = queue.bounded_count(qs)
+        total, more = cases.bounded_count(qs)
     else:
         total, more = counts[view], False
 
     now = timezone.now()
-    can_bulk = user.has_perm(queue.WORK)
+    can_bulk = user.has_perm(cases.WORK)
     table = CaseTable(page.rows, order_by=sort, now=now, selectable=can_bulk)
     nhs_number = filterset.form.cleaned_data.get("q") if valid else None
     if nhs_number:
@@ -80,13 +81,13 @@ def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None 
         "view": view,
         "views": [
             {
-                "text": queue.VIEW_LABELS[v],
+                "text": cases.VIEW_LABELS[v],
                 "count": counts[v],
                 "href": f"?view={v}",
                 "current": v == view,
                 "id": f"view-{v}",
             }
-            for v in queue.VIEWS
+            for v in cases.VIEWS
         ],
         "filter": filterset,
         "filter_errors": filterset.form.errors if not valid else None,
@@ -97,7 +98,7 @@ def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None 
         "sort": sort,
         "bulk_form": bulk_form or BulkActionForm(user=user),
         "can_work": can_bulk,
-        "can_assign": user.has_perm(queue.ASSIGN),
+        "can_assign": user.has_perm(cases.ASSIGN),
     }
 
 

@@ -2,8 +2,9 @@
 
 The work-queue UI calls these and nothing else to change a case. Every function:
 
-- takes the acting user (`by=`), a reason code from the action's list (exceptions.kinds.ACTIONS)
-  and an optional note;
+- is the service of one action declared in exceptions.actions (the registry the case page, the form
+  and the permission checks are built from);
+- takes the acting user (`by=`), a reason code from the action's list and an optional note;
 - refuses, with a typed error, an action the case's kind does not allow, a case that is no longer
   open, or a transaction that has already moved on;
 - does its side effects through the same apply services the automatic path uses
@@ -22,6 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.roles import Perm
+from exceptions import actions
+from exceptions.actions import ACTIONS
+from exceptions.kinds import info
+from exceptions.models import OPEN_STATUSES, CaseStatus, ExceptionCase
+from exceptions.services import audit
+from exceptions.services.cases import open_case, record_event
 from pds.errors import InvalidChange, PatientNotFound, PdsError
 from pds.gateway import PatientRecord, get_gateway
 from registrations.gplinks.codes import DEDUCTION_REASONS
@@ -43,11 +50,6 @@ from registrations.services.apply import (
     reject_acceptance,
     reject_deduction_request,
 )
-
-from . import audit
-from .kinds import ACTIONS, info
-from .models import OPEN_STATUSES, CaseStatus, ExceptionCase
-from .services import open_case, record_event
 
 
 class ResolutionError(Exception):
@@ -83,53 +85,13 @@ class Resolution:
     replies: tuple[Sent, ...] = ()  # the same, with who each goes to and its outbox row
 
 
-# --- what the UI may offer ---------------------------------------------------------------------
-
-
-def available_actions(case: ExceptionCase) -> list[str]:
-    """The actions to offer for this case now: allowed by its kind, its status and its transaction."""
-    if case.status not in OPEN_STATUSES:
-        return []
-    return [a for a in info(case.kind).actions if _fits(case, a) is None]
-
-
-def _fits(case: ExceptionCase, action: str) -> str | None:
-    """Why `action` does not fit the case's transaction (None when it does)."""
-    tx = case.transaction
-    needs = {
-        "apply_with_patient": {"G1", "G2", "G5"},
-        "allocate_and_apply": {"G1"},
-        "reject_to_practice": {"G1", "G5"},
-        "approve_removal": {"G3"},
-        "refuse_removal": {"G3"},
-        "approve_deduction": {"G5"},
-        "refuse_deduction": {"G5"},
-        "accept_change": {"G2"},
-        "refuse_change": {"G2"},
-        "remove_fp69_flag": {"G2"},
-        "let_fp69_run": {"G2"},
-        "apply_corrected_address": {"G2"},
-        "keep_pds_and_close": {"G1", "G2", "G3", "G5"},
-    }
-    types = needs.get(action)
-    if types is None:
-        return None
-    if tx is None:
-        return f"'{ACTIONS[action].label}' needs a transaction, and this case has none"
-    if tx.type not in types:
-        return f"'{ACTIONS[action].label}' does not apply to a {tx.type} transaction"
-    if tx.status != TxStatus.MANUAL:
-        return f"the transaction is already {tx.get_status_display().lower()}"
-    return None
-
-
 # --- the shared frame of every action ------------------------------------------------------------
 
 
 def _begin(case: ExceptionCase, action: str, by, reason_code: str) -> ExceptionCase:
     if by is None or not getattr(by, "is_authenticated", False):
         raise NotPermitted("a resolution needs a signed-in user")
-    if not by.has_perm(Perm.RESOLVE_CASE):
+    if not by.has_perm(ACTIONS[action].permission):
         raise NotPermitted("your role cannot work cases")
     locked = (
         ExceptionCase.objects.select_for_update(of=("self",))
@@ -143,7 +105,7 @@ def _begin(case: ExceptionCase, action: str, by, reason_code: str) -> ExceptionC
         raise ActionNotAllowed(f"'{ACTIONS[action].label}' is not an action for a {kind.label} case")
     if reason_code not in ACTIONS[action].reasons:
         raise UnknownReason(f"{reason_code!r} is not a reason for '{ACTIONS[action].label}'")
-    problem = _fits(locked, action)
+    problem = actions.misfit(locked, action)
     if problem:
         raise ActionNotAllowed(problem)
     if locked.transaction_id:
@@ -851,23 +813,3 @@ def escalate(case: ExceptionCase, *, by, reason_code: str, note: str = "", to=No
         summary=f"Escalated to {who}",
         detail={"to": to.pk if to is not None else None},
     )
-
-
-RESOLVERS = {
-    "apply_with_patient": apply_with_patient,
-    "allocate_and_apply": allocate_and_apply,
-    "keep_pds_and_close": keep_pds_and_close,
-    "reject_to_practice": reject_to_practice,
-    "approve_removal": approve_removal,
-    "refuse_removal": refuse_removal,
-    "approve_deduction": approve_deduction,
-    "refuse_deduction": refuse_deduction,
-    "accept_change": accept_change,
-    "refuse_change": refuse_change,
-    "apply_corrected_address": apply_corrected_address,
-    "remove_fp69_flag": remove_fp69_flag,
-    "let_fp69_run": let_fp69_run,
-    "reprocess": reprocess,
-    "close_no_action": close_no_action,
-    "escalate": escalate,
-}

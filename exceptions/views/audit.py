@@ -7,11 +7,10 @@ from django.views.decorators.http import require_GET
 
 from core.htmx import page_or_partial
 from core.roles import Perm
-
-from . import audit
-from .filters import AuditFilter
-from .models import AuditEvent
-from .pagination import Order, paginate
+from exceptions.filters import AuditFilter
+from exceptions.models import AuditEvent
+from exceptions.selectors.pagination import Order, paginate
+from exceptions.services import audit
 
 ORDER = Order(("at", "id"), descending=True)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from accounts import context as sign_in_context
 from core.roles import role_of
-
-from .models import AuditEvent, ExceptionCase
+from exceptions import actions
+from exceptions.models import AuditEvent, ExceptionCase
 
 # What people do, in the words the audit page shows. Services may record other actions: the page shows
 # any action code it does not know as it is.
@@ -102,9 +102,7 @@ def record(
 def action_label(action: str) -> str:
     if action in ACTION_LABELS:
         return ACTION_LABELS[action]
-    from . import kinds
-
-    resolution = getattr(kinds, "ACTIONS", {}).get(action.removeprefix("case_"))
+    resolution = actions.get(action.removeprefix("case_"))
     if action.startswith("case_") and resolution is not None:
         return f"Case action: {resolution.label}"
     return action.replace("_", " ").capitalize()

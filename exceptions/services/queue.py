@@ -1,4 +1,4 @@
-"""The work queue: which open cases a person sees, how late they are, and the moves that hand a case to
+"""The work queue's moves, which hand a case to
 exactly one person — take next, claim, release, assign — each an atomic write with a CaseEvent and an
 audit event in the same database transaction.
 
@@ -7,37 +7,15 @@ Never the same case to two people: "take next" locks the row it hands out with
 move locks the case row and re-reads who holds it before changing anything.
 """
 
-import bisect
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
-from core.roles import Perm
-
-from . import audit
-from .models import OPEN_STATUSES, CaseEvent, CaseStatus, ExceptionCase
-from .working_days import _bank_holidays, add_working_days
-
-WORK = Perm.RESOLVE_CASE
-ASSIGN = Perm.ASSIGN_CASE
-
-MINE, UNASSIGNED, TEAM, ALL = "mine", "unassigned", "team", "all"
-VIEWS = (MINE, UNASSIGNED, TEAM, ALL)
-VIEW_LABELS = {MINE: "My work", UNASSIGNED: "Unassigned", TEAM: "Team", ALL: "All"}
-DEFAULT_VIEW = UNASSIGNED
-
-# Take next hands out the most urgent first (earliest SLA deadline), then the oldest.
-URGENCY_ORDER = ("due_at", "opened_at", "id")
-
-OVERDUE, DUE_SOON, ON_TIME = "overdue", "due_soon", "on_time"
-SLA_STATES = (OVERDUE, DUE_SOON, ON_TIME)
-SLA_LABELS = {OVERDUE: "Overdue", DUE_SOON: "Due soon", ON_TIME: "On time"}
+from exceptions import actions
+from exceptions.models import OPEN_STATUSES, CaseEvent, CaseStatus, ExceptionCase
+from exceptions.selectors.cases import ASSIGN, WORK
+from exceptions.services import audit, resolution
 
 
 class QueueError(Exception):
@@ -54,132 +32,6 @@ class AlreadyAssigned(QueueError):
 
 class CaseClosed(QueueError):
     pass
-
-
-# --- reads -------------------------------------------------------------------------------------------
-
-
-def open_cases() -> QuerySet:
-    return ExceptionCase.objects.open()
-
-
-def for_view(qs: QuerySet, view: str, user) -> QuerySet:
-    if view == MINE:
-        return qs.filter(assigned_to=user)
-    if view == UNASSIGNED:
-        return qs.filter(assigned_to__isnull=True)
-    if view == TEAM:
-        return qs.filter(assigned_to__isnull=False)
-    return qs
-
-
-def view_counts(user) -> dict[str, int]:
-    """Open cases in each view, counted in one pass over the open-case index."""
-    counts = open_cases().aggregate(
-        mine=Count("id", filter=Q(assigned_to=user)),
-        unassigned=Count("id", filter=Q(assigned_to__isnull=True)),
-        team=Count("id", filter=Q(assigned_to__isnull=False)),
-        all=Count("id"),
-    )
-    return {view: counts[view] for view in VIEWS}
-
-
-COUNT_LIMIT = 2_000
-
-
-def bounded_count(qs: QuerySet, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
-    """How many rows match, counting no further than `limit`: (count, True) when there are more.
-
-    Counting a whole filtered backlog costs as much as reading it (a combination of filters has no
-    index of its own, so every match is a heap visit); people need "about how many", and beyond two
-    thousand the exact figure changes nothing they do. The views' own totals are exact.
-    """
-    n = qs.order_by()[: limit + 1].count()
-    return min(n, limit), n > limit
-
-
-def sla_cutoffs(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """(now, soon): a case is overdue when due before `now`, due soon when due before `soon` — the end
-    of the next working day — and on time after that."""
-    now = now or timezone.now()
-    today = timezone.localtime(now).date()
-    next_working_day = add_working_days(today, 1)
-    soon = timezone.make_aware(dt.datetime.combine(next_working_day + dt.timedelta(days=1), dt.time.min))
-    return now, soon
-
-
-def sla_state(due_at: dt.datetime, cutoffs: tuple[dt.datetime, dt.datetime]) -> str:
-    now, soon = cutoffs
-    if due_at < now:
-        return OVERDUE
-    if due_at < soon:
-        return DUE_SOON
-    return ON_TIME
-
-
-def filter_sla(qs: QuerySet, state: str, cutoffs: tuple[dt.datetime, dt.datetime] | None = None) -> QuerySet:
-    now, soon = cutoffs or sla_cutoffs()
-    if state == OVERDUE:
-        return qs.filter(due_at__lt=now)
-    if state == DUE_SOON:
-        return qs.filter(due_at__gte=now, due_at__lt=soon)
-    if state == ON_TIME:
-        return qs.filter(due_at__gte=soon)
-    return qs
-
-
-@lru_cache(maxsize=64)
-def _weekday_holidays(year: int) -> tuple[dt.date, ...]:
-    return tuple(sorted(day for day in _bank_holidays(year) if day.weekday() < 5))
-
-
-def _weekdays_after(start: dt.date, end: dt.date) -> int:
-    days = (end - start).days
-    full_weeks, rest = divmod(days, 7)
-    count = full_weeks * 5
-    first = start.weekday()
-    count += sum(1 for i in range(1, rest + 1) if (first + i) % 7 < 5)
-    return count
-
-
-def working_days_since(start: dt.date, end: dt.date) -> int:
-    """Working days after `start` up to and including `end` in England and Wales, in constant time per
-    year spanned (the same answer as working_days.working_days_between, which walks day by day)."""
-    if end <= start:
-        return 0
-    holidays = 0
-    for year in range(start.year, end.year + 1):
-        days = _weekday_holidays(year)
-        holidays += bisect.bisect_right(days, end) - bisect.bisect_right(days, start)
-    return _weekdays_after(start, end) - holidays
-
-
-def assignable_users() -> QuerySet:
-    """Active people who may work cases: the colleagues a team leader can assign to."""
-    via_group = Q(
-        groups__permissions__codename="resolve_case", groups__permissions__content_type__app_label="exceptions"
-    )
-    direct = Q(user_permissions__codename="resolve_case", user_permissions__content_type__app_label="exceptions")
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(via_group | direct | Q(is_superuser=True))
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
-
-
-def can_act_on(user, case: ExceptionCase) -> bool:
-    """Resolution actions are for the person holding the case, so two people never decide one case."""
-    return user.has_perm(WORK) and case.status in OPEN_STATUSES and case.assigned_to_id == user.pk
-
-
-def can_release(user, case: ExceptionCase) -> bool:
-    return (
-        case.status in OPEN_STATUSES
-        and case.assigned_to_id is not None
-        and (case.assigned_to_id == user.pk or user.has_perm(ASSIGN))
-    )
 
 
 # --- writes ------------------------------------------------------------------------------------------
@@ -225,8 +77,10 @@ def take_next(*, by) -> ExceptionCase | None:
         case = (
             ExceptionCase.objects.select_for_update(skip_locked=True)
             .defer("evidence", "rule_trace")
-            .filter(status__in=statuses, assigned_to__isnull=True)
-            .order_by(*URGENCY_ORDER)
+            .filter(status__in=statuses)
+            .unassigned()
+            # The most urgent first (earliest SLA deadline), then the oldest.
+            .oldest_first()
             .first()
         )
         if case is None:
@@ -338,19 +192,12 @@ def bulk_release(case_ids: Iterable[int], *, by) -> BulkResult:
     return _each(case_ids, lambda case_id: release(case_id, by=by))
 
 
-def _resolution():
-    import importlib
-
-    return importlib.import_module("exceptions.resolution")
-
-
 def bulk_reprocess(case_ids: Iterable[int], *, by, reason_code: str, note: str = "") -> BulkResult:
-    """Reprocess each case through exceptions.resolution.reprocess (after reference data or PDS was fixed).
+    """Reprocess each case through exceptions.services.resolution.reprocess (after reference data or PDS was fixed).
 
     Only cases that are unassigned or the user's own: a case someone else holds is theirs to decide.
     """
     _require(by, WORK, "work cases")
-    resolution = _resolution()
 
     def move(case_id: int) -> None:
         case = ExceptionCase.objects.filter(pk=case_id).first()
@@ -358,7 +205,7 @@ def bulk_reprocess(case_ids: Iterable[int], *, by, reason_code: str, note: str =
             raise QueueError(f"Case {case_id} does not exist.")
         if case.assigned_to_id not in (None, by.pk):
             raise AlreadyAssigned(f"Case {case.pk} is assigned to {_name(case.assigned_to)}.")
-        if "reprocess" not in resolution.available_actions(case):
+        if "reprocess" not in actions.available(case):
             raise NotAllowed(f"Case {case.pk} cannot be reprocessed.")
         try:
             resolution.reprocess(case, by=by, reason_code=reason_code, note=note)

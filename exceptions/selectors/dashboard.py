@@ -11,10 +11,10 @@ from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from exceptions import presenters, sla
+from exceptions.models import ExceptionCase
+from exceptions.selectors import cases
 from registrations.models import Direction, Interchange, Transaction, TxStatus
-
-from . import presenters, queue
-from .models import ExceptionCase
 
 DECIDED = (TxStatus.DONE, TxStatus.MANUAL, TxStatus.REJECTED, TxStatus.DEAD, TxStatus.INVALID)
 
@@ -34,9 +34,9 @@ class KindRow:
 
 def backlog(now: dt.datetime | None = None) -> list[KindRow]:
     """Open cases per kind, split by SLA state, the kinds with the most overdue first."""
-    now, soon = queue.sla_cutoffs(now)
+    now, soon = sla.sla_cutoffs(now)
     rows = (
-        queue.open_cases()
+        cases.open_cases()
         .values("kind")
         .annotate(
             overdue=Count("id", filter=Q(due_at__lt=now)),

@@ -1,25 +1,13 @@
 """Writes to cases. Every change appends a CaseEvent in the same database transaction."""
 
-import datetime as dt
-
 from django.db import transaction
 from django.utils import timezone
 
+from exceptions.models import CaseEvent, ExceptionCase
+from exceptions.sla import due_at_for
 from registrations.ports import CaseRequest
 
-from .kinds import info
-from .models import CaseEvent, ExceptionCase
-from .working_days import add_working_days
-
 SYSTEM_PROCESSING = "processing"
-
-
-def due_at_for(kind: str, opened: dt.datetime) -> dt.datetime:
-    local = timezone.localtime(opened)
-    due_day = add_working_days(local.date(), info(kind).sla_working_days)
-    return local.replace(
-        year=due_day.year, month=due_day.month, day=due_day.day, hour=17, minute=0, second=0, microsecond=0
-    )
 
 
 @transaction.atomic
