@@ -267,7 +267,7 @@ def _create(request) -> JsonResponse:
     if found.outcome in (trace.MATCH, trace.MULTIPLE):
         code = "SINGLE_MATCH" if found.outcome == trace.MATCH else "MULTIPLE_MATCHES"
         return _outcome(request, code, "A record for this person already exists; nothing was created")
-    request_ref = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    request_ref = request.headers["X-Request-ID"]
     correlation = request.headers.get("X-Correlation-ID", "").strip()
     try:
         created = services.create_patient(

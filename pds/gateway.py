@@ -583,6 +583,10 @@ class RemoteGateway:
             ]
         if place_of_birth:
             resource["extension"] = [{"url": fhir.BIRTH_PLACE_URL, "valueAddress": {"city": place_of_birth}}]
+        if not self.client.may_update:
+            raise errors.UpdateNeedsAPerson(
+                "PCRM reaches PDS with application-restricted access, under which PDS creates no records"
+            )
         created, version = self.client.create(resource, correlation_id=reason)
         return PatientRecord.from_resource(created, version)
 
