@@ -21,7 +21,6 @@ import queue
 import random
 import threading
 import time
-from dataclasses import dataclass
 
 from django.db import connection, transaction
 
@@ -196,14 +195,6 @@ def _weighted(spec: str) -> tuple[list[str], list[float]]:
     tokens = spec.split()
     names, weights = tokens[0::2], [float(w) for w in tokens[1::2]]
     return names, list(itertools.accumulate(weights))
-
-
-@dataclass
-class Population:
-    patients: list[tuple]
-    names: list[tuple]
-    addresses: list[tuple]
-    gp_periods: list[tuple]
 
 
 class Generator:

@@ -19,7 +19,6 @@ class KindInfo:
     description: str
     sla_working_days: int
     actions: tuple[str, ...]
-    resolver: str = "NBO agent"
     public_code: str = ""
 
 
@@ -72,17 +71,17 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
     CaseKind.UNKNOWN_GP: KindInfo(
         "E201", "Unknown GP",
         "The GP code, practice or trading partner is not in reference data. Fix it in admin, then reprocess.",
-        3, ("reprocess", "reject_to_practice", "close_no_action", "escalate"), resolver="Administrator",
+        3, ("reprocess", "reject_to_practice", "close_no_action", "escalate"),
     ),
     CaseKind.INVALID_TRANSACTION: KindInfo(
         "E202", "Invalid transaction",
         "The transaction breaks the GP Links rules (a missing or malformed item).",
-        3, ("reject_to_practice", "reprocess", "close_no_action", "escalate"), resolver="PCSE registrations",
+        3, ("reject_to_practice", "reprocess", "close_no_action", "escalate"),
     ),
     CaseKind.INVALID_INTERCHANGE: KindInfo(
         "E203", "Invalid interchange",
         "The interchange could not be read at all. Ask the sender to resend, or reprocess after a codec fix.",
-        1, ("reprocess", "close_no_action", "escalate"), resolver="Operations",
+        1, ("reprocess", "close_no_action", "escalate"),
     ),
     CaseKind.UNAUTHENTICATED_PARTNER: KindInfo(
         "E205", "Unauthenticated partner",
@@ -111,18 +110,17 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
     CaseKind.FREE_TEXT: KindInfo(
         "E301", "Free-text review",
         "The acceptance carries GP notes, which PCSE reads before any registration goes through.",
-        3, _G1_IDENTITY, resolver="PCSE registrations",
+        3, _G1_IDENTITY,
     ),
     CaseKind.ACCEPTANCE_CHECK: KindInfo(
         "E302", "Acceptance check",
         "A disputed (D) or re-sent (R) acceptance, or a code that does not fit PDS: check the history first.",
         3, ("apply_with_patient", "reject_to_practice", "keep_pds_and_close", "escalate"),
-        resolver="PCSE registrations",
     ),
     CaseKind.ALREADY_REGISTERED: KindInfo(
         "E303", "Already registered",
         "PDS already shows the patient at this practice. Approve again, or close if it is a duplicate.",
-        3, ("apply_with_patient", "keep_pds_and_close", "escalate"), resolver="PCSE registrations",
+        3, ("apply_with_patient", "keep_pds_and_close", "escalate"),
     ),
     CaseKind.CONFLICTING_REGISTRATION: KindInfo(
         "E304", "Conflicting registration",
@@ -138,37 +136,36 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
     CaseKind.REMOVAL_REVIEW: KindInfo(
         "E306", "Removal review",
         "The practice asks to remove a patient who lives out of its area. Approve (F2) or refuse.",
-        5, ("approve_removal", "refuse_removal", "escalate"), resolver="PCSE registrations",
+        5, ("approve_removal", "refuse_removal", "escalate"),
     ),
     CaseKind.DEDUCTION_REVIEW: KindInfo(
         "E307", "Deduction review",
         "A deduction request PCRM could not confirm (death unknown to PDS, other reason). Deduct (F2) or refuse "
         "(F11).",
-        5, ("approve_deduction", "refuse_deduction", "escalate"), resolver="PCSE registrations",
+        5, ("approve_deduction", "refuse_deduction", "escalate"),
     ),
     CaseKind.FP69_RESPONSE: KindInfo(
         "E308", "FP69 response",
         "The practice answered an FP69 notice. Remove the flag (F10) if the address is confirmed, or let it run.",
-        5, ("remove_fp69_flag", "let_fp69_run", "escalate"), resolver="PCSE registrations",
+        5, ("remove_fp69_flag", "let_fp69_run", "escalate"),
     ),
     CaseKind.SEQUENCE_GAP: KindInfo(
         "E901", "Sequence gap",
         "An interchange from a partner never arrived. Ask the practice to retransmit it (never automatic).",
-        1, _TRANSPORT, resolver="Operations",
+        1, _TRANSPORT,
     ),
     CaseKind.MISSING_RECEP: KindInfo(
         "E902", "Missing RECEP",
         "A partner has not acknowledged an interchange PCRM sent. Confirm with them before resending by hand.",
-        2, _TRANSPORT, resolver="Operations",
+        2, _TRANSPORT,
     ),
     CaseKind.MESH_REPORT: KindInfo(
         "E903", "MESH report", "MESH reported a message PCRM sent as undelivered or in error.", 1, _TRANSPORT,
-        resolver="Operations",
     ),
     CaseKind.DEAD_LETTER: KindInfo(
         "E904", "Dead letter",
         "Processing failed again and again for a passing reason (PDS busy, a lock). Reprocess when it clears.",
-        1, ("reprocess", "close_no_action", "escalate"), resolver="Operations",
+        1, ("reprocess", "close_no_action", "escalate"),
     ),
     CaseKind.QUARANTINED_MESSAGE: KindInfo(
         "E905", "Quarantined message",

@@ -16,8 +16,6 @@ RECEP_COMMS_AGREEMENT: Final = "EDIFACT TRANSFER"
 GP_TO_HA: Final = frozenset({"G1", "G2", "G3", "G5"})
 HA_TO_GP: Final = frozenset({"F1", "F2", "F3", "F4", "F8", "F9", "F10", "F11"})
 LIVE_TYPES: Final = GP_TO_HA | HA_TO_GP
-# Known but no longer sent (F5/F6 appear in Appendix J); G4 and F7 are gaps in the sources.
-OBSOLETE_TYPES: Final = frozenset({"G4", "F5", "F6", "F7"})
 AMENDMENT_TYPES: Final = frozenset({"G2", "F1"})
 
 TYPE_NAMES: Final = {

@@ -207,10 +207,6 @@ class Interchange:
     app_ref: str | None = field(default=None, compare=False)
     recep: Recep | None = None
 
-    @property
-    def is_recep(self) -> bool:
-        return self.recep is not None
-
     def transactions(self) -> list[Transaction]:
         """Every transaction of every message, in interchange order."""
         return [tx for msg in self.messages for tx in msg.transactions]

@@ -40,18 +40,18 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
             return subject.manual(CaseKind.DEDUCTION_REVIEW, "Death reported by the GP is not known to PDS")
         agrees = "the same date" if patient.death_date == on else f"{patient.death_date} (the GP says {on})"
         trace.add("death in PDS", "confirmed", f"PDS records the death ({patient.death_status}) on {agrees}.")
-        return _deduct(tx, subject, reason, on, trace, "Deducted: death confirmed by PDS")
+        return _deduct(tx, subject, reason, on, "Deducted: death confirmed by PDS")
     if reason == "5":
         if not settings.PROCESSING_EMIGRATION_AUTO:
             trace.add("emigration", "review", "Emigration requests are set to be reviewed by a person.")
             return subject.manual(CaseKind.DEDUCTION_REVIEW, "Emigration deduction to review")
         trace.add("emigration", "automatic", "An emigration reported by the practice is deducted as asked.")
-        return _deduct(tx, subject, reason, on, trace, "Deducted: emigrated")
+        return _deduct(tx, subject, reason, on, "Deducted: emigrated")
     trace.add("reason", "needs a person", "Only death and emigration are deducted without review.")
     return subject.manual(CaseKind.DEDUCTION_REVIEW, f"Deduction request, reason {reason}, to review")
 
 
-def _deduct(tx, subject, reason: str, on: dt.date, trace: Trace, summary: str) -> Outcome:
+def _deduct(tx, subject, reason: str, on: dt.date, summary: str) -> Outcome:
     deduction = Deduct(subject.patient, subject.practice, reason, on, gp=subject.gp, wire_number=tx.nhs_number or None)
     return Outcome.done(
         f"{summary}; F2 sent to {subject.practice.ods_code}",

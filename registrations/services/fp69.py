@@ -47,14 +47,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def open_flag(nhs_number: str) -> FP69Flag | None:
-    return (
-        FP69Flag.objects.select_related("practice__ha", "gp")
-        .filter(nhs_number=nhs_number, status=FP69Status.OPEN)
-        .first()
-    )
-
-
 @transaction.atomic
 def mark_returned_mail(
     nhs_number: str,
