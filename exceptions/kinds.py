@@ -88,13 +88,13 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
         "The MESH mailbox that sent the interchange is not the one configured for its sender link code, or the "
         "link is unknown or inactive. Nothing was applied and no RECEP sent. Correct the reference data if the "
         "sender is genuine, then reprocess; otherwise close.",
-        1, ("reprocess", "close_no_action", "escalate"), resolver="Administrator",
+        1, ("reprocess", "close_no_action", "escalate"),
     ),
     CaseKind.REUSED_NUMBER: KindInfo(
         "E206", "Reused transaction number",
         "A partner reused a sequence and transaction number already received, with different content. "
         "Compare the two; reprocess to apply the new one, or close.",
-        2, ("reprocess", "reject_to_practice", "close_no_action", "escalate"), resolver="PCSE registrations",
+        2, ("reprocess", "reject_to_practice", "close_no_action", "escalate"),
     ),
     CaseKind.OUTBOUND_REFUSED: KindInfo(
         "E207", "Not sent: invalid outbound",
@@ -171,24 +171,24 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
         "E905", "Quarantined message",
         "A MESH message could not be stored or decoded normally (bad compression, unreadable headers). Its bytes "
         "and headers are kept; ask the sender to resend, or reprocess after a fix.",
-        1, ("reprocess", "close_no_action", "escalate"), resolver="Operations",
+        1, ("reprocess", "close_no_action", "escalate"),
     ),
     CaseKind.UNKNOWN_WORKFLOW: KindInfo(
         "E906", "Other MESH workflow",
         "A message arrived in PCRM's mailbox under a workflow PCRM does not handle. It is kept and acknowledged; "
         "find who sent it and why.",
-        2, _TRANSPORT, resolver="Operations",
+        2, _TRANSPORT,
     ),
     CaseKind.NEGATIVE_RECEP: KindInfo(
         "E907", "Negative RECEP",
         "A partner's RECEP rejected an interchange or message PCRM sent (CA, CI, NA or ER). Find out why with "
         "the partner before resending by hand.",
-        1, _TRANSPORT, resolver="Operations",
+        1, _TRANSPORT,
     ),
     CaseKind.UNMATCHED_RECEP: KindInfo(
         "E908", "Unmatched RECEP",
         "A RECEP quotes an interchange PCRM has no record of sending on that link. Check the partner's numbering.",
-        2, _TRANSPORT, resolver="Operations",
+        2, _TRANSPORT,
     ),
 }  # fmt: skip
 

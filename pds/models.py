@@ -59,7 +59,7 @@ class Patient(models.Model):
     # The specification's extensions PCRM holds (docs/pds.md): nominated pharmacy (ODS code),
     # communication (language, ISO 639-1 or q1..q5, and whether an interpreter is needed) and contact
     # preferences (written format 11..13, contact method 1..8, free-text times). The database
-    # default lets bulk loads that do not name them (pds.population's COPY) leave them empty.
+    # default lets bulk loads that do not name them (devtools.population's COPY) leave them empty.
     nominated_pharmacy = models.CharField(max_length=10, blank=True, default="", db_default="")
     language = models.CharField(max_length=10, blank=True, default="", db_default="")
     interpreter_required = models.BooleanField(null=True, blank=True)

@@ -6,8 +6,8 @@ import gzip
 import pytest
 from processing_support import PINNED, address, drain, g1, g2, relay
 
-from exceptions import resolution
 from exceptions.models import ExceptionCase
+from exceptions.services import resolution
 from pds.models import Patient
 from registrations.gplinks import Interchange, Message, build_interchange, parse_interchange
 from registrations.models import Interchange as InterchangeRow

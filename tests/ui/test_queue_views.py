@@ -11,7 +11,7 @@ from factories import ExceptionCaseFactory, HealthAuthorityFactory, UserFactory
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains, assertRedirects
 
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
-from exceptions.working_days import working_days_between
+from exceptions.sla.working_days import working_days_between
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 
