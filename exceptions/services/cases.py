@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from exceptions.models import CaseEvent, ExceptionCase
+from exceptions.models import OPEN_STATUSES, CaseEvent, CaseStatus, ExceptionCase
 from exceptions.sla import due_at_for
 from registrations.ports import CaseRequest
 
@@ -32,7 +32,6 @@ def open_case(request: CaseRequest) -> ExceptionCase:
 @transaction.atomic
 def close_answered_cases(kind, interchange_id: int, note: str) -> int:
     """Close open cases of `kind` on an interchange that the system saw answered (a late RECEP)."""
-    from .models import OPEN_STATUSES, CaseStatus
 
     now = timezone.now()
     cases = list(
