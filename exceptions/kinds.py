@@ -100,7 +100,7 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
         "E207", "Not sent: invalid outbound",
         "PCRM would have sent the practice something GP Links cannot carry (no known registered GP, a value "
         "the codec refuses). Nothing was sent: tell the practice another way, or fix the data and redo it.",
-        2, ("close_no_action", "escalate"), resolver="PCSE registrations",
+        2, ("close_no_action", "escalate"),
     ),
     CaseKind.INVALID_ADDRESS: KindInfo(
         "E204", "Invalid address",
