@@ -6,7 +6,7 @@ export DJANGO_SETTINGS_MODULE ?= pcrm_site.settings
 # The demo world, seeding and `bench` (the devtools app) are wanted by every make target here.
 export PCRM_DEVTOOLS ?= 1
 
-.PHONY: help setup services stop status migrate seed run worker beat test test-fast screenshots lint format bench
+.PHONY: help setup services stop status migrate seed run prod worker beat test test-fast screenshots lint format bench
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ seed: migrate ## Load reference data and the demo world if the database is empty
 
 run: seed ## Start everything, load the demo world, serve http://127.0.0.1:8000 (Ctrl-C stops all)
 	@scripts/run.sh
+
+prod: setup ## Run as production does: gunicorn (DEBUG=0), whitenoise, worker + beat, JSON logs (docs/deployment.md)
+	@scripts/prod.sh
 
 test: services ## Set up, run every test (unit, integration, browser), stop what was started
 	@scripts/test.sh

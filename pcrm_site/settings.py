@@ -28,18 +28,36 @@ def env_int(name: str, default: int) -> int:
     return int(env(name, str(default)))
 
 
-def env_list(name: str, default: str) -> list[str]:
+def env_list(name: str, default: str | None) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# PCRM_MODE=production is the one switch for running as production does (`make prod`, docs/deployment.md):
+# DEBUG off, secrets and hosts required from the environment, JSON logs, whitenoise manifest static files.
+# Other apps ask `settings.PRODUCTION` (e.g. password sign-in is off by default in production).
+PCRM_MODE = env("PCRM_MODE", "development").strip().lower()
+if PCRM_MODE not in ("development", "production"):
+    raise ImproperlyConfigured("PCRM_MODE must be 'development' or 'production'")
+PRODUCTION = PCRM_MODE == "production"
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG=1 is refused with PCRM_MODE=production")
+
+
+def secret(name: str, dev_default: str) -> str:
+    """A secret: required from the environment in production (never a checked-in default), local default otherwise."""
+    value = env(name, None if PRODUCTION else dev_default)
+    if PRODUCTION and not value.strip():
+        raise ImproperlyConfigured(f"{name} must not be empty with PCRM_MODE=production")
+    return value
+
 
 _DEV_SECRET = "dev-only-insecure-key-never-use-in-production-0123456789abcdefghij"
-SECRET_KEY = env("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else None)
+SECRET_KEY = secret("DJANGO_SECRET_KEY", _DEV_SECRET)
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DEBUG=0")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", None if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
 
 INSTALLED_APPS = [
@@ -58,11 +76,14 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "core",
+    "csp",
+    "django_guid",
     "pds",
     "registrations",
     # Before exceptions: its post_migrate (roles) grants permissions on accounts' models.
     "accounts",
     "exceptions",
+    "ops",
 ]
 # The demo world, population seeding and benchmarks (`seed_demo`, `seed_population`, `bench`): on a
 # developer's machine and in tests, never in production unless asked for.
@@ -71,12 +92,20 @@ if DEVTOOLS:
     INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
+    # A request id for every log line of the request (and of the tasks it queues), then the access log.
+    "django_guid.middleware.guid_middleware",
+    "ops.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "ops.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # NUL bytes and out-of-range page sizes are refused here, for every form, filter and API parameter.
+    "ops.middleware.RefuseUnstorableInputMiddleware",
     # Secure by default: every view needs a login unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # The session's sign-in (CIS2 role profile and organisation) on the request, for permissions and audit.
@@ -111,7 +140,7 @@ DATABASES = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": env("POSTGRES_DB", "pcrm"),
         "USER": env("POSTGRES_USER", "pcrm"),
-        "PASSWORD": env("POSTGRES_PASSWORD", "pcrm"),
+        "PASSWORD": secret("POSTGRES_PASSWORD", "pcrm"),
         "HOST": env("POSTGRES_HOST", "127.0.0.1"),
         "PORT": env("POSTGRES_PORT", "5432"),
         "CONN_MAX_AGE": env_int("POSTGRES_CONN_MAX_AGE", 60),
@@ -141,10 +170,14 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
-# Login throttling: lock a username+IP pair after repeated failures.
+# Login throttling: a username is locked after repeated failures from anywhere, and a source address after
+# repeated failures across any usernames (password guessing spread over many accounts).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Behind N trusted reverse proxies the client's address is the Nth from the right in X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "ops.net.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
@@ -155,7 +188,7 @@ USE_TZ = True
 
 NODE_MODULES = BASE_DIR / "node_modules"
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("nhsuk", NODE_MODULES / "nhsuk-frontend" / "dist" / "nhsuk"),
@@ -185,6 +218,8 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and Prometheus probe these over the internal network, in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -218,12 +253,15 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "celery")
 
 # MESH. The sandbox runs with AUTH_MODE=full and this shared key, so authentication is exercised.
 MESH_URL = env("MESH_URL", "http://127.0.0.1:8700")
-MESH_SHARED_KEY = env("MESH_SHARED_KEY", "PCRMLocalKey")
+MESH_SHARED_KEY = secret("MESH_SHARED_KEY", "PCRMLocalKey")
 MESH_MAILBOX = env("MESH_MAILBOX", "PCRMHUB01")
-MESH_PASSWORD = env("MESH_PASSWORD", "password")
+MESH_PASSWORD = secret("MESH_PASSWORD", "password")
 MESH_PCSE_MAILBOX = env("MESH_PCSE_MAILBOX", "PCSEPAY01")
 MESH_TIMEOUT_SECONDS = env_int("MESH_TIMEOUT_SECONDS", 30)
 MESH_CA_BUNDLE = os.environ.get("MESH_CA_BUNDLE") or None
+# Live MESH needs the client certificate issued for this environment's mailbox (mutual TLS).
+MESH_CLIENT_CERT = os.environ.get("MESH_CLIENT_CERT") or None
+MESH_CLIENT_KEY = os.environ.get("MESH_CLIENT_KEY") or None
 MESH_POLL_SECONDS = env_int("MESH_POLL_SECONDS", 5)
 OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 5)
 # Kill switch: stop pulling from MESH without stopping the workers.
@@ -282,14 +320,89 @@ CELERY_BEAT_SCHEDULE = {
     "missing-receps": {"task": "registrations.tasks.report_missing_receps", "schedule": 15 * 60.0},
 }
 
+# Logs: JSON lines on stdout in production (ops.logs: request and task ids, no personal data), plain text
+# in development. LOG_FORMAT overrides the choice.
+LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},
+        # The access log (ops.middleware) already has every request; Django's 4xx warnings would repeat it.
+        "django.request": {"level": "ERROR"},
+        "pcrm.access": {"level": "INFO" if env_bool("ACCESS_LOG", True) else "WARNING"},
+    },
 }
+if PRODUCTION:
+    # Python warnings (e.g. Celery's about running as root) become log lines, so every line is JSON.
+    import logging
+
+    logging.captureWarnings(True)
+
+# Request ids (django-guid): a caller's X-Request-ID (a UUID) is kept, otherwise one is made; Celery tasks
+# carry the id of the request that queued them. The FHIR API echoes X-Request-ID itself, so no header here.
+from django_guid.integrations import CeleryIntegration  # noqa: E402
+
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": False,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=False)],
+}
+
+# Headers. A Content-Security-Policy without 'unsafe-inline' (scripts and styles come from our origin; a
+# nonce is available as request.csp_nonce for any script that must be inline), and no powerful features.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        # The NHS.UK stylesheet loads the Frutiger font from NHS England's asset host.
+        "font-src": [SELF, "https://assets.nhs.uk"],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Health (/healthz, /readyz) and metrics (/metrics): see ops/ and docs/deployment.md.
+MESH_READY_MAX_AGE_SECONDS = env_int("MESH_READY_MAX_AGE_SECONDS", 600)
+WORKER_READY_MAX_AGE_SECONDS = env_int("WORKER_READY_MAX_AGE_SECONDS", 60)
+BEAT_READY_MAX_AGE_SECONDS = env_int("BEAT_READY_MAX_AGE_SECONDS", 120)
+INBOUND_READY_MAX_AGE_SECONDS = env_int("INBOUND_READY_MAX_AGE_SECONDS", 3600)
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+METRICS_ALLOW_LOCALHOST = env_bool("METRICS_ALLOW_LOCALHOST", True)
+CELERY_BEAT_SCHEDULER = "ops.heartbeat:RecordingScheduler"
 
 # Processing rules (docs: gplinks-protocol section 6). Every automatic decision that the sources
 # leave open is a setting here, so a product decision never needs a code change.

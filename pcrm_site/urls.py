@@ -5,8 +5,13 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from accounts.urls import sign_in_patterns
+from ops import health, metrics
 
 urlpatterns = [
+    # Operations: liveness, readiness and Prometheus metrics (docs/deployment.md).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("exceptions.urls")),
     path("registrations/", include("registrations.urls")),
     path("pds/", include("pds.urls")),

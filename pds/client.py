@@ -14,10 +14,15 @@ import uuid
 from typing import Any
 
 import requests
+from django.dispatch import Signal
 
 from . import errors, oauth
 
 logger = logging.getLogger(__name__)
+
+# Sent after every call to PDS (all its attempts) with the HTTP method, the seconds it took and its outcome:
+# "ok" or the PdsError's class name. The ops app turns it into the PDS latency and error metrics.
+pds_call = Signal()
 
 FHIR_JSON = "application/fhir+json"
 # PDS's access modes (docs/pds.md): application-restricted searches return one unique match at most
@@ -132,7 +137,18 @@ class PdsClient:
 
     # --- transport -----------------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, *, params=None, json_body=None, headers=None) -> requests.Response:
+    def _request(self, method: str, path: str, **kwargs) -> requests.Response:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return self._attempts(method, path, **kwargs)
+        except errors.PdsError as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            pds_call.send(sender=PdsClient, method=method, seconds=time.perf_counter() - started, outcome=outcome)
+
+    def _attempts(self, method: str, path: str, *, params=None, json_body=None, headers=None) -> requests.Response:
         request_id = str(uuid.uuid4())
         all_headers = {"Accept": FHIR_JSON, "X-Request-ID": request_id, "X-Correlation-ID": request_id}
         if self.end_user_ods:

@@ -8,7 +8,7 @@ presenters unless the viewer's role allows them.
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core import nhs_number as nhs
 from core.roles import Perm
@@ -21,10 +21,12 @@ VIEW = Perm.VIEW_PATIENT_RECORD
 SENSITIVE = Perm.VIEW_SENSITIVE_RECORD
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @permission_required(VIEW, raise_exception=True)
 def patient_search(request):
-    form = PatientSearchForm(request.GET if request.GET else None)
+    # A search is POSTed: names, birth dates and NHS numbers never appear in a URL (browser history,
+    # proxies' logs, the Referer header).
+    form = PatientSearchForm(request.POST if request.method == "POST" else None)
     context: dict = {"form": form}
     if form.is_bound and form.is_valid():
         number = form.cleaned_data["nhs_number"]

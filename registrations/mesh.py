@@ -6,12 +6,18 @@ far too long for a worker) and always close the client.
 
 from contextlib import contextmanager
 
+import requests
 from django.conf import settings
+from django.dispatch import Signal
 from mesh_client import MeshClient
 
 WORKFLOW_REG = "NHAIS_REG"
 WORKFLOW_RECEP = "NHAIS_RECEP"
 WORKFLOW_CAPITATION = "PCRM_CAPITATION"
+
+# Sent after every MESH session: ok=True when it ended without a transport or HTTP error from MESH,
+# otherwise ok=False with the error's class name. Health and metrics (the ops app) listen.
+mesh_session = Signal()
 
 
 @contextmanager
@@ -19,10 +25,18 @@ def mesh_client(mailbox: str | None = None, password: str | None = None):
     kwargs = {"shared_key": settings.MESH_SHARED_KEY.encode(), "timeout": settings.MESH_TIMEOUT_SECONDS}
     if settings.MESH_CA_BUNDLE:
         kwargs["verify"] = settings.MESH_CA_BUNDLE
-    with MeshClient(
-        settings.MESH_URL, mailbox or settings.MESH_MAILBOX, password or settings.MESH_PASSWORD, **kwargs
-    ) as client:
-        yield client
+    if settings.MESH_CLIENT_CERT:
+        # Live MESH authenticates the mailbox's machine by mutual TLS: the certificate issued for it.
+        kwargs["cert"] = (settings.MESH_CLIENT_CERT, settings.MESH_CLIENT_KEY)
+    try:
+        with MeshClient(
+            settings.MESH_URL, mailbox or settings.MESH_MAILBOX, password or settings.MESH_PASSWORD, **kwargs
+        ) as client:
+            yield client
+    except requests.RequestException as exc:
+        mesh_session.send(sender=None, ok=False, error=type(exc).__name__)
+        raise
+    mesh_session.send(sender=None, ok=True, error="")
 
 
 def send(

@@ -14,6 +14,8 @@
 
   var practices = document.getElementById("chart-practices");
   if (practices && data.practices.values.length) {
+    // A bar per practice: the box grows with them (set here, as the CSP refuses inline style attributes).
+    practices.parentNode.style.height = data.practices.values.length + 2 + "rem";
     new window.Chart(practices, {
       type: "bar",
       data: {

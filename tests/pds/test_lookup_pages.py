@@ -31,7 +31,7 @@ def test_pages_need_sign_in_and_the_view_permission(client, url):
 
 
 def test_search_by_nhs_number_goes_to_the_patient(as_agent, jane):
-    response = as_agent.get(SEARCH, {"nhs_number": "943 476 5919"})
+    response = as_agent.post(SEARCH, {"nhs_number": "943 476 5919"})
     assertRedirects(response, DETAIL)
 
 
@@ -40,20 +40,20 @@ def test_a_superseded_number_goes_to_the_retained_record(as_agent, jane):
     services.merge_patients(
         retained=jane, duplicate=duplicate, retained_version=1, duplicate_version=1, by="t", reason="r"
     )
-    response = as_agent.get(SEARCH, {"nhs_number": duplicate.nhs_number})
+    response = as_agent.post(SEARCH, {"nhs_number": duplicate.nhs_number})
     assertRedirects(response, DETAIL, fetch_redirect_response=False)
     assertRedirects(as_agent.get(reverse("pds:patient-detail", args=[duplicate.nhs_number])), DETAIL)
 
 
 def test_invalid_and_unknown_numbers_are_explained(as_agent, db):
-    assertContains(as_agent.get(SEARCH, {"nhs_number": "1234567890"}), "Enter a valid NHS number")
-    assertContains(as_agent.get(SEARCH, {"nhs_number": "9000000009"}), "No patient has this NHS number")
+    assertContains(as_agent.post(SEARCH, {"nhs_number": "1234567890"}), "Enter a valid NHS number")
+    assertContains(as_agent.post(SEARCH, {"nhs_number": "9000000009"}), "No patient has this NHS number")
     assert as_agent.get(reverse("pds:patient-detail", args=["9000000009"])).status_code == 404
 
 
 def test_demographic_search_shows_scored_candidates_with_reasons_and_is_audited(as_agent, agent, jane):
     PatientFactory(name="SMITH JILL", birth_date=dt.date(1980, 5, 17))
-    response = as_agent.get(SEARCH, {"surname": "Smyth", "forenames": "Jane", "birth_date": "1980-05-17"})
+    response = as_agent.post(SEARCH, {"surname": "Smyth", "forenames": "Jane", "birth_date": "1980-05-17"})
     assertContains(response, "One confident match")
     assertContains(response, "943 476 5919")
     assertContains(response, "SMYTH ~ SMITH")
@@ -63,8 +63,8 @@ def test_demographic_search_shows_scored_candidates_with_reasons_and_is_audited(
 
 
 def test_demographic_search_needs_enough_to_go_on(as_agent, db):
-    assertContains(as_agent.get(SEARCH, {"surname": "Smith"}), "Enter a date of birth or a postcode")
-    assertContains(as_agent.get(SEARCH, {"surname": "Smith", "birth_date": "17/05/1980"}), "YYYY-MM-DD")
+    assertContains(as_agent.post(SEARCH, {"surname": "Smith"}), "Enter a date of birth or a postcode")
+    assertContains(as_agent.post(SEARCH, {"surname": "Smith", "birth_date": "17/05/1980"}), "YYYY-MM-DD")
 
 
 def test_summary_shows_demographics_addresses_gp_history_and_flags(as_agent, agent, jane):
@@ -94,7 +94,7 @@ def test_a_restricted_record_hides_address_contact_and_gp_from_an_agent(as_agent
     assertNotContains(timeline, "LS1 4AP")
     assertNotContains(timeline, "HIGH STREET")
     assertContains(timeline, "hidden: restricted record")
-    results = as_agent.get(SEARCH, {"surname": "Smith", "forenames": "Jane", "birth_date": "1980-05-17"})
+    results = as_agent.post(SEARCH, {"surname": "Smith", "forenames": "Jane", "birth_date": "1980-05-17"})
     assertNotContains(results, "LS1 4AP")
 
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Running PCRM: health, metrics, private JSON logs, request ids and the hardening middleware."""
+
+    name = "ops"
+    verbose_name = "Operations"
+
+    def ready(self):
+        from . import heartbeat, metrics
+
+        metrics.connect_signals()
+        heartbeat.connect_signals()
