@@ -18,6 +18,7 @@ FORBIDDEN = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\ufffe", "
 PAGE_SIZE_PARAMS = ("per_page",)
 MAX_PAGE_SIZE = 100
 FHIR_PREFIX = "/pds/FHIR/"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class AccessLogMiddleware:
@@ -74,7 +75,7 @@ def refused(request) -> str | None:
     if _forbidden_in(request.path):
         return "The address contains a character that cannot be stored (such as a null byte)."
     sources = [request.GET]
-    if request.content_type == "application/x-www-form-urlencoded":
+    if request.method == "POST" and request.content_type in FORM_TYPES:
         sources.append(request.POST)
     for params in sources:
         for name, values in params.lists():

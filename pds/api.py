@@ -8,12 +8,15 @@ Reads and amendments are separate permissions, and every one is audited.
 """
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
 from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Upper
 from django.http import JsonResponse
@@ -86,6 +89,58 @@ def _outcome(request, code: str, diagnostics: str = "", status: int | None = Non
     return response
 
 
+MAX_JSON_DEPTH = 16
+# Characters PostgreSQL text cannot hold (NUL) and other control characters: refused in any string.
+UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _json_body(request):
+    """The request body as JSON, or FhirError: too large, not JSON, nested too deeply, or holding a
+    character that cannot be stored. Nothing of the body is echoed back."""
+    try:
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise FhirError("REQUEST_TOO_LARGE", "Invalid patch - the body is too large") from exc
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FhirError("INVALID_UPDATE", "Invalid patch - the body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise FhirError("INVALID_UPDATE", f"Invalid patch - nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    stack = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise FhirError("INVALID_UPDATE", f"Invalid patch - nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(value, str) and UNSTORABLE.search(value):
+            raise FhirError("INVALID_UPDATE", "Invalid patch - a value contains a character that cannot be stored")
+        if isinstance(value, dict):
+            stack += [(k, depth) for k in value] + [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
+    return body
+
+
+def fhir_errors(view):
+    """Every answer of the FHIR API is FHIR: an error the view did not foresee is an OperationOutcome too
+    (503 when the database is unavailable), never Django's HTML error page. Its message is not echoed."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except FhirError as exc:
+            return _outcome(request, exc.code, exc.diagnostics, exc.status)
+        except OperationalError:
+            logger.exception("FHIR API: the database is unavailable")
+            return _outcome(request, "SERVICE_UNAVAILABLE", "The service is unavailable; try again later")
+        except Exception:
+            logger.exception("FHIR API: unexpected error")
+            return _outcome(request, "SERVER_ERROR", "Unexpected error; it has been logged")
+
+    return wrapper
+
+
 def _prepare(request, permission: str):
     """Check the request id, authenticate and authorise: the user, or raise FhirError.
 
@@ -123,6 +178,7 @@ def _base_url(request) -> str:
 
 @csrf_exempt
 @login_not_required
+@fhir_errors
 def patient(request, nhs_number: str):
     try:
         if request.method == "GET":
@@ -189,10 +245,7 @@ def _patch(request, nhs_number: str) -> JsonResponse:
         raise FhirError(
             "RESOURCE_VERSION_MISMATCH", f"Invalid update with error - version {version} is not the current version"
         )
-    try:
-        body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FhirError("INVALID_UPDATE", "Invalid patch - the body is not valid JSON") from exc
+    body = _json_body(request)
     before = fhir.patient_resource(found)
     try:
         patched = fhir_patch.apply(before, fhir_patch.parse_body(body))
@@ -326,7 +379,7 @@ def _bool(params, name: str) -> bool:
     if value is None:
         return False
     if value.lower() not in ("true", "false"):
-        raise FhirError("INVALID_VALUE", f"Invalid value - '{value}' in field '{name}' (true or false)")
+        raise FhirError("INVALID_VALUE", f"Invalid value in field '{name}' (true or false)")
     return value.lower() == "true"
 
 
@@ -368,7 +421,7 @@ def parse_search(params) -> Search:
     if "_max-results" in params:
         raw = params["_max-results"]
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_RESULTS:
-            raise FhirError("INVALID_VALUE", f"Invalid value - '{raw}' in field '_max-results' (1 to {MAX_RESULTS})")
+            raise FhirError("INVALID_VALUE", f"Invalid value in field '_max-results' (1 to {MAX_RESULTS})")
         search.max_results = int(raw)
     search.family = params.get("family", "").strip().upper()
     if len(search.family) > 35:
@@ -424,6 +477,7 @@ def _check_combination(search: Search) -> None:
 
 @csrf_exempt
 @login_not_required
+@fhir_errors
 def patient_search(request):
     if request.method == "POST":
         try:
@@ -559,6 +613,7 @@ def _non_fuzzy(search: Search) -> list[tuple[Patient, float]]:  # noqa: C901
 
 @csrf_exempt
 @login_not_required
+@fhir_errors
 def not_found(request, path: str = ""):
     """Anything else under the FHIR base: PDS answers with an OperationOutcome, not an HTML page."""
-    return _outcome(request, "NOT_FOUND", f"No such FHIR endpoint: /{path}")
+    return _outcome(request, "NOT_FOUND", "No such FHIR endpoint")

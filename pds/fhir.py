@@ -70,6 +70,10 @@ SPINE_ERRORS: dict[str, tuple[int, str, str, str]] = {
     # A create refused because PDS already holds the person (the create endpoint's 200 answers).
     "SINGLE_MATCH": (200, "informational", "information", "Single match found"),
     "MULTIPLE_MATCHES": (200, "multiple-matches", "information", "Multiple matches found"),
+    # Not in the PDS specification's table; answered so that no error is ever an HTML page.
+    "REQUEST_TOO_LARGE": (413, "too-long", "error", "The request body is too large"),
+    "SERVICE_UNAVAILABLE": (503, "transient", "error", "Service unavailable"),
+    "SERVER_ERROR": (500, "exception", "error", "Unexpected internal server error"),
 }
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.utils import dateformat
 
 from core.presenters import nhs_number
@@ -84,14 +85,31 @@ def pds_patient(case: ExceptionCase, compare: str | None = None) -> Patient | No
     return _load(own) or _load(offered[:1])
 
 
+RESTRICTED = "Restricted (S flag): not shown"
+
+
+def restricted_numbers(numbers) -> set[str]:
+    """Which of these NHS numbers are restricted (S-flagged) records on PDS."""
+    wanted = {n for n in numbers if n}
+    if not wanted:
+        return set()
+    return set(Patient.objects.filter(nhs_number__in=wanted, sensitive=True).values_list("nhs_number", flat=True))
+
+
 def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool) -> list[CompareRow]:
-    """The message's patient against the PDS record, item by item."""
+    """The message's patient against the PDS record, item by item.
+
+    A viewer without the sensitive-record permission sees no address, postcode, place of birth or
+    registered GP of a restricted patient: not from PDS, and not from the practice's message either, when
+    the message is about a restricted record (it carries the same address)."""
     name = patient.usual_name if patient else None
     address = patient.current_address if patient else None
     gp = patient.current_gp if patient else None
     message_address = data.get("address") or {}
     pds_lines = [getattr(address, part) for part in ADDRESS_PARTS if getattr(address, part, "")] if address else []
-    restricted = bool(patient and patient.sensitive and not show_address)
+    restricted = not show_address and bool(
+        (patient and patient.sensitive) or restricted_numbers([data.get("nhs_number")])
+    )
     pds_postcode = "" if restricted or not address else address.postcode
     rows = [
         _row(
@@ -116,9 +134,11 @@ def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool
         ),
     ]
     if restricted:
-        # Hidden is not different: the comparison must not hint at what a restricted address says.
-        rows[7] = CompareRow("Address", rows[7].message, ["Restricted (S flag): not shown"])
-        rows[8] = CompareRow("Postcode", rows[8].message, "")
+        # Hidden is not different: the comparison must not hint at what a restricted detail says.
+        rows[6] = CompareRow("Place of birth", RESTRICTED if rows[6].message else "", RESTRICTED if rows[6].pds else "")
+        rows[7] = CompareRow("Address", [RESTRICTED] if rows[7].message else "", [RESTRICTED])
+        rows[8] = CompareRow("Postcode", RESTRICTED if rows[8].message else "", "")
+        rows[9] = CompareRow("GP practice", rows[9].message, RESTRICTED if rows[9].pds else "")
     if patient and patient.death_date:
         rows.append(
             CompareRow("Date of death", "", f"{_date(patient.death_date)} ({patient.get_death_status_display()})")
@@ -310,14 +330,63 @@ def _transaction_segments(segments: list[str], tn) -> set[int]:
     return found
 
 
-def edifact_lines(case: ExceptionCase) -> list[EdifactLine]:
+# Segments that carry a restricted record's detail: its address, previous address, place of birth, free text.
+RESTRICTED_SEGMENTS = ("NAD+PAT", "NAD+PER", "LOC+950", "FTX+")
+EDIFACT_PAGE_LINES = 200
+
+
+@dataclass(frozen=True)
+class EdifactPage:
+    page: Page  # of EdifactLine, for components/pagination.html
+    total: int
+    hidden: int  # segments withheld because they hold a restricted record's detail
+
+    @property
+    def lines(self) -> list[EdifactLine]:
+        return list(self.page.object_list)
+
+
+def _groups(segments: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each transaction's segments: an S01 up to the next S01 or UNT."""
+    groups, start = [], None
+    for i, seg in enumerate([*segments, "UNT"]):
+        if seg[:3] in ("S01", "UNT"):
+            if start is not None:
+                groups.append((start, i))
+            start = i if seg[:3] == "S01" else None
+    return groups
+
+
+def _patient_number(segments: list[str]) -> str:
+    for seg in segments:
+        if seg.startswith("PNA+PAT+"):
+            return seg[8:].split("+", 1)[0].split(":", 1)[0]
+    return ""
+
+
+def _withheld(segments: list[str]) -> set[int]:
+    """Indexes of the segments that hold a restricted (S-flagged) record's detail."""
+    groups = [(start, end, _patient_number(segments[start:end])) for start, end in _groups(segments)]
+    restricted = restricted_numbers(number for _s, _e, number in groups)
+    return {
+        i
+        for start, end, number in groups
+        if number in restricted
+        for i in range(start, end)
+        if segments[i].startswith(RESTRICTED_SEGMENTS)
+    }
+
+
+def edifact_page(case: ExceptionCase, *, show_restricted: bool, page: str | None = None) -> EdifactPage | None:
     """The interchange as the GP system sent it, one segment per line (the way NHAIS files look), with this
-    case's transaction marked."""
+    case's transaction marked, EDIFACT_PAGE_LINES at a time: the `page` asked for, else the one where this
+    transaction starts (a 100,000-segment interchange is not one page). Without the sensitive-record
+    permission, the segments holding a restricted record's detail are withheld, whoever's case it is."""
     if not case.interchange_id:
-        return []
+        return None
     raw = bytes(case.interchange.raw or b"")
     if not raw:
-        return []
+        return None
     try:
         text, _warnings = decode(raw)
         segments = [wire_of(s) for s in split_segments(text)]
@@ -325,4 +394,15 @@ def edifact_lines(case: ExceptionCase) -> list[EdifactLine]:
         # Unreadable as EDIFACT: still show it, split on the segment terminator, so a person can see why.
         segments = [s.strip() for s in raw.decode("latin-1").split("'") if s.strip()]
     mine = _transaction_segments(segments, transaction_data(case).get("tn"))
-    return [EdifactLine(i + 1, f"{seg}'", i in mine) for i, seg in enumerate(segments)]
+    paginator = Paginator(range(len(segments)), EDIFACT_PAGE_LINES)
+    if page is not None and page.isdigit() and 1 <= int(page) <= paginator.num_pages:
+        number = int(page)
+    else:
+        number = (min(mine) // EDIFACT_PAGE_LINES + 1) if mine else 1
+    shown = paginator.page(number)
+    withheld = set() if show_restricted else _withheld(segments)
+    shown.object_list = [
+        EdifactLine(i + 1, "Restricted (S flag): segment not shown" if i in withheld else f"{segments[i]}'", i in mine)
+        for i in shown.object_list
+    ]
+    return EdifactPage(shown, len(segments), len(withheld))

@@ -77,7 +77,7 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
         "choose_url": next((a["href"] for a in offered if a["code"] == "apply_with_patient"), None),
         "trace": casework.rule_trace(case),
         "timeline": casework.timeline(case),
-        "edifact": casework.edifact_lines(case),
+        "edifact": casework.edifact_page(case, show_restricted=show_address, page=request.GET.get("page")),
         "transaction": case.transaction,
         "actions": offered,
         "can_act": can_act,
