@@ -198,6 +198,8 @@ def production(django_db_setup, django_db_blocker, mesh_server, tmp_path_factory
 
 def test_production_mode_serves_sign_in_static_files_health_headers_and_error_pages(production):
     url = production.url
+    # prod.sh ran `manage.py check --deploy --fail-level WARNING` in production mode before starting anything.
+    assert "System check identified no issues (0 silenced)." in (production.logs / "prod.sh.out").read_text()
     assert requests.get(f"{url}/healthz", timeout=5).json() == {"status": "ok"}
 
     # Readiness: the database, Redis, MESH (beat polls the sandbox), the worker and the beat all report.
