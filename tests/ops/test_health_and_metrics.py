@@ -7,13 +7,13 @@ import time
 import pytest
 from django.utils import timezone
 from factories import InterchangeFactory
+from harness import free_port
 from support import wait_for
 
 from ops import store
 from pds import errors
 from pds.client import PdsClient
 from registrations import tasks
-from harness import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,11 +22,11 @@ import requests
 from django.conf import settings
 from django.core.management import call_command
 from factories import ApiTokenFactory, GPFactory, HealthAuthorityFactory, LinkFactory, PracticeFactory, UserFactory
+from harness import free_port
 from support import g1_interchange, wait_for
 
 from pds import services
 from pds.nhs_number import from_serial
-from harness import free_port
 
 # django_db so the test database exists; the data is made once for the module (committed) in `production`.
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
