@@ -8,7 +8,8 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
-        from . import heartbeat, metrics
+        from . import admin_guard, heartbeat, metrics
 
         metrics.connect_signals()
         heartbeat.connect_signals()
+        admin_guard.install()

@@ -25,8 +25,8 @@ from factories import ApiTokenFactory, GPFactory, HealthAuthorityFactory, LinkFa
 from harness import free_port
 from support import g1_interchange, wait_for
 
+from core.nhs_number import from_serial
 from pds import services
-from pds.nhs_number import from_serial
 
 # django_db so the test database exists; the data is made once for the module (committed) in `production`.
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
