@@ -12,7 +12,7 @@ import json
 import redis
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -82,7 +82,7 @@ class WorkCollector:
     """Figures about the work, counted in the database when Prometheus scrapes."""
 
     def collect(self):
-        from exceptions import queue
+        from exceptions import dashboard
         from registrations.models import Direction, Interchange, OutboxItem, OutboxStatus, Transaction
 
         tx = GaugeMetricFamily(
@@ -92,23 +92,12 @@ class WorkCollector:
             tx.add_metric([row["type"], row["status"]], row["n"])
         yield tx
 
-        now, soon = queue.sla_cutoffs(timezone.now())
         cases = GaugeMetricFamily(
             "pcrm_cases_open", "Open exception cases by kind and SLA state", labels=["kind", "sla"]
         )
-        rows = (
-            queue.open_cases()
-            .values("kind")
-            .annotate(
-                overdue=Count("id", filter=Q(due_at__lt=now)),
-                due_soon=Count("id", filter=Q(due_at__gte=now, due_at__lt=soon)),
-                on_time=Count("id", filter=Q(due_at__gte=soon)),
-            )
-            .order_by()
-        )
-        for row in rows:
+        for row in dashboard.backlog(timezone.now()):  # the dashboard's own figures
             for sla in ("overdue", "due_soon", "on_time"):
-                cases.add_metric([row["kind"], sla], row[sla])
+                cases.add_metric([row.kind, sla], getattr(row, sla))
         yield cases
 
         backlog, age = unprocessed_inbound()
