@@ -5,6 +5,7 @@ source address across usernames as well as per username."""
 import io
 import json
 import logging
+import uuid
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ def api(client):
 
     def call(method: str, path: str = "", **kwargs):
         kwargs.setdefault("HTTP_AUTHORIZATION", f"Bearer {token.raw}")
+        kwargs.setdefault("HTTP_X_REQUEST_ID", str(uuid.uuid4()))  # mandatory: without it every call is a 400
         return getattr(client, method)(FHIR + path, **kwargs)
 
     return call
@@ -62,6 +64,8 @@ def test_every_bad_patch_body_gets_an_operation_outcome(api, body):
     assert response["Content-Type"] == "application/fhir+json"
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
+    # Refused for its body, not for a missing header or permission.
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] in ("INVALID_UPDATE", "REQUEST_TOO_LARGE"), outcome
     text = json.dumps(outcome)
     for personal in ("STEV", "Jane", "LS1", NHS):
         assert personal not in text, personal
@@ -87,6 +91,7 @@ def test_every_bad_search_gets_an_operation_outcome_without_echoing_it(api, para
     assert 400 <= response.status_code < 500
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] != "MISSING_VALUE", outcome
     for personal in ("STEVENS", "Jane", "LS14AP", "1980-13-45"):
         assert personal not in json.dumps(outcome)
 

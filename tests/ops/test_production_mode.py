@@ -14,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,7 +249,11 @@ def test_production_mode_serves_sign_in_static_files_health_headers_and_error_pa
     assert missing.status_code == 404 and "Page not found" in missing.text and "Traceback" not in missing.text
     refused = s.get(f"{url}/cases/", params={"q": "94\x0034"})
     assert refused.status_code == 400 and "cannot be stored" in refused.text
-    fhir = requests.get(f"{url}/pds/FHIR/R4/Patient/{KNOWN}", headers={"X-Forwarded-Proto": "https"}, timeout=5)
+    fhir = requests.get(
+        f"{url}/pds/FHIR/R4/Patient/{KNOWN}",
+        headers={"X-Forwarded-Proto": "https", "X-Request-ID": str(uuid.uuid4())},
+        timeout=5,
+    )
     assert fhir.status_code == 401 and fhir.json()["resourceType"] == "OperationOutcome"
 
     # Metrics: with the token; refused to a relayed request without it.
@@ -300,6 +305,7 @@ def test_a_session_of_ordinary_use_leaves_no_personal_data_in_any_log(production
     # and mistakes: a bad id, a NUL, malformed JSON.
     api = production.session()
     api.headers["Authorization"] = f"Bearer {production.api_token}"
+    api.headers["X-Request-ID"] = str(uuid.uuid4())  # mandatory on every FHIR call
     fhir = f"{url}/pds/FHIR/R4/Patient"
     assert api.get(f"{fhir}/{KNOWN}").status_code == 200
     search = api.get(fhir, params={"family": "Stevens", "given": "Jane", "birthdate": "eq1980-05-17"})
