@@ -109,7 +109,11 @@ class Production:
 
 
 def _world():
-    UserFactory(username="asha.patel", first_name="Asha", last_name="Patel", roles=["NBO agent"])
+    from accounts.models import BreakGlassAccount
+
+    agent = UserFactory(username="asha.patel", first_name="Asha", last_name="Patel", roles=["NBO agent"])
+    # Production allows a password only to break-glass accounts (CIS2 is not reachable from a test).
+    BreakGlassAccount.objects.create(user=agent, reason="production-mode test")
     api_user = UserFactory(username="pds-reader", roles=["NBO agent"])
     token = ApiTokenFactory(user=api_user)
     ha = HealthAuthorityFactory(cipher="XX1", link_code="XX11", migrated=True)
@@ -164,6 +168,7 @@ def production(django_db_setup, django_db_blocker, mesh_server, tmp_path_factory
         "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
         "PCRM_LOG_DIR": str(logs),
         "METRICS_TOKEN": metrics_token,
+        "PCRM_PASSWORD_SIGN_IN": "break-glass",
         "BEAT_READY_MAX_AGE_SECONDS": "12",
         "WORKER_READY_MAX_AGE_SECONDS": "30",
     }
