@@ -373,7 +373,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # No form-action: sign-in and "Change role" are forms whose answer redirects to CIS2 (#20).
         "frame-ancestors": [NONE],
     }
 }
