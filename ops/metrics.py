@@ -82,7 +82,7 @@ class WorkCollector:
     """Figures about the work, counted in the database when Prometheus scrapes."""
 
     def collect(self):
-        from exceptions import dashboard
+        from exceptions.selectors import dashboard
         from registrations.models import Direction, Interchange, OutboxItem, OutboxStatus, Transaction
 
         tx = GaugeMetricFamily(

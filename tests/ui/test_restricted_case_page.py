@@ -18,7 +18,7 @@ from factories import (
     UserFactory,
 )
 
-from exceptions import casework
+from exceptions.selectors import casework
 from pds.models import Patient
 from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
 from registrations.gplinks.jsonio import transaction_to_json
