@@ -535,7 +535,7 @@ def _trace_query(search: Search) -> trace.TraceQuery:
 
 def _fuzzy(search: Search) -> list[tuple[Patient, float]]:
     query = _trace_query(search)
-    result = trace.trace(query, max_results=search.max_results)
+    result = trace.trace(query, max_results=search.max_results, supplied_only=True)
     plausible = [c for c in result.all_scored if c.score >= trace.PLAUSIBLE]
     if len(plausible) > search.max_results and not search.exact:
         return [(None, c.score) for c in plausible]  # too many: only the count matters
@@ -605,7 +605,7 @@ def _non_fuzzy(search: Search) -> list[tuple[Patient, float]]:  # noqa: C901
     wildcard = any("*" in v for v in (search.family, search.postcode, *search.given))
     scored = []
     for candidate in found:
-        score = trace.score(query, candidate).score if (query.surname or query.forenames) else 1.0
+        score = trace.score(query, candidate, supplied_only=True).score if (query.surname or query.forenames) else 1.0
         scored.append((candidate, min(score, 0.9) if wildcard else score))
     scored.sort(key=lambda pair: (-pair[1], pair[0].nhs_number))
     return scored

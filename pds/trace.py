@@ -52,6 +52,17 @@ PARTIAL = "partial"
 MISMATCH = "no match"
 NOT_HELD = "not held"
 
+IDENTITY = ("surname", "forename", "birth date", "gender")
+# What each identifying item must show for a MATCH: the same person, not a similar one. A forename
+# that is only similar in spelling (John/Joan), a transposed or mistyped birth date, an unknown sex or
+# swapped names leave the choice to a person (issue #12: PDS's own rules need a birth date).
+AGREES = {
+    "surname": (EXACT, PREVIOUS, FUZZY),
+    "forename": (EXACT, PARTIAL, PREVIOUS),
+    "birth date": (EXACT,),
+    "gender": (EXACT,),
+}
+
 
 @dataclass(frozen=True)
 class TraceQuery:
@@ -160,17 +171,25 @@ class TraceResult:
         }
 
 
-def trace(query: TraceQuery, *, max_results: int = 10) -> TraceResult:
-    """Find and score candidates for `query`, and decide MATCH, MULTIPLE or NONE."""
+def trace(query: TraceQuery, *, max_results: int = 10, supplied_only: bool = False) -> TraceResult:
+    """Find and score candidates for `query`, and decide MATCH, MULTIPLE or NONE.
+
+    `supplied_only` scores over the items given, as PDS's search API reports a score (1.0 = every
+    given item exact); PCRM's own identity decisions never use it (see `score`)."""
     if not (query.surname or query.forenames):
         raise ValueError("a trace needs a surname or a forename")
     if not (query.has_birth or query.postcode):
         raise ValueError("a trace needs a birth date (exact or partial) or a postcode")
-    scored = sorted((score(query, s) for s in candidates(query)), key=lambda c: (-c.score, c.nhs_number))
-    return decide(scored, max_results=max_results)
+    scored = sorted(
+        (score(query, s, supplied_only=supplied_only) for s in candidates(query)),
+        key=lambda c: (-c.score, c.nhs_number),
+    )
+    return decide(scored, max_results=max_results, identity=not supplied_only)
 
 
-def decide(scored: list[Candidate], *, max_results: int = 10) -> TraceResult:
+def decide(scored: list[Candidate], *, max_results: int = 10, identity: bool = True) -> TraceResult:
+    """`identity`: a MATCH also needs every identifying item to agree (PCRM's automatic decisions);
+    a person's search (or PDS's search API) shows the best candidate by score alone."""
     plausible = [c for c in scored if c.score >= PLAUSIBLE]
     shown = tuple(plausible[:max_results])
     too_many = len(plausible) > max_results
@@ -181,6 +200,12 @@ def decide(scored: list[Candidate], *, max_results: int = 10) -> TraceResult:
         )
     best = plausible[0]
     runner_up = plausible[1] if len(plausible) > 1 else None
+    disagreeing = not_agreeing(best) if identity else []
+    if disagreeing:
+        reason = f"best candidate ({best.score:.2f}) does not agree on {', '.join(disagreeing)}" + (
+            f"; {len(plausible)} plausible candidates" if runner_up else ""
+        )
+        return TraceResult(MULTIPLE, shown, reason, len(scored), too_many, tuple(scored))
     if best.score >= CONFIDENT and (runner_up is None or best.score - runner_up.score >= MARGIN):
         reason = f"one confident candidate ({best.score:.2f})"
         if runner_up:
@@ -192,6 +217,12 @@ def decide(scored: list[Candidate], *, max_results: int = 10) -> TraceResult:
         close = sum(1 for c in plausible if best.score - c.score < MARGIN)
         reason = f"{len(plausible)} plausible candidates, {close} within {MARGIN:.2f} of the best"
     return TraceResult(MULTIPLE, shown, reason, len(scored), too_many, tuple(scored))
+
+
+def not_agreeing(candidate: Candidate) -> list[str]:
+    """The identifying items on which a candidate does not clearly agree (all four must, to match)."""
+    results = {m.item: m.result for m in candidate.matches}
+    return [item for item in IDENTITY if results.get(item, MISMATCH) not in AGREES[item]]
 
 
 # --- candidate retrieval -------------------------------------------------------------------------
@@ -317,7 +348,7 @@ def candidates(query: TraceQuery) -> list[Subject]:
 # --- scoring -------------------------------------------------------------------------------------
 
 
-def score(query: TraceQuery, patient: "Subject | Patient") -> Candidate:
+def score(query: TraceQuery, patient: "Subject | Patient", *, supplied_only: bool = False) -> Candidate:
     if isinstance(patient, Patient):
         patient = Subject.of(patient)
     names = list(patient.names)
@@ -337,14 +368,26 @@ def score(query: TraceQuery, patient: "Subject | Patient") -> Candidate:
         matches.append(_postcode(query.postcode, list(patient.addresses)))
     if query.place_of_birth:
         matches.append(_place(query.place_of_birth, patient.place_of_birth))
-    total = weight = 0.0
+    # The identifying items always count in the denominator, supplied or not, held or not: an item
+    # nobody compared confirms nothing. Normalising over the items supplied made surname + postcode
+    # alone score 1.0 (issue #12, finding 1). Postcode and place of birth count only when sent.
+    total = 0.0
+    weight = 0.0 if supplied_only else sum(WEIGHTS[item] for item in IDENTITY)
     for m in matches:
+        w = WEIGHTS[m.item] * (query.birth_precision if m.item == "birth date" else 1.0)
+        if m.item in IDENTITY and not supplied_only:
+            total += w * m.score  # its weight is already in the denominator
+            continue
         if m.result == NOT_HELD:
             continue
-        w = WEIGHTS[m.item] * (query.birth_precision if m.item == "birth date" else 1.0)
         total += w * m.score
         weight += w
     return Candidate(patient.pk, patient.nhs_number, round(total / weight, 4) if weight else 0.0, tuple(matches))
+
+
+def letters(name: str) -> str:
+    """A name as letters only: case, hyphens, spaces and apostrophes make no difference to identity."""
+    return "".join(ch for ch in name.upper() if "A" <= ch <= "Z")
 
 
 def _similar(a: str, b: str) -> float:
@@ -352,10 +395,10 @@ def _similar(a: str, b: str) -> float:
 
 
 def _surname(wanted: str, usual, others) -> ItemMatch:
-    if usual and usual.family.upper() == wanted:
+    if usual and letters(usual.family) == letters(wanted):
         return ItemMatch("surname", EXACT, 1.0, usual.family)
     for name in others:
-        if name.family.upper() == wanted:
+        if letters(name.family) == letters(wanted):
             return ItemMatch("surname", PREVIOUS, 0.9, f"{name.family} is a {name.use} name")
     best, best_name = 0.0, None
     for name in [usual, *others] if usual else others:
@@ -373,14 +416,14 @@ def _forename(wanted: tuple[str, ...], usual, others) -> ItemMatch:
     held = [g.upper() for g in usual.given] if usual else []
     if not held:
         return ItemMatch("forename", NOT_HELD, 0.0, "no forename held")
-    if held[0] == first:
+    if letters(held[0]) == letters(first):
         return ItemMatch("forename", EXACT, 1.0, held[0])
     if len(first) == 1 and held[0].startswith(first):
         return ItemMatch("forename", PARTIAL, 0.6, f"initial {first} of {held[0]}")
-    if first in held[1:]:
+    if letters(first) in (letters(h) for h in held[1:]):
         return ItemMatch("forename", PARTIAL, 0.8, f"{first} is a middle name")
     for name in others:
-        if name.given and name.given[0].upper() == first:
+        if name.given and letters(name.given[0]) == letters(first):
             return ItemMatch("forename", PREVIOUS, 0.9, f"{first} in a {name.use} name")
     s = _similar(first, held[0])
     if s >= NAME_SIMILAR:

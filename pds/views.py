@@ -40,7 +40,7 @@ def patient_search(request):
                     messages.info(request, "That NHS number was merged into this record, which is now used instead.")
                 return redirect("pds:patient-detail", nhs_number=found.patient.nhs_number)
         else:
-            result = trace.trace(form.trace_query(), max_results=20)
+            result = trace.trace(form.trace_query(), max_results=20, supplied_only=True)
             patients = {
                 p.pk: p
                 for p in Patient.objects.filter(pk__in=[c.patient_id for c in result.candidates]).prefetch_related(

@@ -138,9 +138,14 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
     else:
         mismatch = demographic_mismatch(data, patient)
         if mismatch:
-            trace.add("demographics", "differ", f"The acceptance and PDS disagree on {mismatch}.")
+            trace.add(
+                "demographics",
+                "differ",
+                f"The acceptance and PDS disagree on {mismatch}: identity is not certain, "
+                "so nothing changes until a person confirms who this is.",
+            )
             return Outcome.manual(CaseKind.DEMOGRAPHIC_MISMATCH, f"Demographics differ: {mismatch}", **manual)
-        trace.add("demographics", "agree", "Surname, birth date and sex agree with PDS.")
+        trace.add("demographics", "agree", identify.IDENTITY_NOTE)
 
     conflict = _conflicting_registration(tx, patient, practice)
     if conflict:

@@ -6,6 +6,7 @@ candidates and the reasons are kept as evidence for the person who may have to d
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from rapidfuzz import fuzz
 
 from pds.errors import InvalidNhsNumber, PatientNotFound
 from pds.gateway import PatientRecord, get_gateway
-from pds.trace import MATCH, MULTIPLE, TraceQuery, TraceResult
+from pds.trace import MATCH, MULTIPLE, TraceQuery, TraceResult, letters
 
 from ..gplinks import is_legacy_nhs_number
 from ..ports import CaseKind
@@ -34,24 +35,76 @@ class Found:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def demographic_mismatch(data: dict, patient) -> str:
-    """The items on which the message and PDS disagree beyond tolerance, in words ('' if none).
+def _parts(name: str) -> list[str]:
+    return [p for p in (letters(w) for w in re.split(r"[\s\-]+", name)) if p]
 
-    Surnames are compared with every name PDS holds (a maiden or old name still identifies the
-    person); birth date exactly; sex only when both sides know it.
+
+def surname_agrees(sent: str, patient: PatientRecord) -> bool:
+    """Any surname PDS holds (a maiden or old name still identifies the person), ignoring case, hyphens
+    and spaces; one part of a double-barrelled name; or within a typing slip (rapidfuzz ratio)."""
+    wanted = letters(sent)
+    for name in patient.names:
+        held = letters(name.family)
+        if not held:
+            continue
+        if wanted == held or wanted in _parts(name.family) or (held in _parts(sent)):
+            return True
+        if fuzz.ratio(wanted, held) >= NAME_MATCH_THRESHOLD:
+            return True
+    return False
+
+
+def forename_agrees(sent: list[str], patient: PatientRecord) -> bool:
+    """The first forename sent is one PDS holds: the same name whatever its case, hyphens, spaces or
+    place among the forenames (order), or an initial of one; never a different name, however close
+    in spelling (twins called John and Joan differ by one letter)."""
+    first = _parts(sent[0]) if sent and sent[0] else []
+    if not first:
+        return False
+    whole = letters(sent[0])
+    for name in patient.names:
+        held = [p for g in name.given for p in _parts(g)]
+        if not held:
+            continue
+        if whole == "".join(held) or whole in (letters(g) for g in name.given):
+            return True
+        if first[0] in held:
+            return True
+        if len(first[0]) == 1 and any(h.startswith(first[0]) for h in held):
+            return True
+        if any(len(h) == 1 and first[0].startswith(h) for h in held[:1]):
+            return True
+    return False
+
+
+def demographic_mismatch(data: dict, patient) -> str:
+    """The identifying items on which the message and PDS disagree, in words ('' if none).
+
+    Identity is certain only when surname, first forename, birth date and sex all agree (issue #12:
+    a mistyped NHS number landing on a twin or sibling shares surname, birth date and sex, so the
+    forename is what tells them apart). An item the message or PDS lacks counts as a disagreement
+    ("not known"): nothing then confirms it.
     """
-    problems = []
     patient = record_of(patient)
-    surname = (data.get("surname") or "").upper()
-    families = [n.family.upper() for n in patient.names]
-    if surname and families and max(fuzz.ratio(surname, f) for f in families) < NAME_MATCH_THRESHOLD:
-        problems.append("surname")
-    birth = data.get("birth_date")
-    if birth and patient.birth_date and dt.date.fromisoformat(birth) != patient.birth_date:
-        problems.append("birth date")
-    if data.get("sex") in ("1", "2") and patient.gender in ("1", "2") and data["sex"] != patient.gender:
-        problems.append("sex")
-    return ", ".join(problems)
+    forenames = [f for f in (data.get("forenames") or []) if f]
+    checks = {
+        "surname": surname_agrees(data["surname"], patient) if data.get("surname") else None,
+        "forename": forename_agrees(forenames, patient) if forenames else None,
+        "birth date": _same_birth_date(data.get("birth_date"), patient),
+        "sex": data.get("sex") == patient.gender if {data.get("sex"), patient.gender} <= {"1", "2"} else None,
+    }
+    return ", ".join(
+        item if agrees is False else f"{item} (not known)" for item, agrees in checks.items() if agrees is not True
+    )
+
+
+def _same_birth_date(sent: str | None, patient: PatientRecord) -> bool | None:
+    if not (sent and patient.birth_date):
+        return None
+    return dt.date.fromisoformat(sent) == patient.birth_date
+
+
+IDENTITY_NOTE = "Surname, first forename, birth date and sex agree with PDS."
 
 
 def find_patient(data: dict, trace: Trace, *, allocation_types=("2", "4"), compare: bool = True) -> Found:
@@ -100,13 +153,19 @@ def _by_number(number: str, data: dict, trace: Trace, *, compare: bool = True) -
     trace.add(
         "PDS lookup",
         "superseded, re-keyed",
-        f"{number} was merged into {patient.nhs_number}, which agrees with the message: re-keyed automatically.",
+        f"{number} was merged into {patient.nhs_number}, "
+        + (
+            "which agrees with the message on surname, first forename, birth date and sex: re-keyed automatically."
+            if compare
+            else "re-keyed; the message carries no details that identify the person, so the retained record "
+            "must be on the sending practice's list in PDS before anything changes."
+        ),
     )
     return Found(
         patient,
         supplied_number=True,
         checked_demographics=compare,
-        demographics_note="Surname, birth date and sex agree with the retained record.",
+        demographics_note="The retained record agrees: " + IDENTITY_NOTE,
         evidence={"superseded_number": number, "retained_number": patient.nhs_number},
     )
 
@@ -118,20 +177,42 @@ def _by_trace(data: dict, trace: Trace, *, allocation_types) -> Found:
         trace.add("PDS trace", "not possible", "Too little to trace on: a name and a birth date or postcode.")
         return _untraced(kind, {}, allocation_types)
     evidence = trace_evidence(result)
+    if not data.get("birth_date"):
+        # PDS itself never matches without a birth date: every search combination it allows includes
+        # one (pds-and-mesh.md 1.3). The candidates found through the postcode are shown to a person.
+        trace.add(
+            "PDS trace",
+            "no birth date",
+            "The GP sent no birth date, and PDS never matches a person without one: "
+            "a person compares the candidates and chooses, or allocates a number.",
+        )
+        if result.candidates:
+            return _not_certain(result, evidence, "no birth date to match on")
+        return _untraced(kind, evidence, allocation_types)
     if result.outcome == MATCH:
         chosen = result.match
         patient = get_gateway().get(chosen.nhs_number)
+        mismatch = demographic_mismatch(data, patient)
+        if mismatch:
+            # The trace's best is not enough: the record itself must agree on every identifying item.
+            trace.add(
+                "PDS trace",
+                "best not certain",
+                f"{chosen.nhs_number} scored best ({result.reason}) but disagrees on {mismatch}: "
+                "not certain enough to change anything automatically.",
+            )
+            return _not_certain(result, evidence, f"best candidate differs on {mismatch}")
         trace.add(
             "PDS trace",
             "one match",
             f"{chosen.nhs_number} matches ({result.reason}): {'; '.join(chosen.reasons)}. "
-            "The approval will carry this NHS number.",
+            "Surname, forename, birth date and sex agree. The approval will carry this NHS number.",
         )
         return Found(
             patient,
             supplied_number=True,
             checked_demographics=True,
-            demographics_note="The trace matched the demographics the GP sent.",
+            demographics_note="The trace matched the demographics the GP sent: " + IDENTITY_NOTE,
             evidence=evidence,
         )
     if result.outcome == MULTIPLE:
@@ -140,13 +221,18 @@ def _by_trace(data: dict, trace: Trace, *, allocation_types) -> Found:
             "several matches" if len(result.candidates) > 1 else "not confident",
             f"{result.reason.capitalize()}: a person compares them side by side and chooses.",
         )
-        return Found(
-            case_kind=CaseKind.MULTIPLE_MATCHES,
-            summary=f"{len(result.candidates)} possible PDS record{'s' if len(result.candidates) > 1 else ''}",
-            evidence=evidence,
-        )
+        return _not_certain(result, evidence)
     trace.add("PDS trace", "no match", f"No PDS record matches the demographics the GP sent ({result.reason}).")
     return _untraced(kind, evidence, allocation_types)
+
+
+def _not_certain(result: TraceResult, evidence: dict, why: str = "") -> Found:
+    count = len(result.candidates)
+    return Found(
+        case_kind=CaseKind.MULTIPLE_MATCHES,
+        summary=f"{count} possible PDS record{'s' if count != 1 else ''}" + (f": {why}" if why else ""),
+        evidence=evidence,
+    )
 
 
 def _untraced(kind: str | None, evidence: dict, allocation_types) -> Found:

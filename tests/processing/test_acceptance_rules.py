@@ -88,6 +88,20 @@ def _twins(world):
     PatientFactory(nhs_number="9434765870", name="STEVENS JANE", registered_at="C30003")
 
 
+def _sibling(world):
+    # A mistyped NHS number that lands on a real person: Jane's twin sister, same surname, birth date,
+    # sex and address. Only the forename tells them apart.
+    PatientFactory(nhs_number=JANE, name="STEVENS JOAN", registered_at="B20002")
+
+
+def _born_7_may(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002", birth_date=dt.date(1980, 5, 7))
+
+
+def _double_barrelled(world):
+    PatientFactory(nhs_number=JANE, name="STEVENS-JONES MARY-JANE ANN", registered_at="B20002")
+
+
 def _rejected_earlier(world):
     _patient_at("B20002")(world)
     process(world.gp_new, g1(40, GP), cipher="COV")
@@ -160,6 +174,32 @@ ROWS = [
         place_of_birth="LAGOS"), "MANUAL", "MULTIPLE_MATCHES", setup=_twins),
     Row("type 3 without an NHS number, nobody matches", lambda w: g1(41, GP, kind="3", nhs_number=None,
         place_of_birth="LEEDS", surname="NOBODYATALL"), "MANUAL", "NO_TRACE"),
+    # Certain identity before any automatic change (issue #12)
+    Row("mistyped NHS number lands on a twin: forename differs, a case and nothing sent",
+        lambda w: g1(41, GP), "MANUAL", "DEMOGRAPHIC_MISMATCH", setup=_sibling),
+    Row("different forename", lambda w: g1(41, GP, forenames=("SARAH",)), "MANUAL", "DEMOGRAPHIC_MISMATCH",
+        setup=_patient_at("B20002")),
+    Row("forename given as an initial: tolerated", lambda w: g1(41, GP, forenames=("J",)), "DONE",
+        replies={"F4": "A10001", "F2": "B20002"}, setup=_patient_at("B20002")),
+    Row("forenames in another order: tolerated", lambda w: g1(41, GP, forenames=("ANN", "JANE")), "DONE",
+        replies={"F4": "A10001", "F2": "B20002"}, setup=_patient_at("B20002", name="STEVENS JANE ANN")),
+    Row("hyphenated names sent with spaces: tolerated",
+        lambda w: g1(41, GP, surname="STEVENS JONES", forenames=("MARY JANE",)), "DONE",
+        replies={"F4": "A10001", "F2": "B20002"}, setup=_double_barrelled),
+    Row("with an NHS number but no birth date: nothing confirms it", lambda w: g1(41, GP, kind="2", birth_date=None),
+        "MANUAL", "DEMOGRAPHIC_MISMATCH", setup=_patient_at("B20002")),
+    Row("with an NHS number, day and month transposed", lambda w: g1(41, GP, birth_date=dt.date(1980, 7, 5)),
+        "MANUAL", "DEMOGRAPHIC_MISMATCH", setup=_born_7_may),
+    Row("no NHS number and no birth date: surname and postcode never match", lambda w: g1(41, GP, kind="2",
+        nhs_number=None, birth_date=None, place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES",
+        setup=_patient_at("B20002")),
+    Row("no NHS number, day and month transposed: a person chooses", lambda w: g1(41, GP, kind="2",
+        nhs_number=None, birth_date=dt.date(1980, 7, 5), place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES", setup=_born_7_may),
+    Row("no NHS number, the only candidate is the twin with another forename", lambda w: g1(41, GP, kind="2",
+        nhs_number=None, place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES", setup=_sibling),
+    Row("no NHS number, hyphenated names: traced", lambda w: g1(41, GP, kind="2", nhs_number=None,
+        surname="STEVENS JONES", forenames=("MARY JANE",), place_of_birth="LEEDS"), "DONE", replies={"F4": "A10001", "F2": "B20002"},
+        setup=_double_barrelled),
 ]  # fmt: skip
 
 
@@ -238,6 +278,27 @@ def test_every_case_explains_itself_with_evidence(world):
     assert case.evidence["practice"]["ods_code"] == "A10001"
     last = case.rule_trace[-1]
     assert (last["check"], last["result"]) == ("demographics", "differ") and "surname" in last["why"]
+
+
+def test_a_trace_without_a_birth_date_shows_the_candidates_and_changes_nothing(world):
+    patient = PatientFactory(nhs_number=JANE, name="STEVENS JANE", registered_at="B20002")
+    tx = process(world.gp_new, g1(41, GP, kind="2", nhs_number=None, birth_date=None, place_of_birth="LEEDS"))[0]
+
+    case = ExceptionCase.objects.get(transaction=tx)
+    assert case.kind == "MULTIPLE_MATCHES" and replies() == []
+    assert [c["nhs_number"] for c in case.evidence["candidates"]] == [JANE]
+    assert case.evidence["candidates"][0]["score"] < 0.85, "not normalised over the items supplied"
+    step = next(s for s in tx.rule_trace if s["check"] == "PDS trace")
+    assert step["result"] == "no birth date" and "never matches" in step["why"]
+    assert not GPPeriod.objects.filter(patient=patient, practice_ods="A10001").exists(), "PDS untouched"
+
+
+def test_a_twin_reached_by_a_mistyped_number_is_named_in_the_trace(world):
+    _sibling(world)
+    tx = process(world.gp_new, g1(41, GP))[0]
+    step = next(s for s in tx.rule_trace if s["check"] == "demographics")
+    assert step["result"] == "differ" and "forename" in step["why"] and "birth date" not in step["why"]
+    assert replies() == []
 
 
 def test_competing_acceptances_from_two_practices_go_to_a_person(world):
