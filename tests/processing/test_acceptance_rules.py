@@ -194,12 +194,13 @@ ROWS = [
         nhs_number=None, birth_date=None, place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES",
         setup=_patient_at("B20002")),
     Row("no NHS number, day and month transposed: a person chooses", lambda w: g1(41, GP, kind="2",
-        nhs_number=None, birth_date=dt.date(1980, 7, 5), place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES", setup=_born_7_may),
+        nhs_number=None, birth_date=dt.date(1980, 7, 5), place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES",
+        setup=_born_7_may),
     Row("no NHS number, the only candidate is the twin with another forename", lambda w: g1(41, GP, kind="2",
         nhs_number=None, place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES", setup=_sibling),
     Row("no NHS number, hyphenated names: traced", lambda w: g1(41, GP, kind="2", nhs_number=None,
-        surname="STEVENS JONES", forenames=("MARY JANE",), place_of_birth="LEEDS"), "DONE", replies={"F4": "A10001", "F2": "B20002"},
-        setup=_double_barrelled),
+        surname="STEVENS JONES", forenames=("MARY JANE",), place_of_birth="LEEDS"), "DONE",
+        replies={"F4": "A10001", "F2": "B20002"}, setup=_double_barrelled),
 ]  # fmt: skip
 
 
