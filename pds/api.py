@@ -316,7 +316,7 @@ def _create(request) -> JsonResponse:
         birth_date=birth_date,
         postcode=(values or {}).get("postcode", ""),
     )
-    found = trace.trace(query, max_results=2)
+    found = trace.trace(query, max_results=2, supplied_only=True)
     if found.outcome in (trace.MATCH, trace.MULTIPLE):
         code = "SINGLE_MATCH" if found.outcome == trace.MATCH else "MULTIPLE_MATCHES"
         return _outcome(request, code, "A record for this person already exists; nothing was created")
