@@ -308,6 +308,9 @@ class Registration(models.Model):
     )
     deducted_on = models.DateField(null=True, blank=True)
     deduction_reason = models.CharField(max_length=3, blank=True)
+    # From HEA+DM and NAD+RIC on the G1 (and any G2 since): PDS holds neither, capitation counts both.
+    dispensing = models.BooleanField("drugs dispensed (DM)", default=False)
+    residential_institute = models.CharField("residential institute code (RIC)", max_length=10, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -318,6 +321,53 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"registration at {self.practice_id} from {self.acceptance_date}"
+
+
+class PendingDeductionStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending: waiting for its date"
+    CANCELLED = "CANCELLED", "Cancelled"
+    DEDUCTED = "DEDUCTED", "Deducted"
+
+
+class PendingDeduction(models.Model):
+    """A deduction decided but not yet carried out: held until `due_on` by a beat job.
+
+    A G3 (out of area) starts one with the configured notice period; a G5 with a future date waits for
+    that date. It is cancelled when the patient registers with another practice meanwhile (or a person
+    cancels it), and deducts with `reason` on its date. One pending deduction per patient.
+    """
+
+    nhs_number = models.CharField(max_length=10, db_index=True)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="pending_deductions")
+    gp = models.ForeignKey(GP, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField("deduction reason", max_length=3)
+    due_on = models.DateField("deducts on")
+    status = models.CharField(
+        max_length=10, choices=PendingDeductionStatus.choices, default=PendingDeductionStatus.PENDING
+    )
+    # What started it: the GP's G3/G5, or a case a person resolved (the case id; exceptions owns cases).
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="pending_deductions"
+    )
+    case_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # The NHS number the GP used on the wire, quoted on the F2 when PCRM knows the patient by another.
+    wire_number = models.CharField(max_length=10, blank=True)
+    note = models.TextField(blank=True, help_text="why it was cancelled, or what the deduction did")
+    closed_on = models.DateField(null=True, blank=True)
+    closed_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nhs_number"], condition=Q(status="PENDING"), name="reg_one_pending_deduction"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"deduction at {self.practice_id} on {self.due_on} ({self.status})"
 
 
 class FP69Status(models.TextChoices):

@@ -10,7 +10,7 @@ import re
 
 from ..models import FP69Flag, FP69Status, Transaction
 from ..ports import CaseKind
-from .base import ChangeAddress, Outcome, Trace
+from .base import ChangeAddress, KeepRegistrationDetails, Outcome, Trace
 from .common import subject_of
 from .evidence import record_of
 
@@ -75,7 +75,7 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
         trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
         return subject.manual(CaseKind.SENSITIVE, "Amendment for a sensitive record", requested_changes=requested)
 
-    effects: tuple[ChangeAddress, ...] = ()
+    effects: tuple[ChangeAddress | KeepRegistrationDetails, ...] = ()
     if new_address is not None:
         problem = address_problem(new_address)
         if problem:
@@ -90,9 +90,11 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
         refused = subject.manual(CaseKind.INVALID_ADDRESS, "PDS refused the address", proposed_address=new_address)
         effects = (ChangeAddress(patient, new_address, if_refused=refused),)
 
-    for item, label in NOT_IN_PDS.items():
-        if item in data:
-            trace.add(label, "recorded", "Not held by PDS: kept with the transaction for the registration record.")
+    if any(item in data for item in NOT_IN_PDS):
+        for item, label in NOT_IN_PDS.items():
+            if item in data:
+                trace.add(label, "recorded", "Not held by PDS: kept on the registration record at this practice.")
+        effects += (KeepRegistrationDetails(patient.nhs_number, subject.practice),)
     if data.get("free_text"):
         trace.add("GP notes", "kept", f'"{data["free_text"]}" is kept with the transaction.')
 
@@ -100,11 +102,18 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
         items = ", ".join(r["label"] for r in requested)
         trace.add("demographic items", items, "PDS is the master: a person compares and accepts or refuses these.")
         summary = f"GP asks to change {items}"
-        if effects:
+        if new_address is not None:
             summary += " (address already updated)"
         return subject.manual(CaseKind.DEMOGRAPHIC_CHANGE, summary, effects=effects, requested_changes=requested)
-    if effects:
+    if new_address is not None:
         return Outcome.done("Address updated in PDS", practice_ods=ods, nhs_number=patient.nhs_number, effects=effects)
+    if effects:
+        return Outcome.done(
+            "Registration details recorded; nothing to change in PDS",
+            practice_ods=ods,
+            nhs_number=patient.nhs_number,
+            effects=effects,
+        )
     trace.add("amended items", "none PDS holds", "Nothing in this amendment changes PDS.")
     return Outcome.done("Amendment recorded; nothing to change in PDS", practice_ods=ods, nhs_number=patient.nhs_number)
 

@@ -73,7 +73,15 @@ class ChangeAddress:
     if_refused: "Outcome | None" = None
 
 
-Effect = Approve | CloseOldHaList | RejectAcceptance | Deduct | ChangeAddress
+@dataclass(frozen=True)
+class KeepRegistrationDetails:
+    """A G2's dispensing marker and residential institute code, kept on the practice's registration."""
+
+    nhs_number: str
+    practice: Practice
+
+
+Effect = Approve | CloseOldHaList | RejectAcceptance | Deduct | ChangeAddress | KeepRegistrationDetails
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ..rules.base import (
     Decision,
     Deduct,
     Effect,
+    KeepRegistrationDetails,
     Outcome,
     RejectAcceptance,
     Trace,
@@ -137,6 +138,8 @@ def apply_effect(tx: Transaction, effect: Effect, *, trace: Trace, by: str = SYS
                 gp=effect.gp,
                 wire_number=effect.wire_number,
             )
+        case KeepRegistrationDetails():
+            return keep_registration_details(tx, nhs_number=effect.nhs_number, practice=effect.practice, trace=trace)
         case ChangeAddress():
             change_address(effect.patient, effect.address, reason=f"transaction {tx.pk}", trace=trace, by=by, user=user)
             return Applied()
@@ -182,6 +185,7 @@ def approve_acceptance(
         acceptance_type=data.get("acceptance_type") or "",
         acceptance_date=on,
         transaction=tx,
+        **registration_details(data),
     )
     # An earlier registration of the same person at the same practice (another GP, or another HA's
     # list) is superseded by this one; at another practice it is closed by the deduction below.
@@ -223,6 +227,35 @@ def approve_acceptance(
                     f"{applied.summary}; F2 deduction sent to {old.ods_code}", applied.sent + deducted.sent
                 )
     return applied
+
+
+def registration_details(data: dict) -> dict:
+    """DM and RIC as the G1/G2 carries them: an item not sent is unchanged, `%` (None) erases it."""
+    details = {}
+    if "drugs_dispensed" in data:
+        details["dispensing"] = data["drugs_dispensed"] == "Y"
+    if "residential_institute" in data:
+        details["residential_institute"] = data["residential_institute"] or ""
+    return details
+
+
+def keep_registration_details(tx: Transaction, *, nhs_number: str, practice: Practice, trace: Trace) -> Applied:
+    """A G2's DM and RIC go on the open registration at the practice (PDS holds neither)."""
+    details = registration_details(tx.data)
+    if not details:
+        return Applied()
+    updated = Registration.objects.filter(nhs_number=nhs_number, practice=practice, deducted_on__isnull=True).update(
+        **details
+    )
+    words = ", ".join(
+        f"dispensing {'yes' if v else 'no'}" if k == "dispensing" else f"residential institute {v or 'none'}"
+        for k, v in details.items()
+    )
+    if updated:
+        trace.add("registration details", "recorded", f"Kept on the registration at {practice.ods_code}: {words}.")
+    else:
+        trace.add("registration details", "no registration", f"PCRM holds no open registration at {practice.ods_code}.")
+    return Applied()
 
 
 def close_old_ha_list(tx: Transaction, *, patient: PatientRecord, practice: Practice, trace: Trace) -> Applied:
