@@ -305,8 +305,8 @@ def _create(request) -> JsonResponse:
     address = (body.get("address") or [None])[0]
     values = None
     if address:
-        lines = [*address.get("line", []), "", "", "", "", ""][:5]
-        values = dict(zip(("house", "road", "locality", "post_town", "county"), lines, strict=True))
+        # PDS leaves empty lines out, so fewer than five are read by content, as everywhere else.
+        values = fhir.address_fields(address.get("line") or [])
         values["postcode"] = address.get("postalCode", "")
     place = next((e for e in body.get("extension", []) if e.get("url") == fhir.BIRTH_PLACE_URL), {})
     query = trace.TraceQuery(

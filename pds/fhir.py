@@ -19,7 +19,6 @@ VERIFICATION_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerifi
 DEATH_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-DeathNotificationStatus"
 DEATH_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-DeathNotificationStatus"
 BIRTH_PLACE_URL = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
-REMOVAL_URL = "https://fhir.nhs.uk/StructureDefinition/Extension-PDS-RemovalFromRegistration"
 PHARMACY_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NominatedPharmacy"
 COMMUNICATION_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSCommunication"
 LANGUAGE_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-HumanLanguage"

@@ -567,6 +567,11 @@ class RemoteGateway:
     def create_patient(
         self, *, family, given, gender, birth_date, by, reason, prefix="", place_of_birth="", address=None, user=None
     ):
+        # Refuse before building anything: under application-restricted access PDS creates no records.
+        if not self.client.may_update:
+            raise errors.UpdateNeedsAPerson(
+                "PCRM reaches PDS with application-restricted access, under which PDS creates no records"
+            )
         name: dict[str, Any] = {"use": "usual", "family": family, "given": list(given)}
         if prefix:
             name["prefix"] = [prefix]
@@ -577,16 +582,13 @@ class RemoteGateway:
             "birthDate": birth_date.isoformat(),
         }
         if address:
-            keys = ("house", "road", "locality", "post_town", "county")
-            resource["address"] = [
-                {"use": "home", "line": [address.get(k) or "" for k in keys], "postalCode": address.get("postcode", "")}
-            ]
+            # The same line rules as an address change: PDS's order, empty lines left out.
+            home: dict[str, Any] = {"use": "home", "line": fhir.address_lines(address)}
+            if (address.get("postcode") or "").strip():
+                home["postalCode"] = address["postcode"].strip()
+            resource["address"] = [home]
         if place_of_birth:
             resource["extension"] = [{"url": fhir.BIRTH_PLACE_URL, "valueAddress": {"city": place_of_birth}}]
-        if not self.client.may_update:
-            raise errors.UpdateNeedsAPerson(
-                "PCRM reaches PDS with application-restricted access, under which PDS creates no records"
-            )
         created, version = self.client.create(resource, correlation_id=reason)
         return PatientRecord.from_resource(created, version)
 

@@ -60,6 +60,9 @@ def test_create_patient_allocates_a_new_number(gateway):
     assert (created.usual_name.family, created.usual_name.given) == ("OKAFOR", ("ADA",))
     assert (created.gender, created.birth_date) == ("2", dt.date(2026, 1, 5))
     assert created.current_address.postcode == "LS6 2AB"
+    # An empty premises is left out, not sent as a blank line that would shift the others.
+    assert (created.current_address.house, created.current_address.road) == ("", "2 MILL ROAD")
+    assert created.current_address.post_town == "LEEDS"
     assert LocalGateway().get(created.nhs_number) == created
 
 
