@@ -12,13 +12,10 @@ import functools
 import json
 import logging
 import re
-from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Upper
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -27,9 +24,9 @@ from django.views.decorators.csrf import csrf_exempt
 from core import nhs_number as nhs
 from core.roles import Perm
 
-from . import audit, fhir, fhir_patch, services, trace
+from . import audit, fhir, fhir_patch, selectors, services, trace
 from .auth import NotAuthenticated, authenticate, csrf_failure
-from .models import GPPeriod, Patient, PatientAddress, PatientName, PatientTelecom, normalise_postcode
+from .selectors import MAX_RESULTS, Search
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +51,6 @@ SEARCH_PARAMS = {
     "_history",
     "_max-results",
 }
-MAX_RESULTS = 50
-NON_FUZZY_FETCH_LIMIT = 500
 IF_MATCH = re.compile(r'^W/"(\d+)"$')
 # The specification's patterns: a UUID request id, and a search date "<eq|ge|le>yyyy-mm-dd" (the
 # prefix may be left out for eq, as the sandbox allows). 20101022 is not a date here.
@@ -351,29 +346,6 @@ def _create(request) -> JsonResponse:
 # --- /Patient?... --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Search:
-    family: str = ""
-    given: list[str] = field(default_factory=list)
-    gender: str = ""
-    birth_from: dt.date | None = None
-    birth_to: dt.date | None = None
-    death_from: dt.date | None = None
-    death_to: dt.date | None = None
-    postcode: str = ""
-    gp: str = ""
-    email: str = ""
-    phone: str = ""
-    fuzzy: bool = False
-    exact: bool = False
-    history: bool = False
-    max_results: int = MAX_RESULTS
-
-    @property
-    def birth_exact(self) -> dt.date | None:
-        return self.birth_from if self.birth_from and self.birth_from == self.birth_to else None
-
-
 def _bool(params, name: str) -> bool:
     value = params.get(name)
     if value is None:
@@ -489,7 +461,7 @@ def patient_search(request):
             raise FhirError("METHOD_NOT_ALLOWED", f"{request.method} is not supported on Patient (GET, POST)")
         user = _prepare(request, READ_PERMISSION)
         search = parse_search(request.GET)
-        scored = _fuzzy(search) if search.fuzzy else _non_fuzzy(search)
+        scored = selectors.search_patients(search)
     except FhirError as exc:
         return _outcome(request, exc.code, exc.diagnostics, exc.status)
     if search.exact:
@@ -515,100 +487,6 @@ def patient_search(request):
     )
     bundle = fhir.search_bundle(entries, base_url=_base_url(request), timestamp=timezone.now())
     return _respond(request, 200, bundle)
-
-
-def _prefetched(qs):
-    return qs.prefetch_related("names", "addresses", "gp_periods", "telecoms")
-
-
-def _trace_query(search: Search) -> trace.TraceQuery:
-    return trace.TraceQuery(
-        surname=search.family.replace("*", "") if "*" not in search.family else "",
-        forenames=tuple(g for g in search.given if "*" not in g),
-        gender=search.gender,
-        birth_date=search.birth_exact,
-        birth_from=None if search.birth_exact else search.birth_from,
-        birth_to=None if search.birth_exact else search.birth_to,
-        postcode=search.postcode if "*" not in search.postcode else "",
-    )
-
-
-def _fuzzy(search: Search) -> list[tuple[Patient, float]]:
-    query = _trace_query(search)
-    result = trace.trace(query, max_results=search.max_results, supplied_only=True)
-    plausible = [c for c in result.all_scored if c.score >= trace.PLAUSIBLE]
-    if len(plausible) > search.max_results and not search.exact:
-        return [(None, c.score) for c in plausible]  # too many: only the count matters
-    candidates = Patient.objects.filter(pk__in=[c.patient_id for c in plausible])
-    patients = {p.pk: p for p in _prefetched(_telecom_filter(candidates, search, history=True))}
-    if search.postcode or search.gp:
-        patients = {pk: p for pk, p in patients.items() if not p.sensitive}
-    return [(patients[c.patient_id], c.score) for c in plausible if c.patient_id in patients]
-
-
-def _text_filter(column: str, value: str) -> Q:
-    if "*" in value:
-        return Q(**{f"{column}__startswith": value.split("*", 1)[0]})
-    return Q(**{column: value})
-
-
-def _telecom_filter(qs, search: Search, *, history: bool):
-    """Email and phone match exactly (email without regard to case), current contact details only
-    unless history is searched; a fuzzy search always includes history."""
-    for system, value, lookup in (("email", search.email, "value__iexact"), ("phone", search.phone, "value")):
-        if value:
-            telecoms = PatientTelecom.objects.filter(patient=OuterRef("pk"), system=system, **{lookup: value})
-            if not history:
-                telecoms = telecoms.filter(end__isnull=True)
-            qs = qs.filter(Exists(telecoms))
-    return qs
-
-
-# Complexity exemption (C901): one branch per FHIR search parameter, as the PDS spec lists them
-
-
-def _non_fuzzy(search: Search) -> list[tuple[Patient, float]]:  # noqa: C901
-    qs = Patient.objects.all()
-    if search.birth_from:
-        qs = qs.filter(birth_date__gte=search.birth_from)
-    if search.birth_to:
-        qs = qs.filter(birth_date__lte=search.birth_to)
-    if search.death_from:
-        qs = qs.filter(death_date__gte=search.death_from)
-    if search.death_to:
-        qs = qs.filter(death_date__lte=search.death_to)
-    if search.gender:
-        qs = qs.filter(gender=search.gender)
-    if search.family or search.given:
-        names = PatientName.objects.annotate(family_upper=Upper("family")).filter(patient=OuterRef("pk"))
-        if not search.history:
-            names = names.filter(use__in=["usual", "nickname", "temp"], end__isnull=True)
-        if search.family:
-            names = names.filter(_text_filter("family_upper", search.family))
-        for position, given in enumerate(search.given[:1]):
-            names = names.filter(_text_filter(f"given__{position}", given))
-        qs = qs.filter(Exists(names))
-    if search.postcode:
-        wanted = search.postcode if "*" in search.postcode else normalise_postcode(search.postcode)
-        addresses = PatientAddress.objects.filter(patient=OuterRef("pk")).filter(_text_filter("postcode", wanted))
-        if not search.history:
-            addresses = addresses.filter(end__isnull=True)
-        qs = qs.filter(Exists(addresses), sensitive=False)
-    if search.gp:
-        qs = qs.filter(
-            Exists(GPPeriod.objects.filter(patient=OuterRef("pk"), practice_ods=search.gp, end__isnull=True)),
-            sensitive=False,
-        )
-    qs = _telecom_filter(qs, search, history=search.history)
-    found = list(_prefetched(qs.order_by("pk"))[:NON_FUZZY_FETCH_LIMIT])
-    query = _trace_query(search)
-    wildcard = any("*" in v for v in (search.family, search.postcode, *search.given))
-    scored = []
-    for candidate in found:
-        score = trace.score(query, candidate, supplied_only=True).score if (query.surname or query.forenames) else 1.0
-        scored.append((candidate, min(score, 0.9) if wildcard else score))
-    scored.sort(key=lambda pair: (-pair[1], pair[0].nhs_number))
-    return scored
 
 
 @csrf_exempt
