@@ -415,6 +415,11 @@ FP69_EXPIRY_MONTHS = env_int("FP69_EXPIRY_MONTHS", 6)
 FP69_DEFAULT_REASON = env("FP69_DEFAULT_REASON", "8")  # 8 = other reason, the only attested code
 FP69_EXPIRY_DEDUCTION_REASON = env("FP69_EXPIRY_DEDUCTION_REASON", "14")  # 14 returned undelivered (or 13)
 CELERY_BEAT_SCHEDULE["fp69-expiry"] = {"task": "registrations.tasks.expire_fp69_flags", "schedule": 3600.0}
+# Held deductions (#12): an approved out-of-area removal waits this many days (PCSE's notice period);
+# a deduction dated in the future waits for its date. Beat deducts them hourly once due.
+REMOVAL_NOTICE_DAYS = env_int("REMOVAL_NOTICE_DAYS", 30)
+PROCESSING_REMOVAL_AUTO = env_bool("PROCESSING_REMOVAL_AUTO", False)  # True: a clean G3 starts the notice itself
+CELERY_BEAT_SCHEDULE["held-deductions"] = {"task": "registrations.tasks.deduct_held", "schedule": 3600.0}
 
 # The dashboard's charts: chart.js from npm, served as static files with no build step (like nhsuk-frontend).
 STATICFILES_DIRS += [("chartjs", NODE_MODULES / "chart.js" / "dist")]

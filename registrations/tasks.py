@@ -112,6 +112,17 @@ def validate_mailbox() -> None:
 
 
 @shared_task(ignore_result=True)
+def deduct_held() -> int:
+    """Beat, hourly: deductions held until today (a removal's notice period, a future date) go out."""
+    from .services import pending
+
+    deducted = pending.deduct_due(today=timezone.localdate())
+    if deducted:
+        trigger_relay()
+    return len(deducted)
+
+
+@shared_task(ignore_result=True)
 def expire_fp69_flags() -> int:
     from .services import fp69
 

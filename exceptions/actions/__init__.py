@@ -125,7 +125,9 @@ _DECLARED = (
     Action(
         "approve_removal",
         "Approve the removal",
-        "Deduct the patient from the practice's list (F2) and end the registration in PDS.",
+        "Give the patient notice (30 days unless configured otherwise), then deduct them from the practice's "
+        "list (F2) and end the registration in PDS; cancelled if they register elsewhere first. An immediate "
+        "removal deducts now.",
         {"OUT_OF_AREA_CONFIRMED": "Patient confirmed out of area", "IMMEDIATE": "Immediate removal applies"},
         "RESOLVED",
         tx_types=("G3",),

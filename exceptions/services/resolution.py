@@ -37,6 +37,7 @@ from registrations.models import Transaction as Tx
 from registrations.ports import CaseKind, CaseRequest
 from registrations.rules.amendment import address_problem, proposed_address, requested_changes
 from registrations.rules.base import Trace
+from registrations.rules.removal import removal_due_on
 from registrations.selectors import gp_for
 from registrations.services import fp69, inbound, processing, state
 from registrations.services.apply import (
@@ -47,6 +48,7 @@ from registrations.services.apply import (
     change_address,
     deduct,
     gp_links_text,
+    hold_deduction,
     reject_acceptance,
     reject_deduction_request,
 )
@@ -337,12 +339,28 @@ def _check_reason(code: str) -> str:
     return code
 
 
-def _deduct_as_requested(tx, patient, by, trace: Trace, *, reason: str, on: dt.date | None = None) -> Applied:
+def _deduct_as_requested(
+    tx, patient, by, trace: Trace, *, reason: str, on: dt.date | None = None, case_id: int | None = None
+) -> Applied:
     gp = gp_for(tx)
     if gp is None:
         raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
     on = on or (dt.date.fromisoformat(tx.data["deduction_date"]) if tx.data.get("deduction_date") else None)
     on = on or timezone.localdate()
+    if on > timezone.localdate():
+        # A deduction is never sent ahead of its date: it waits, visible, until then (#12).
+        return hold_deduction(
+            patient,
+            practice=gp.practice,
+            reason=_check_reason(reason),
+            due_on=on,
+            trace=trace,
+            caused_by=tx,
+            case_id=case_id,
+            by=by.get_username(),
+            gp=gp,
+            wire_number=tx.nhs_number or None,
+        )
     applied = deduct(
         patient,
         practice=gp.practice,
@@ -369,11 +387,21 @@ def approve_removal(
     deduction_reason: str | None = None,
     effective: dt.date | None = None,
 ) -> Resolution:
-    """Deduct an out-of-area patient (F2; reason from settings unless the person chooses another)."""
+    """Remove an out-of-area patient (reason from settings unless the person chooses another): after the
+    notice period (a held deduction, cancelled if they register elsewhere), at once when the person
+    says an immediate removal applies, or on the date the person gives."""
     case = _begin(case, "approve_removal", by, reason_code)
     tx = case.transaction
     patient = _patient(tx.nhs_number)
     trace = Trace()
+    if effective is None and reason_code != "IMMEDIATE":
+        effective = removal_due_on(timezone.localdate())
+        trace.add(
+            "removal",
+            "notice period",
+            f"PCSE gives out-of-area patients {settings.REMOVAL_NOTICE_DAYS} days' notice: deducted on {effective} "
+            "unless they register with another practice first.",
+        )
     applied = _deduct_as_requested(
         tx,
         patient,
@@ -381,6 +409,7 @@ def approve_removal(
         trace,
         reason=deduction_reason or settings.REMOVAL_DEDUCTION_REASON,
         on=effective or timezone.localdate(),
+        case_id=case.pk,
     )
     return _finish(
         case,
@@ -426,7 +455,13 @@ def approve_deduction(
     patient = _patient(tx.nhs_number)
     trace = Trace()
     applied = _deduct_as_requested(
-        tx, patient, by, trace, reason=deduction_reason or tx.data.get("deduction_reason"), on=effective
+        tx,
+        patient,
+        by,
+        trace,
+        reason=deduction_reason or tx.data.get("deduction_reason"),
+        on=effective,
+        case_id=case.pk,
     )
     return _finish(
         case,

@@ -74,6 +74,19 @@ class ChangeAddress:
 
 
 @dataclass(frozen=True)
+class HoldDeduction:
+    """A deduction that waits: held as a PendingDeduction until `due_on`, when a beat job deducts
+    (F2 with `reason`) unless the patient registered elsewhere meanwhile."""
+
+    patient: PatientRecord
+    practice: Practice
+    reason: str
+    due_on: dt.date
+    gp: GP | None = None
+    wire_number: str | None = None
+
+
+@dataclass(frozen=True)
 class KeepRegistrationDetails:
     """A G2's dispensing marker and residential institute code, kept on the practice's registration."""
 
@@ -81,7 +94,7 @@ class KeepRegistrationDetails:
     practice: Practice
 
 
-Effect = Approve | CloseOldHaList | RejectAcceptance | Deduct | ChangeAddress | KeepRegistrationDetails
+Effect = Approve | CloseOldHaList | RejectAcceptance | Deduct | HoldDeduction | ChangeAddress | KeepRegistrationDetails
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ everything else goes to a person, who deducts (F2) or refuses (F11 with the reas
 import datetime as dt
 
 from django.conf import settings
+from django.utils import timezone
 
 from ..models import Transaction
 from ..ports import CaseKind
-from .base import Deduct, Outcome, Trace
+from .base import Deduct, HoldDeduction, Outcome, Trace
 from .common import subject_of
 
 REASONS = {"1": "death", "5": "embarkation (emigrated)", "13": "other reason"}
@@ -52,7 +53,18 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
 
 
 def _deduct(tx, subject, reason: str, on: dt.date, summary: str) -> Outcome:
-    deduction = Deduct(subject.patient, subject.practice, reason, on, gp=subject.gp, wire_number=tx.nhs_number or None)
+    wire_number = tx.nhs_number or None
+    if on > timezone.localdate():
+        # The date is the date of the event (protocol 4.4): a deduction never runs ahead of it.
+        return Outcome.done(
+            f"{summary}; held until {on}, then F2 to {subject.practice.ods_code}",
+            practice_ods=subject.practice.ods_code,
+            nhs_number=subject.patient.nhs_number,
+            effects=(
+                HoldDeduction(subject.patient, subject.practice, reason, on, gp=subject.gp, wire_number=wire_number),
+            ),
+        )
+    deduction = Deduct(subject.patient, subject.practice, reason, on, gp=subject.gp, wire_number=wire_number)
     return Outcome.done(
         f"{summary}; F2 sent to {subject.practice.ods_code}",
         practice_ods=subject.practice.ods_code,

@@ -18,7 +18,17 @@ from django.utils import timezone
 from pds.errors import InvalidChange, VersionConflict
 from pds.gateway import PatientRecord, get_gateway
 
-from ..models import FP69Flag, FP69Status, Link, OutboxItem, Practice, Registration, Transaction
+from ..models import (
+    FP69Flag,
+    FP69Status,
+    Link,
+    OutboxItem,
+    PendingDeduction,
+    PendingDeductionStatus,
+    Practice,
+    Registration,
+    Transaction,
+)
 from ..rules.base import (
     Approve,
     ChangeAddress,
@@ -26,6 +36,7 @@ from ..rules.base import (
     Decision,
     Deduct,
     Effect,
+    HoldDeduction,
     KeepRegistrationDetails,
     Outcome,
     RejectAcceptance,
@@ -138,6 +149,18 @@ def apply_effect(tx: Transaction, effect: Effect, *, trace: Trace, by: str = SYS
                 gp=effect.gp,
                 wire_number=effect.wire_number,
             )
+        case HoldDeduction():
+            return hold_deduction(
+                effect.patient,
+                practice=effect.practice,
+                reason=effect.reason,
+                due_on=effect.due_on,
+                trace=trace,
+                caused_by=tx,
+                by=by,
+                gp=effect.gp,
+                wire_number=effect.wire_number,
+            )
         case KeepRegistrationDetails():
             return keep_registration_details(tx, nhs_number=effect.nhs_number, practice=effect.practice, trace=trace)
         case ChangeAddress():
@@ -186,6 +209,13 @@ def approve_acceptance(
         acceptance_date=on,
         transaction=tx,
         **registration_details(data),
+    )
+    cancel_pending(
+        patient.nhs_number,
+        elsewhere_than=practice,
+        why=f"the patient registered with {practice.ods_code} from {on}",
+        trace=trace,
+        by=by,
     )
     # An earlier registration of the same person at the same practice (another GP, or another HA's
     # list) is superseded by this one; at another practice it is closed by the deduction below.
@@ -353,6 +383,9 @@ def deduct(
         deducted_on=on, deduction_reason=reason
     )
     _close_fp69(patient.nhs_number, practice, on=on, by=by)
+    cancel_pending(
+        patient.nhs_number, at=practice, why=f"ended by a deduction (reason {reason}) from {on}", trace=trace, by=by
+    )
 
     link = home_link(practice)
     if link is None or not served_by_pcrm(practice):
@@ -387,6 +420,75 @@ def _close_fp69(nhs_number: str, practice: Practice, *, on: dt.date, by: str) ->
     FP69Flag.objects.filter(nhs_number=nhs_number, practice=practice, status=FP69Status.OPEN).update(
         status=FP69Status.SUPERSEDED, closed_on=on, closed_by=by, updated_at=timezone.now()
     )
+
+
+def hold_deduction(
+    patient,
+    *,
+    practice: Practice,
+    reason: str,
+    due_on: dt.date,
+    trace: Trace,
+    caused_by: Transaction | None = None,
+    case_id: int | None = None,
+    by: str = SYSTEM,
+    gp=None,
+    wire_number: str | None = None,
+) -> Applied:
+    """Hold a deduction until `due_on`: nothing changes in PDS and nothing is sent until then.
+
+    A deduction already waiting for the patient is replaced by this one (the later decision stands).
+    registrations.services.pending deducts it on its date, unless the patient registered elsewhere.
+    """
+    patient = record_of(patient)
+    cancel_pending(patient.nhs_number, why="replaced by a later decision", trace=trace, by=by)
+    PendingDeduction.objects.create(
+        nhs_number=patient.nhs_number,
+        practice=practice,
+        gp=gp,
+        reason=reason,
+        due_on=due_on,
+        transaction=caused_by,
+        case_id=case_id,
+        wire_number=wire_number or "",
+    )
+    trace.add(
+        "deduction",
+        f"held until {due_on}",
+        f"The deduction from {practice.ods_code} (reason {reason}) waits until {due_on}: it is cancelled if "
+        "the patient registers with another practice before then, and sent (F2) on that date otherwise.",
+    )
+    return Applied(f"Deduction from {practice.ods_code} held until {due_on}")
+
+
+def cancel_pending(
+    nhs_number: str,
+    *,
+    why: str,
+    trace: Trace,
+    by: str = SYSTEM,
+    at: Practice | None = None,
+    elsewhere_than: Practice | None = None,
+) -> int:
+    """Cancel the patient's waiting deduction (at one practice, or anywhere but one); returns how many."""
+    waiting = PendingDeduction.objects.filter(nhs_number=nhs_number, status=PendingDeductionStatus.PENDING)
+    if at is not None:
+        waiting = waiting.filter(practice=at)
+    if elsewhere_than is not None:
+        waiting = waiting.exclude(practice=elsewhere_than)
+    rows = list(waiting.select_related("practice"))
+    for row in rows:
+        row.status = PendingDeductionStatus.CANCELLED
+        row.note = why
+        row.closed_on = timezone.localdate()
+        row.closed_by = by
+        row.save(update_fields=["status", "note", "closed_on", "closed_by", "updated_at"])
+        trace.add(
+            "pending deduction",
+            "cancelled",
+            f"The deduction from {row.practice.ods_code} that was waiting until {row.due_on} is cancelled: {why}.",
+        )
+    return len(rows)
 
 
 def reject_deduction_request(tx: Transaction, *, text: str, trace: Trace) -> Applied:
