@@ -65,6 +65,25 @@ def primary_navigation(user, namespace: str | None, url_name: str | None = None)
     return [NavItem(text, href, current=(area == here)) for text, href, area in items]
 
 
+def landing(user) -> "NavItem | None":
+    """Where a role lands after signing in (and where error pages send it back to): its first area of work.
+
+    The back office (agents, team leaders, administrators) works the queue; PCSE viewers read capitation;
+    a staff account with neither manages reference data. None: the role opens no area of PCRM.
+    """
+    if not user.is_authenticated:
+        return None
+    if user.has_perm(Perm.VIEW_QUEUE):
+        return NavItem("Go to the work queue", reverse("exceptions:case-list"))
+    if user.has_perm(Perm.VIEW_CAPITATION):
+        return NavItem("Go to capitation", reverse("registrations:capitation:quarter-list"))
+    if user.has_perm(Perm.VIEW_PIPELINE):
+        return NavItem("Go to interchanges", reverse("registrations:interchange-list"))
+    if user.is_staff:
+        return NavItem("Go to the admin site", reverse("admin:index"))
+    return None
+
+
 @dataclass(frozen=True)
 class Banner:
     """How a django.contrib.messages message is shown: as an NHS.UK notification banner."""

@@ -114,7 +114,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # NHS.UK error pages with DEBUG on too, unless PCRM_DJANGO_ERROR_PAGES=1 asks for Django's (core/errors.py).
+    "core.errors.FriendlyErrorPagesMiddleware",
 ]
+PCRM_DJANGO_ERROR_PAGES = env_bool("PCRM_DJANGO_ERROR_PAGES", False)
 
 ROOT_URLCONF = "pcrm_site.urls"
 WSGI_APPLICATION = "pcrm_site.wsgi.application"
@@ -162,7 +165,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "exceptions:case-list"
+# Each role lands where its work is (exceptions.views.queue.home): PCSE viewers on capitation.
+LOGIN_REDIRECT_URL = "exceptions:home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Back-office sessions end after 30 idle minutes: every request renews the expiry.

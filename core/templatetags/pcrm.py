@@ -37,6 +37,14 @@ def primary_navigation(context) -> list[presenters.NavItem]:
     return presenters.primary_navigation(user, match.namespace if match else None, match.url_name if match else None)
 
 
+@register.simple_tag(takes_context=True)
+def landing(context) -> presenters.NavItem | None:
+    """`{% landing as home %}`: the signed-in user's home page (error pages link back to it)."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return presenters.landing(user) if user is not None else None
+
+
 @register.filter
 def with_class(attrs, css_class: str) -> SafeString:
     """Render django-tables2 attributes with `css_class` added in front of any classes already there, so a

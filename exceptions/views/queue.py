@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import page_or_partial
+from core.presenters import landing
 from core.roles import Perm
 from exceptions.filters import CaseFilter
 from exceptions.forms import BulkActionForm
@@ -33,11 +34,12 @@ QUEUE_URL_KEY = "pcrm_queue_url"
 
 @require_GET
 def home(request):
-    """Each role lands where its work is: the queue for the back office, capitation for PCSE."""
-    user = request.user
-    if not user.has_perm(Perm.VIEW_QUEUE) and user.has_perm(Perm.VIEW_CAPITATION):
-        return redirect("registrations:capitation:quarter-list")
-    return redirect("exceptions:case-list")
+    """Each role lands where its work is: the queue for the back office, capitation for PCSE; a role
+    that opens no area gets a page saying so (200, not a 403 on a page they never asked for)."""
+    home_page = landing(request.user)
+    if home_page is None:
+        return render(request, "no_area.html")
+    return redirect(home_page.href)
 
 
 def queue_url(request) -> str:

@@ -16,7 +16,8 @@ class PracticeLineFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        ciphers = self.queryset.exclude(ha_cipher="").values_list("ha_cipher", flat=True).distinct()
+        # order_by(): the lines' default ordering would otherwise join DISTINCT and list an HA once per line.
+        ciphers = self.queryset.exclude(ha_cipher="").order_by().values_list("ha_cipher", flat=True).distinct()
         self.filters["ha"].extra["choices"] = [(c, c) for c in sorted(ciphers)]
 
     def search(self, queryset, name, value):

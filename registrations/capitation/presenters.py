@@ -116,6 +116,8 @@ def chart_data(quarter: QuarterClose, summary: dict) -> dict:
         "practices": {
             "labels": [f"{ods} {name}".strip() for ods, name, _ in largest],
             "values": [patients for _, _, patients in largest],
+            # The same bars as a table beside the chart, so every bar's figure can be read (and heard).
+            "rows": [{"ods": ods, "name": name, "patients": f"{patients:,}"} for ods, name, patients in largest],
         },
         "bands": {
             "labels": bands,
