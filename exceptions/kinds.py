@@ -45,8 +45,9 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
     ),
     CaseKind.DECEASED: KindInfo(
         "E104", "Deceased",
-        "PDS records the patient as deceased. Reject, or correct the death status in PDS and reprocess.",
-        2, ("reject_to_practice", "keep_pds_and_close", "reprocess", "escalate"),
+        "PDS records the patient as deceased. Reject, or correct the death status in PDS and reprocess. An "
+        "informal death notified by PDS: verify it with the NBO, then close (a formal notification deducts).",
+        2, ("reject_to_practice", "keep_pds_and_close", "reprocess", "close_no_action", "escalate"),
     ),
     CaseKind.SENSITIVE: KindInfo(
         "E105", "Sensitive record",

@@ -424,6 +424,8 @@ CELERY_BEAT_SCHEDULE["fp69-expiry"] = {"task": "registrations.tasks.expire_fp69_
 REMOVAL_NOTICE_DAYS = env_int("REMOVAL_NOTICE_DAYS", 30)
 PROCESSING_REMOVAL_AUTO = env_bool("PROCESSING_REMOVAL_AUTO", False)  # True: a clean G3 starts the notice itself
 CELERY_BEAT_SCHEDULE["held-deductions"] = {"task": "registrations.tasks.deduct_held", "schedule": 3600.0}
+# Deaths recorded in PDS by any route are acted on (F2 reason 1, or a case when informal) every 15 minutes.
+CELERY_BEAT_SCHEDULE["deaths"] = {"task": "registrations.tasks.act_on_deaths", "schedule": 15 * 60.0}
 
 # The dashboard's charts: chart.js from npm, served as static files with no build step (like nhsuk-frontend).
 STATICFILES_DIRS += [("chartjs", NODE_MODULES / "chart.js" / "dist")]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils import timezone
 
-from . import errors, fhir, services, trace
+from . import errors, fhir, selectors, services, trace
 from .client import PdsClient
 from .models import Patient
 
@@ -233,6 +233,11 @@ class PdsGateway(Protocol):
 
     def trace(self, query: trace.TraceQuery, *, max_results: int = 10) -> trace.TraceResult: ...
 
+    def deceased_still_registered(self, practice_ods: list[str], *, limit: int = 500) -> list[str] | None:
+        """Patients with a death recorded and a registration still open at one of these practices; None
+        when this PDS cannot list them."""
+        ...
+
     # Writes: `expected_version` is the version the caller decided on (a stale one is a VersionConflict).
     # `user` is who acts, for the local history; a remote PDS knows the caller by its token instead.
 
@@ -345,6 +350,9 @@ class LocalGateway:
     def trace(self, query: trace.TraceQuery, *, max_results: int = 10) -> trace.TraceResult:
         return trace.trace(query, max_results=max_results)
 
+    def deceased_still_registered(self, practice_ods: list[str], *, limit: int = 500) -> list[str] | None:
+        return selectors.deceased_still_registered(practice_ods, limit=limit)
+
     def register_with_practice(self, nhs_number, *, practice_ods, start, expected_version, by, reason, user=None):
         patient = self._patient(nhs_number)
         services.register_with_practice(
@@ -438,6 +446,10 @@ class RemoteGateway:
     def get(self, nhs_number: str) -> PatientRecord:
         resource, version = self.client.read(nhs_number)
         return PatientRecord.from_resource(resource, version, nhs_number)
+
+    def deceased_still_registered(self, practice_ods: list[str], *, limit: int = 500) -> list[str] | None:
+        """The FHIR API cannot list deaths: None, and the caller reads the patients it knows instead."""
+        return None
 
     def trace(self, query: trace.TraceQuery, *, max_results: int = 10) -> trace.TraceResult:
         """PDS's candidates for `query`, searched the way PDS allows, with PDS's own scores.

@@ -136,3 +136,15 @@ def search_patients(search: Search) -> list[tuple[Patient | None, float]]:
     """The patients a search finds with their scores, best first (a fuzzy search that finds too many
     gives only scores, since only the count matters then)."""
     return _fuzzy(search) if search.fuzzy else _non_fuzzy(search)
+
+
+def deceased_still_registered(practice_ods: list[str], *, limit: int) -> list[str]:
+    """NHS numbers of patients with a death recorded (formal or informal) whose registration with one of
+    these practices is still open: the deaths a registration service has yet to act on."""
+    return list(
+        Patient.objects.filter(
+            death_date__isnull=False, gp_periods__end__isnull=True, gp_periods__practice_ods__in=practice_ods
+        )
+        .order_by("death_date", "nhs_number")
+        .values_list("nhs_number", flat=True)[:limit]
+    )

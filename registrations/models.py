@@ -370,6 +370,38 @@ class PendingDeduction(models.Model):
         return f"deduction at {self.practice_id} on {self.due_on} ({self.status})"
 
 
+class DeathNotice(models.Model):
+    """A death PDS records for a patient registered with a practice PCRM serves, acted on once (#12).
+
+    A formal death deducts the patient (F2 reason 1 with the date of death) and ends the registration;
+    an informal one opens a case for a person instead. Unique on the patient and the notification's
+    status, so a sweep that sees the same death again does nothing, and a later formal notification
+    of an informal death still deducts.
+    """
+
+    class Outcome(models.TextChoices):
+        DEDUCTED = "DEDUCTED", "Deducted (F2 reason 1)"
+        CASE = "CASE", "A person checks it (informal death)"
+        NOT_SENT = "NOT_SENT", "Registration ended; the practice is not told over GP Links"
+
+    nhs_number = models.CharField(max_length=10)
+    death_date = models.DateField()
+    death_status = models.CharField(max_length=10)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    deduction = models.ForeignKey(OutboxItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rule_trace = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["nhs_number", "death_status"], name="reg_one_death_notice_per_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"death notice {self.death_status} ({self.outcome})"
+
+
 class FP69Status(models.TextChoices):
     OPEN = "OPEN", "Open: waiting for the practice"
     REMOVED = "REMOVED", "Removed (F10 sent)"

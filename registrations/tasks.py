@@ -123,6 +123,17 @@ def deduct_held() -> int:
 
 
 @shared_task(ignore_result=True)
+def act_on_deaths() -> int:
+    """Beat: deaths recorded in PDS for registered patients deduct (formal) or become cases (informal)."""
+    from .services import deaths
+
+    acted = deaths.sweep(today=timezone.localdate())
+    if acted:
+        trigger_relay()
+    return len(acted)
+
+
+@shared_task(ignore_result=True)
 def expire_fp69_flags() -> int:
     from .services import fp69
 

@@ -6,7 +6,7 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Transaction
+from ..models import DeathNotice, Transaction
 from ..ports import CaseKind
 from .base import Deduct, HoldDeduction, Outcome, Trace
 from .common import subject_of
@@ -26,6 +26,18 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
     if patient.sensitive:
         trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
         return subject.manual(CaseKind.SENSITIVE, "Deduction request for a sensitive record")
+    if reason == "1" and not subject.registered_here and _deducted_on_death_notice(patient, subject.practice):
+        trace.add(
+            "death in PDS",
+            "already deducted",
+            f"PCRM deducted the patient from {subject.practice.ods_code} (F2 reason 1) when PDS was notified of "
+            "the death: nothing more to send.",
+        )
+        return Outcome.done(
+            "Already deducted on the death notified to PDS",
+            practice_ods=subject.practice.ods_code,
+            nhs_number=patient.nhs_number,
+        )
     if not subject.registered_here:
         trace.add(
             "current registration",
@@ -50,6 +62,12 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
         return _deduct(tx, subject, reason, on, "Deducted: emigrated")
     trace.add("reason", "needs a person", "Only death and emigration are deducted without review.")
     return subject.manual(CaseKind.DEDUCTION_REVIEW, f"Deduction request, reason {reason}, to review")
+
+
+def _deducted_on_death_notice(patient, practice) -> bool:
+    return DeathNotice.objects.filter(
+        nhs_number=patient.nhs_number, practice=practice, outcome=DeathNotice.Outcome.DEDUCTED
+    ).exists()
 
 
 def _deduct(tx, subject, reason: str, on: dt.date, summary: str) -> Outcome:
