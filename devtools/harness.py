@@ -167,3 +167,63 @@ class Worker:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.log.close()
+
+
+def ordering_audit() -> dict:
+    """Ordering of what the pipeline decided, from the rows (ADR 0015), for tests and `bench pipeline`.
+
+    Arrival order is (interchange id, transaction id): MESH order, then SMS and TN within an
+    interchange. `patient_violations`: two transactions about the same NHS number decided in the
+    other order. `partner_violations`: a partner's transaction decided after a later one of the
+    same partner although it had nothing to wait for (no earlier transaction about its patient from
+    another partner). `double_applied`: transactions with more than one reply of a type, or more
+    than one registration.
+    """
+    from collections import Counter, defaultdict
+
+    from registrations.models import OutboxItem, Registration
+    from registrations.models import Transaction as TxRow
+
+    rows = list(
+        TxRow.objects.filter(processed_at__isnull=False, is_duplicate=False)
+        .values_list("message__interchange_id", "pk", "sender", "nhs_number", "processed_at")
+        .order_by("message__interchange_id", "pk")
+    )
+    by_patient, by_partner = defaultdict(list), defaultdict(list)
+    for row in rows:
+        if row[3]:
+            by_patient[row[3]].append(row)
+        by_partner[row[2]].append(row)
+    patient_violations = sum(
+        1
+        for group in by_patient.values()
+        for i, earlier in enumerate(group)
+        for later in group[i + 1 :]
+        if later[4] < earlier[4]
+    )
+    # A transaction may wait (and be overtaken by its partner's next) only behind another partner's.
+    excused = set()
+    for group in by_patient.values():
+        seen: set[str] = set()
+        for row in group:
+            if seen - {row[2]}:
+                excused.add(row[1])
+            seen.add(row[2])
+    partner_violations = 0
+    for group in by_partner.values():
+        later_min = None
+        for row in reversed(group):
+            if later_min is not None and later_min < row[4] and row[1] not in excused:
+                partner_violations += 1
+            later_min = row[4] if later_min is None else min(later_min, row[4])
+    replies = Counter(
+        OutboxItem.objects.filter(caused_by__isnull=False, kind="TX").values_list("caused_by_id", "tx_type")
+    )
+    registrations = Counter(Registration.objects.values_list("transaction_id", flat=True))
+    double = {k for k, c in replies.items() if c > 1} | {k for k, c in registrations.items() if c > 1}
+    return {
+        "decided": len(rows),
+        "patient_violations": patient_violations,
+        "partner_violations": partner_violations,
+        "double_applied": len(double),
+    }

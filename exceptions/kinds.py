@@ -191,6 +191,12 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
         "A RECEP quotes an interchange PCRM has no record of sending on that link. Check the partner's numbering.",
         2, _TRANSPORT,
     ),
+    CaseKind.WAITING_BEHIND: KindInfo(
+        "E909", "Waiting behind another transaction",
+        "An earlier transaction about the same patient is not settled (it failed again and again, or waited too "
+        "long), so this one was not applied: order matters. Settle the earlier one, then reprocess this one.",
+        1, ("reprocess", "close_no_action", "escalate"),
+    ),
 }  # fmt: skip
 
 

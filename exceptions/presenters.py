@@ -45,6 +45,7 @@ KIND_COLOURS: dict[CaseKind, str] = {
     CaseKind.NEGATIVE_RECEP: _TRANSPORT,
     CaseKind.UNMATCHED_RECEP: _TRANSPORT,
     CaseKind.OUTBOUND_REFUSED: _DATA,
+    CaseKind.WAITING_BEHIND: _TRANSPORT,
 }
 
 CASE_STATUS_COLOURS: dict[str, str] = {

@@ -305,6 +305,11 @@ PDS_BACKOFF_SECONDS = float(env("PDS_BACKOFF_SECONDS", "0.5"))
 # Processing.
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 5)
 PROCESSING_LOCK_TIMEOUT_MS = env_int("PROCESSING_LOCK_TIMEOUT_MS", 5000)
+# Ordered processing (ADR 0015): a partner run stops after this long so others get a turn, and a
+# transaction waiting for an earlier one about the same patient (not for a person) is held with a
+# case after this long.
+PARTNER_RUN_SECONDS = float(env("PARTNER_RUN_SECONDS", "20"))
+ORDERING_WAIT_SECONDS = env_int("ORDERING_WAIT_SECONDS", 600)
 # Work whose task was lost (a broker restart, a killed worker) is queued again after this long.
 STALLED_AFTER_SECONDS = env_int("STALLED_AFTER_SECONDS", 120)
 RECEP_MISSING_AFTER_HOURS = env_int("RECEP_MISSING_AFTER_HOURS", 48)

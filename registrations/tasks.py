@@ -7,20 +7,18 @@ import random
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from pds.errors import Transient as PdsTransient
-from pds.errors import VersionConflict
-
 from . import mesh
-from .services import inbound, outbox, processing, recep
+from .services import inbound, outbox, partner_run, processing, recep
 
 log = logging.getLogger(__name__)
 
 # A busy, slow or unreachable PDS (rate-limited, 5xx, timeout) and a stale version are retried with backoff.
-TRANSIENT = (OperationalError, VersionConflict, PdsTransient, processing.TransientError)
-BACKOFF_CAP_SECONDS = 300
+TRANSIENT = partner_run.TRANSIENT
+BACKOFF_CAP_SECONDS = partner_run.BACKOFF_CAP_SECONDS
+# A run already queued for a partner absorbs further triggers until it starts (bounded, in case it is lost).
+RUN_QUEUED_SECONDS = 30
 
 
 def backoff(attempt: int) -> float:
@@ -32,23 +30,37 @@ def backoff(attempt: int) -> float:
 def poll_mesh_inbox() -> int:
     if not settings.MESH_POLLING_ENABLED:
         return 0
-    result = inbound.poll_inbox(on_stored=lambda pk: transaction.on_commit(lambda: ingest_interchange.delay(pk)))
+    result = inbound.poll_inbox(on_batch=lambda rows: queue_partner_runs({row.mesh_sender for row in rows}))
     return len(result.stored)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=None)
-def ingest_interchange(self, interchange_id: int) -> None:
-    result = inbound.ingest_interchange(interchange_id)
-    if result.retry:
-        # Bounded by the service (INGEST_MAX_ATTEMPTS), which then marks it INVALID with a case.
-        self.apply_async(args=[interchange_id], countdown=backoff(self.request.retries + 1))
-        return
-    if result.suspected_gap:
-        confirm_sequence_gap.apply_async(kwargs=result.suspected_gap, countdown=settings.SEQUENCE_GAP_GRACE_SECONDS)
-    for tx_id in result.new_transaction_ids:
-        process_transaction.delay(tx_id)
-    # The RECEP (or forward) is queued: relay now rather than waiting for beat's next tick.
-    trigger_relay()
+def queue_partner_runs(mailboxes) -> None:
+    """Ask for one run per partner (ADR 0015); a partner with a run queued and not started needs no other."""
+    for mailbox in sorted(mailboxes):
+        if cache.add(f"partner-run-queued:{mailbox}", 1, timeout=RUN_QUEUED_SECONDS):
+            run_partner.delay(mailbox)
+
+
+@shared_task(ignore_result=True)
+def run_partner(mailbox: str) -> int:
+    """Ingest and process one partner's traffic in order. Thin: the run is services.partner_run."""
+    cache.delete(f"partner-run-queued:{mailbox}")  # triggers from now on queue a new run
+    result = partner_run.run(mailbox)
+    for gap in result.gaps:
+        confirm_sequence_gap.apply_async(kwargs=gap, countdown=settings.SEQUENCE_GAP_GRACE_SECONDS)
+    if result.ingested or result.decided or result.held:
+        trigger_relay()  # RECEPs and replies are queued: relay now rather than at beat's next tick
+    if result.more:
+        queue_partner_runs([mailbox])
+    elif result.again_in is not None:
+        run_partner.apply_async(args=[mailbox], countdown=result.again_in)
+    return result.decided
+
+
+@shared_task(ignore_result=True)
+def ingest_interchange(interchange_id: int) -> None:
+    """Kept for tasks queued before partner runs: the interchange's partner run reads it, in order."""
+    queue_partner_runs(partner_run.mailboxes_of(interchange_ids=[interchange_id]))
 
 
 @shared_task(ignore_result=True)
@@ -58,9 +70,12 @@ def confirm_sequence_gap(**gap) -> bool:
 
 @shared_task(bind=True, ignore_result=True, max_retries=None)
 def process_transaction(self, tx_id: int) -> str:
+    """One transaction, in order (waiting for earlier ones about the patient goes to its partner's run)."""
     try:
-        result = processing.process_transaction(tx_id)
-        if result.ran:
+        result = processing.process_transaction(tx_id, ordered=True)
+        if result.waiting_for is not None:
+            queue_partner_runs(partner_run.mailboxes_of(transaction_ids=[tx_id]))
+        elif result.ran:
             trigger_relay()
         return result.status
     except TRANSIENT as exc:
@@ -92,11 +107,11 @@ def requeue_stalled() -> int:
     interchanges, transactions = inbound.stalled_work(
         older_than=cutoff, retry_grace=dt.timedelta(seconds=BACKOFF_CAP_SECONDS)
     )
-    for pk in interchanges:
-        ingest_interchange.delay(pk)
-    for pk in transactions:
-        process_transaction.delay(pk)
-    return len(interchanges) + len(transactions)
+    # Their partners' runs pick them up in order (a lost task, a killed worker, or a transaction that
+    # waited for a person who has now decided the earlier one).
+    mailboxes = partner_run.mailboxes_of(interchange_ids=interchanges, transaction_ids=transactions)
+    queue_partner_runs(mailboxes)
+    return len(mailboxes)
 
 
 @shared_task(ignore_result=True)

@@ -150,29 +150,31 @@ def g1_interchange(sis: int = 1, tn: int = 7, nhs_number: str = "9434765919") ->
     return g1_batch(sis, [nhs_number], first_tn=tn)
 
 
+def g1_transaction(tn: int, nhs_number: str, **fields):
+    """A type 1 acceptance by GP 4826940,281 for JANE STEVENS (born 17 May 1980), accepted 2 November
+    2026; `fields` override any item (gp_code, acceptance_date, free_text...)."""
+    from registrations.gplinks import Address, Transaction
+
+    items = {
+        "gp_code": "4826940,281",
+        "surname": "STEVENS",
+        "forenames": ["JANE"],
+        "sex": "2",
+        "birth_date": dt.date(1980, 5, 17),
+        "acceptance_code": "A",
+        "acceptance_type": "1",
+        "acceptance_date": dt.date(2026, 11, 2),
+        "address": Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
+    }
+    return Transaction(tn=tn, type="G1", nhs_number=nhs_number, **{**items, **fields})
+
+
 def g1_batch(sis: int, nhs_numbers: list[str], first_tn: int, **fields) -> bytes:
     """One interchange, one message, one type 1 acceptance per NHS number (TNs from `first_tn`);
     `fields` override items of every transaction (e.g. free_text)."""
-    from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
+    from registrations.gplinks import Interchange, Message, build_interchange
 
-    transactions = [
-        Transaction(
-            tn=first_tn + i,
-            type="G1",
-            gp_code="4826940,281",
-            nhs_number=number,
-            surname="STEVENS",
-            forenames=["JANE"],
-            sex="2",
-            birth_date=dt.date(1980, 5, 17),
-            acceptance_code="A",
-            acceptance_type="1",
-            acceptance_date=dt.date(2026, 11, 2),
-            address=Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
-            **fields,
-        )
-        for i, number in enumerate(nhs_numbers)
-    ]
+    transactions = [g1_transaction(first_tn + i, number, **fields) for i, number in enumerate(nhs_numbers)]
     return build_interchange(
         Interchange(
             sender="TES5",

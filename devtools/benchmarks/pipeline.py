@@ -33,7 +33,7 @@ TERMINAL = ("DONE", "MANUAL", "REJECTED", "DEAD", "DUPLICATE", "INVALID", "FORWA
 def run(options: dict) -> dict:
     n = options.get("size") or 2000
     creation = connection.creation
-    connection.settings_dict["TEST"]["NAME"] = "pcrm_bench"
+    connection.settings_dict["TEST"]["NAME"] = "pcrm_bench_pipeline"
     old_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     sandbox = MeshSandbox()
     settings.MESH_URL = sandbox.url

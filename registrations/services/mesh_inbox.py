@@ -68,9 +68,13 @@ class Downloaded:
 
 
 def poll_inbox(
-    *, on_stored: Callable[[int], None] | None = None, before_ack: Callable[[str], None] | None = None
+    *,
+    on_stored: Callable[[int], None] | None = None,
+    before_ack: Callable[[str], None] | None = None,
+    on_batch: Callable[[list[Interchange]], None] | None = None,
 ) -> PollResult:
-    """Drain PCRM's MESH inbox once, every workflow. `on_stored` runs after commit for each row to ingest.
+    """Drain PCRM's MESH inbox once, every workflow. `on_stored` runs after commit for each row to ingest;
+    `on_batch` once per committed batch with those rows (so work can start while the poll goes on).
 
     Messages are stored in small batches, one commit each, then acknowledged; a batch that fails is
     stored again message by message, so only the message at fault is quarantined. `before_ack`
@@ -85,14 +89,14 @@ def poll_inbox(
             while True:
                 ids = client.list_messages(max_results=LIST_PAGE)
                 acknowledged_before = result.acknowledged
-                _poll_page(client, ids, result, on_stored, before_ack)
+                _poll_page(client, ids, result, on_stored, before_ack, on_batch)
                 # A full page may hold only messages left behind: stop rather than list them forever.
                 if len(ids) < LIST_PAGE or result.acknowledged == acknowledged_before:
                     break
     return result
 
 
-def _poll_page(client, ids: list[str], result: PollResult, on_stored, before_ack) -> None:
+def _poll_page(client, ids: list[str], result: PollResult, on_stored, before_ack, on_batch=None) -> None:
     # One query per page tells which messages a crashed run already stored.
     stored = set(Interchange.objects.filter(mesh_message_id__in=ids).values_list("mesh_message_id", flat=True))
     for start in range(0, len(ids), STORE_BATCH):
@@ -110,6 +114,8 @@ def _poll_page(client, ids: list[str], result: PollResult, on_stored, before_ack
             result.stored.append(row.pk)
             if on_stored and row.status == InterchangeStatus.RECEIVED:
                 on_stored(row.pk)
+        if on_batch:
+            on_batch([row for row in rows if row.status == InterchangeStatus.RECEIVED])
         for message_id in chunk:
             if message_id in result.left:
                 continue

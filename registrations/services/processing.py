@@ -6,6 +6,7 @@ transient failure  -> RETRY_WAIT (the task retries with backoff) -> ... -> DEAD 
 Re-running on a transaction that moved on does nothing (the statuses are in services.state).
 """
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from pds.errors import UpdateNeedsAPerson
 from ..models import Transaction, TxStatus
 from ..ports import CaseKind, CaseRequest, open_case
 from ..rules import Decision, Outcome, Trace, decide
-from . import state
+from . import ordering, state
 from .apply import Applied, apply_decision
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,21 @@ class TransientError(Exception):
 class ProcessResult:
     status: str
     ran: bool
+    # Set when an ordered run found an earlier transaction about the same patient to wait for, or an
+    # interchange stored earlier that is not read yet (its id).
+    waiting_for: Transaction | None = None
+    waiting_unread: int | None = None
 
 
-def process_transaction(tx_id: int) -> ProcessResult:
-    """Decide and apply one transaction. Re-running on a transaction that moved on does nothing."""
+def process_transaction(tx_id: int, *, ordered: bool = False) -> ProcessResult:
+    """Decide and apply one transaction. Re-running on a transaction that moved on does nothing.
+
+    The patient's lock (services.ordering) is held while deciding and applying, whoever calls: a
+    pipeline run, a person's reprocess or a replay never work on the same patient at once. `ordered`
+    (pipeline runs) also waits for any earlier transaction about the patient that is not settled: the
+    transaction is left as it is and `waiting_for` says for what. A person's reprocess is not ordered:
+    it is a decision to process this one now.
+    """
     with transaction.atomic():
         # A record held by someone else is a transient condition: fail fast and retry later rather
         # than tie up a worker (and the visibility timeout) waiting for it.
@@ -46,6 +58,15 @@ def process_transaction(tx_id: int) -> ProcessResult:
         tx = Transaction.objects.select_for_update().select_related("message__interchange").get(pk=tx_id)
         if tx.status not in RUNNABLE:
             return ProcessResult(tx.status, ran=False)
+        ordering.lock_patient(tx)
+        if ordered:
+            unread = ordering.unread_before(tx, within=dt.timedelta(seconds=settings.ORDERING_WAIT_SECONDS))
+            if unread is not None:
+                return ProcessResult(tx.status, ran=False, waiting_unread=unread)
+            earlier = ordering.blocker(tx)
+            if earlier is not None:
+                _note_wait(tx, ordering.describe(earlier))
+                return ProcessResult(tx.status, ran=False, waiting_for=earlier)
         decision = decide(tx)
         try:
             with transaction.atomic():  # a savepoint: what was applied before PDS refused is undone
@@ -54,6 +75,50 @@ def process_transaction(tx_id: int) -> ProcessResult:
             outcome, applied = _needs_a_person(tx, decision.trace, exc), Applied()
         _record(tx, decision, outcome, applied)
         return ProcessResult(tx.status, ran=True)
+
+
+def _note_wait(tx: Transaction, why: str) -> None:
+    # Shown on the transaction's page; not a status change, so it does not go through services.state.
+    if tx.last_error != why:
+        Transaction.objects.filter(pk=tx.pk).update(last_error=why)
+
+
+def hold_behind(tx_id: int, earlier_id: int) -> str:
+    """A transaction has waited for an earlier one about the same patient for too long (or the
+    earlier one is dead-lettered): stop waiting silently. It becomes MANUAL with a case saying what it
+    waits for; a person reprocesses it once the earlier one is settled, or decides otherwise."""
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().select_related("message").get(pk=tx_id)
+        earlier = Transaction.objects.filter(pk=earlier_id).first()
+        if tx.status not in RUNNABLE or earlier is None:
+            return tx.status
+        why = ordering.describe(earlier)
+        state.move(tx, TxStatus.MANUAL, last_error=why, outcome="Held: waits for an earlier transaction")
+        open_case(
+            CaseRequest(
+                kind=CaseKind.WAITING_BEHIND,
+                summary=f"{tx.type} TN {tx.tn} from {tx.sender} waits for transaction {earlier.pk} "
+                f"({earlier.type} TN {earlier.tn}, {earlier.get_status_display().lower()})",
+                transaction_id=tx.pk,
+                interchange_id=tx.message.interchange_id,
+                nhs_number=tx.nhs_number,
+                ha_cipher=tx.message.ha_cipher,
+                evidence={
+                    "transaction": tx.data,
+                    "waits_for_transaction": earlier.pk,
+                    "waits_for_status": earlier.status,
+                },
+                rule_trace=[
+                    {
+                        "check": "order of transactions about the patient",
+                        "result": f"waits for {earlier.pk}",
+                        "why": f"{why} Nothing of this transaction was applied. Reprocess it once the earlier "
+                        "one is settled (or now, if it does not depend on it).",
+                    }
+                ],
+            )
+        )
+        return tx.status
 
 
 # The case a person works when PCRM decided a PDS change it may not make itself (docs/pds.md: under

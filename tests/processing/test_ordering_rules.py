@@ -1,0 +1,108 @@
+"""What waits for what in a partner run (#15, ADR 0015), in-process: behind a transient failure the
+patient's later transactions wait, then are held with a case saying what they wait for; behind a case
+they wait only where they depend on it; other patients' transactions go on."""
+
+import datetime as dt
+
+import psycopg
+import pytest
+from django.db import connection
+from django.utils import timezone
+from factories import PatientFactory
+from processing_support import address, g1, g2, g5
+
+from exceptions.models import ExceptionCase
+from pds.models import PatientAddress
+from registrations.models import Transaction as TxRow
+from registrations.models import TxStatus
+from registrations.services import inbound, partner_run, processing
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+GP = "4826940,281"
+BOB = "9434765870"
+MAILBOX = "GPMB00301"
+
+
+def run() -> partner_run.RunResult:
+    inbound.poll_inbox()
+    return partner_run.run(MAILBOX)
+
+
+def by_tn() -> dict[int, TxRow]:
+    return {tx.tn: tx for tx in TxRow.objects.filter(sender="TES5")}
+
+
+def retry_due_now(tx_id: int) -> None:
+    # Not a status change: moves the clock of its backoff, as time passing would.
+    TxRow.objects.filter(pk=tx_id).update(updated_at=timezone.now() - dt.timedelta(hours=1))
+
+
+def test_behind_a_transient_failure_the_patient_waits_then_is_held_with_a_case(world, patient, settings):
+    settings.PROCESSING_MAX_ATTEMPTS = 2
+    settings.PROCESSING_LOCK_TIMEOUT_MS = 200
+    PatientFactory(nhs_number=BOB, name="BROWN BOB", registered_at="A10001")
+    world.gp_new.send(
+        g1(1, GP),
+        g2(2, GP, "9434765919", address=address("2 NEW ROAD", postcode="LS2 2BB")),
+        g2(3, GP, BOB, address=address("9 BOB ROAD", postcode="LS9 9BB")),
+    )
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}) as other:
+        other.execute("BEGIN")
+        other.execute("SELECT 1 FROM pds_patient WHERE id = %s FOR UPDATE", [patient.pk])
+
+        first = run()
+        tx = by_tn()
+        assert tx[1].status == TxStatus.RETRY_WAIT, "Jane's record is locked: a passing failure"
+        assert tx[2].status == TxStatus.PARSED, "her amendment waits for her registration"
+        assert f"Waiting for transaction {tx[1].pk}" in tx[2].last_error
+        assert tx[3].status == TxStatus.DONE, "another patient's amendment goes on"
+        assert first.again_in is not None and first.again_in <= partner_run.BACKOFF_CAP_SECONDS
+
+        retry_due_now(tx[1].pk)
+        partner_run.run(MAILBOX)
+        other.execute("ROLLBACK")
+
+    tx = by_tn()
+    assert tx[1].status == TxStatus.DEAD
+    assert tx[2].status == TxStatus.MANUAL, "held: no longer waiting silently"
+    held = ExceptionCase.objects.get(kind="WAITING_BEHIND")
+    assert held.transaction_id == tx[2].pk
+    assert held.evidence["waits_for_transaction"] == tx[1].pk
+    assert f"waits for transaction {tx[1].pk}" in held.summary
+    assert PatientAddress.objects.get(patient=patient, end__isnull=True).postcode == "LS1 4AP", "nothing applied"
+
+    # A person reprocesses the registration, then the amendment: both land, in order.
+    processing.reprocess(tx[1].pk)
+    partner_run.run(MAILBOX)
+    processing.reprocess(tx[2].pk)
+    partner_run.run(MAILBOX)
+    tx = by_tn()
+    assert [tx[1].status, tx[2].status] == [TxStatus.DONE, TxStatus.DONE]
+    assert tx[1].processed_at < tx[2].processed_at
+    assert PatientAddress.objects.get(patient=patient, end__isnull=True).postcode == "LS2 2BB"
+
+
+def test_behind_a_case_only_what_depends_on_it_waits(world, settings):
+    PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="A10001")
+    world.gp_new.send(g2(1, GP, "9434765919", surname="JONES"))  # a name change: a person decides
+    world.gp_new.send(g5(2, GP, "9434765919", reason="5"))  # emigrated: does not depend on her name
+    world.gp_new.send(g2(3, GP, "9434765919", address=address("2 NEW ROAD", postcode="LS2 2BB")))
+    result = run()
+    tx = by_tn()
+    assert tx[1].status == TxStatus.MANUAL
+    assert tx[2].status == TxStatus.DONE, "independent of the amendment a person is deciding"
+    assert tx[3].status == TxStatus.PARSED, "a later amendment waits for the earlier one"
+    assert "waits for a person" in tx[3].last_error
+    assert result.waiting >= 1 and result.again_in is None, "no busy wait: the sweeper looks again later"
+    assert not ExceptionCase.objects.filter(kind="WAITING_BEHIND").exists()
+
+
+def test_behind_a_registration_a_person_is_deciding_everything_about_the_patient_waits(world):
+    PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="B20002", deceased=True)
+    world.gp_new.send(g1(1, GP), g5(2, GP, "9434765919", reason="5"))
+    run()
+    tx = by_tn()
+    assert tx[1].status == TxStatus.MANUAL
+    assert tx[2].status == TxStatus.PARSED
