@@ -9,15 +9,17 @@ trace records every check that ran so the case page can say why the case is ther
 """
 
 import datetime as dt
+from dataclasses import replace
 
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Link, OutboxItem, Practice, Transaction, TxStatus
+from ..models import OutboxItem, Practice, Transaction, TxStatus
 from ..ports import CaseKind
 from ..selectors import accepted_on, gp_for, reply_link
 from . import identify
 from .base import Approve, CloseOldHaList, Outcome, RejectAcceptance, Trace
+from .common import ha_boundary, practice_linked, recipient_serves
 from .evidence import pds_snapshot, practice_summary, registration_history
 from .identify import demographic_mismatch
 
@@ -60,9 +62,17 @@ def process_acceptance(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
     context = {"practice": practice_summary(practice), "gp": {"gp_code": gp.gp_code, "name": gp.name}}
 
     message_cipher = tx.message.ha_cipher
-    if not _ha_serves(practice, message_cipher):
+    stop = ha_boundary(tx, trace)
+    if stop is not None:
+        return replace(stop, practice_ods=ods, evidence={**context, **stop.evidence})
+    if not practice_linked(practice, message_cipher) or not recipient_serves(tx):
         return _wrong_ha(tx, practice, message_cipher, trace, context)
-    trace.add("health authority", "matches", f"The practice is linked to HA {message_cipher}, as the message says.")
+    trace.add(
+        "health authority",
+        "matches",
+        f"The practice is linked to HA {message_cipher}, as the message says, and the interchange reached "
+        f"that HA ({tx.recipient}), which runs on PCRM.",
+    )
     if reply_link(tx, practice) is None:
         trace.add("GP Links link", "none", f"{ods} has no active link to PCRM to answer on: fix reference data.")
         return Outcome.manual(
@@ -192,19 +202,12 @@ def patient_evidence(data: dict) -> dict:
     return evidence
 
 
-def _ha_serves(practice: Practice, cipher: str) -> bool:
-    if practice.ha.cipher == cipher:
-        return True
-    # A practice near a boundary can hold links with several HAs (code S: same GP, new HA).
-    return Link.objects.filter(practice=practice, ha__cipher=cipher, active=True).exists()
-
-
 def _wrong_ha(tx, practice: Practice, cipher: str, trace: Trace, context: dict) -> Outcome:
     trace.add(
         "health authority",
         "wrong",
-        f"The message is addressed to HA {cipher}, but {practice.ods_code} belongs to "
-        f"{practice.ha.cipher} ({practice.ha.name}).",
+        f"The message is addressed to HA {cipher} and reached {tx.recipient}, but {practice.ods_code} belongs to "
+        f"{practice.ha.cipher} ({practice.ha.name}): the acceptance went to the wrong HA.",
     )
     if not settings.PROCESSING_WRONG_HA_REJECTS:
         return Outcome.manual(

@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from pds.gateway import PatientRecord
 
-from ..models import GP, Transaction
+from ..models import GP, HealthAuthority, Link, Transaction
 from ..ports import CaseKind
 from ..selectors import gp_for
 from . import identify
@@ -39,6 +41,37 @@ class Subject:
         )
 
 
+def ha_boundary(tx: Transaction, trace: Trace) -> Outcome | None:
+    """The message's HA (NAD+FHS) must be one PCRM serves: traffic for an HA still on NHAIS, or for an
+    HA reference data does not know, is never processed (a case, and nothing is sent). None: it is."""
+    cipher = tx.message.ha_cipher
+    ha = HealthAuthority.objects.filter(cipher=cipher).first()
+    if ha is None:
+        trace.add("health authority", "unknown", f"NAD+FHS names HA {cipher}, which is not in reference data.")
+        return Outcome.manual(CaseKind.INVALID_TRANSACTION, f"Message for an unknown HA ({cipher})")
+    if not ha.is_served_by_pcrm(timezone.localdate()):
+        trace.add(
+            "health authority",
+            "on NHAIS",
+            f"NAD+FHS names HA {cipher} ({ha.name}), which has not cut over to PCRM: NHAIS processes its "
+            "traffic, so PCRM neither decides nor answers it.",
+        )
+        return Outcome.manual(CaseKind.INVALID_TRANSACTION, f"Message for HA {cipher}, still on NHAIS")
+    return None
+
+
+def recipient_serves(tx: Transaction) -> bool:
+    """The HA named by NAD+FHS is the one the interchange was addressed to (UNB recipient link code)."""
+    return HealthAuthority.objects.filter(link_code=tx.recipient, cipher=tx.message.ha_cipher).exists()
+
+
+def practice_linked(practice, cipher: str) -> bool:
+    """The practice belongs to the HA, or holds an active link with it (a boundary practice)."""
+    if practice.ha.cipher == cipher:
+        return True
+    return Link.objects.filter(practice=practice, ha__cipher=cipher, active=True).exists()
+
+
 def subject_of(tx: Transaction, trace: Trace, what: str) -> Subject | Outcome:
     """Validate, find the GP and the patient; an Outcome (a case) when any of it fails."""
     data = tx.data
@@ -53,6 +86,24 @@ def subject_of(tx: Transaction, trace: Trace, what: str) -> Subject | Outcome:
     practice = gp.practice
     trace.add("GP code", "known", f"{gp.gp_code} is a GP at {practice.ods_code} {practice.name}.")
     evidence = {"practice": practice_summary(practice), "gp": {"gp_code": gp.gp_code, "name": gp.name}}
+    stop = ha_boundary(tx, trace)
+    if stop is not None:
+        return stop
+    cipher = tx.message.ha_cipher
+    if not recipient_serves(tx) or not practice_linked(practice, cipher):
+        trace.add(
+            "health authority",
+            "wrong",
+            f"NAD+FHS names HA {cipher}, but the interchange went to {tx.recipient} and {practice.ods_code} "
+            f"belongs to {practice.ha.cipher}: the message is not for the HA it reached.",
+        )
+        return Outcome.manual(
+            CaseKind.INVALID_TRANSACTION,
+            f"{what} addressed to HA {cipher} through the wrong link",
+            practice_ods=practice.ods_code,
+            evidence=evidence,
+        )
+    trace.add("health authority", "matches", f"HA {cipher} serves {practice.ods_code} and runs on PCRM.")
     found = identify.find_patient(data, trace, compare=False)
     evidence.update(found.evidence)
     if found.patient is None:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from factories import PatientFactory
+from factories import LinkFactory, PatientFactory
+from processing_support import GP as GPSystem
 from processing_support import g1, only_reply, process, replies
 
 from exceptions.models import ExceptionCase
@@ -38,6 +39,7 @@ class Row:
     setup: Callable = _nothing
     cipher: str | None = None
     settings: dict = field(default_factory=dict)
+    via: str | None = None  # the HA link code the GP system addresses (UNB recipient), if not its own
 
 
 def _patient_at(ods, number=JANE, **kw):
@@ -198,6 +200,13 @@ ROWS = [
         setup=_born_7_may),
     Row("no NHS number, the only candidate is the twin with another forename", lambda w: g1(41, GP, kind="2",
         nhs_number=None, place_of_birth="LEEDS"), "MANUAL", "MULTIPLE_MATCHES", setup=_sibling),
+    # HA boundaries (issue #12 point 5)
+    Row("NAD+FHS names an HA still on NHAIS: never processed, nothing sent", lambda w: g1(41, GP), "MANUAL",
+        "INVALID_TRANSACTION", setup=_patient_at("B20002"), cipher="BE"),
+    Row("NAD+FHS names an HA not in reference data", lambda w: g1(41, GP), "MANUAL", "INVALID_TRANSACTION",
+        setup=_patient_at("B20002"), cipher="ZZ9"),
+    Row("NAD+FHS is the practice's HA but the interchange reached another HA: F3", lambda w: g1(41, GP),
+        "REJECTED", replies={"F3": "A10001"}, setup=_patient_at("B20002"), cipher="XX1", via="COV1"),
     Row("no NHS number, hyphenated names: traced", lambda w: g1(41, GP, kind="2", nhs_number=None,
         surname="STEVENS JONES", forenames=("MARY JANE",), place_of_birth="LEEDS"), "DONE",
         replies={"F4": "A10001", "F2": "B20002"}, setup=_double_barrelled),
@@ -209,7 +218,11 @@ def test_acceptance(row, world, settings):
     for name, value in row.settings.items():
         setattr(settings, name, value)
     row.setup(world)
-    tx = process(world.gp_new, row.tx(world), cipher=row.cipher)[-1]
+    sender = world.gp_new
+    if row.via:
+        LinkFactory(practice=world.new, ha=world.cov)  # authenticated for COV1, but its HA is XX1
+        sender = GPSystem(world.gp_new.mesh_as, world.new, row.via)
+    tx = process(sender, row.tx(world), cipher=row.cipher)[-1]
 
     assert tx.status == row.status, tx.outcome
     cases = list(ExceptionCase.objects.filter(transaction=tx))

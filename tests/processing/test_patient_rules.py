@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from django.utils import timezone
 from factories import PatientFactory
 from processing_support import address, g2, g3, g5, only_reply, process, replies
 
@@ -43,6 +44,10 @@ def _flagged(world):
     fp69.mark_returned_mail(JANE, by="test", on=dt.date(2026, 10, 1))
 
 
+def _in_days(days: int) -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=days)
+
+
 NEW_ADDRESS = address(road="7 NEW STREET", town="LEEDS", postcode="LS2 7AB")
 
 
@@ -55,6 +60,7 @@ class Row:
     replies: dict = field(default_factory=dict)
     setup: Callable = _at()
     settings: dict = field(default_factory=dict)
+    cipher: str | None = None
 
 
 ROWS = [
@@ -95,6 +101,18 @@ ROWS = [
         setup=_at("B20002")),
     Row("sensitive record", lambda: g5(53, GP, JANE, "5"), "MANUAL", "SENSITIVE", setup=_sensitive),
     Row("unknown GP", lambda: g5(53, "9999999,999", JANE, "5"), "MANUAL", "UNKNOWN_GP"),
+    # Held deductions and deaths (issue #12 points 2 and 3)
+    Row("emigration dated in the future: held, nothing sent yet", lambda: g5(53, GP, JANE, "5", on=_in_days(9)),
+        "DONE"),
+    Row("out-of-area removal starts the notice itself when allowed", lambda: g3(52, GP, JANE), "DONE",
+        settings={"PROCESSING_REMOVAL_AUTO": True}),
+    Row("out-of-area removal of a restricted record is reviewed even when allowed", lambda: g3(52, GP, JANE),
+        "MANUAL", "REMOVAL_REVIEW", setup=_sensitive, settings={"PROCESSING_REMOVAL_AUTO": True}),
+    # HA boundaries (issue #12 point 5)
+    Row("amendment for an HA still on NHAIS: never processed", lambda: g2(51, GP, JANE, address=NEW_ADDRESS),
+        "MANUAL", "INVALID_TRANSACTION", cipher="BE"),
+    Row("deduction request naming another PCRM HA than the one it reached", lambda: g5(53, GP, JANE, "5"),
+        "MANUAL", "INVALID_TRANSACTION", cipher="COV"),
 ]  # fmt: skip
 
 
@@ -103,7 +121,7 @@ def test_patient_transaction(row, world, settings):
     for name, value in row.settings.items():
         setattr(settings, name, value)
     row.setup(world)
-    tx = process(world.gp_new, row.tx())[-1]
+    tx = process(world.gp_new, row.tx(), cipher=row.cipher)[-1]
 
     assert tx.status == row.status, tx.outcome
     cases = list(ExceptionCase.objects.filter(transaction=tx))
