@@ -60,6 +60,8 @@ def primary_navigation(user, namespace: str | None, url_name: str | None = None)
         items.append(("Audit", reverse("exceptions:audit"), "exceptions:audit"))
     if user.has_perm(Perm.VIEW_CAPITATION):
         items.append(("Capitation", reverse("registrations:capitation:quarter-list"), "registrations:capitation"))
+    if user.has_perm(Perm.VIEW_MIGRATION_READINESS):
+        items.append(("Migration", reverse("migration:ha-list"), "migration"))
     if user.is_staff:
         items.append(("Admin", reverse("admin:index"), "admin"))
     return [NavItem(text, href, current=(area == here)) for text, href, area in items]

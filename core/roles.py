@@ -52,6 +52,9 @@ class Perm(StrEnum):
     CHANGE_BREAK_GLASS = "accounts.change_breakglassaccount"
     DELETE_BREAK_GLASS = "accounts.delete_breakglassaccount"
     VIEW_STAFF_IDENTITY = "accounts.view_staffidentity"
+    # Regional migration from NHAIS (migration): readiness and shadow runs; cutting an HA over or back
+    VIEW_MIGRATION_READINESS = "migration.view_migration"
+    CUT_OVER_HA = "migration.cut_over_ha"
 
 
 AGENT = "NBO agent"
@@ -60,7 +63,14 @@ PCSE_VIEWER = "PCSE viewer"
 ADMINISTRATOR = "Administrator"
 
 _AGENT = [Perm.VIEW_QUEUE, Perm.RESOLVE_CASE, Perm.VIEW_PATIENT_RECORD, Perm.VIEW_PIPELINE]
-_LEADER = [*_AGENT, Perm.ASSIGN_CASE, Perm.APPROVE_MERGE, Perm.VIEW_AUDIT, Perm.AMEND_PATIENT_RECORD]
+_LEADER = [
+    *_AGENT,
+    Perm.ASSIGN_CASE,
+    Perm.APPROVE_MERGE,
+    Perm.VIEW_AUDIT,
+    Perm.AMEND_PATIENT_RECORD,
+    Perm.VIEW_MIGRATION_READINESS,
+]
 _PCSE = [Perm.VIEW_CAPITATION]
 _REFERENCE = [
     Perm.VIEW_HEALTH_AUTHORITY,
@@ -94,6 +104,7 @@ _ADMIN = [
     Perm.CHANGE_BREAK_GLASS,
     Perm.DELETE_BREAK_GLASS,
     Perm.VIEW_STAFF_IDENTITY,
+    Perm.CUT_OVER_HA,
 ]
 
 ROLES: dict[str, list[Perm]] = {AGENT: _AGENT, TEAM_LEADER: _LEADER, PCSE_VIEWER: _PCSE, ADMINISTRATOR: _ADMIN}

@@ -103,6 +103,13 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
         "the codec refuses). Nothing was sent: tell the practice another way, or fix the data and redo it.",
         2, ("close_no_action", "escalate"),
     ),
+    CaseKind.MIGRATION_DIFFERENCE: KindInfo(
+        "E280", "Migration difference",
+        "A patient in an HA's NHAIS registration extract does not agree with PDS (another person, another "
+        "practice, or no record). Put PDS or the extract right, then close; the HA cannot cut over while "
+        "these are open.",
+        3, ("close_no_action", "escalate"),
+    ),
     CaseKind.INVALID_ADDRESS: KindInfo(
         "E204", "Invalid address",
         "The new address would fail PDS validation. Apply a corrected address, or keep PDS as it is.",

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "registrations",
     # Before exceptions: its post_migrate (roles) grants permissions on accounts' models.
     "accounts",
+    # Before exceptions too (same reason): the roles grant the migration permissions.
+    "migration",
     "exceptions",
     "ops",
 ]
@@ -419,6 +421,8 @@ PROCESSING_WRONG_HA_REJECTS = env_bool("PROCESSING_WRONG_HA_REJECTS", True)  # F
 PROCESSING_R_LOOKBACK_DAYS = env_int("PROCESSING_R_LOOKBACK_DAYS", 180)  # an R re-send must follow our F3
 PROCESSING_EMIGRATION_AUTO = env_bool("PROCESSING_EMIGRATION_AUTO", True)  # False: emigration DERs reviewed
 PROCESSING_ADDRESS_RETRIES = env_int("PROCESSING_ADDRESS_RETRIES", 3)  # re-reads on a PDS version conflict
+# Regional migration (#19): the shadow run's agreement with NHAIS an HA needs before cut-over (docs/migration.md).
+MIGRATION_SHADOW_MIN_AGREEMENT_PERCENT = env_int("MIGRATION_SHADOW_MIN_AGREEMENT_PERCENT", 95)
 REMOVAL_DEDUCTION_REASON = env("REMOVAL_DEDUCTION_REASON", "9")  # approved out-of-area removal (G3)
 FP69_EXPIRY_MONTHS = env_int("FP69_EXPIRY_MONTHS", 6)
 FP69_DEFAULT_REASON = env("FP69_DEFAULT_REASON", "8")  # 8 = other reason, the only attested code

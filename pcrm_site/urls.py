@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("exceptions.urls")),
     path("registrations/", include("registrations.urls")),
     path("pds/", include("pds.urls")),
+    path("migration/", include("migration.urls")),
     path("admin/", admin.site.urls),
     *sign_in_patterns,
     path("accounts/", include("accounts.urls")),

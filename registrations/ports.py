@@ -46,6 +46,8 @@ class CaseKind(StrEnum):
     UNMATCHED_RECEP = "UNMATCHED_RECEP"
     OUTBOUND_REFUSED = "OUTBOUND_REFUSED"
     WAITING_BEHIND = "WAITING_BEHIND"
+    # Raised by the migration toolkit (#19), not by processing: an NHAIS extract row PDS disagrees with.
+    MIGRATION_DIFFERENCE = "MIGRATION_DIFFERENCE"
 
 
 @dataclass(frozen=True)

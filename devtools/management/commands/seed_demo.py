@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core import roles
 from core.nhs_number import from_serial
+from devtools import migration_demo
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName
 from registrations import mesh
 from registrations.gplinks import build_interchange, build_recep, from_json
@@ -149,6 +150,14 @@ class Command(BaseCommand):
             people = self._patients(rng, practices, patients)
             self._users()
         self.stdout.write(f"Loaded {len(practices)} practices and {len(people)} PDS patients.")
+        # #19: Berkshire, still on NHAIS, half-way through its migration (devtools/migration_demo.py).
+        figures = migration_demo.load(practices, people)
+        imported, shadow = figures["import"], figures["shadow"]
+        self.stdout.write(
+            f"Migration in progress for {migration_demo.CIPHER}: {imported['imported']} of {imported['rows']} "
+            f"extract rows imported ({imported['reconciliation']}), "
+            f"shadow run {shadow['agreed']} of {shadow['transactions']} agreed."
+        )
         if not no_backlog:
             sent = self._backlog(practices, people)
             self.stdout.write(f"Sent {sent} interchanges to {settings.MESH_MAILBOX} through MESH.")

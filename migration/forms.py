@@ -1,0 +1,34 @@
+"""The cut-over and cut-back confirmations: the reason is what a person must give to override a failing
+checklist, or to cut back; the checklist itself is checked again by the service when the button is pressed."""
+
+from django import forms
+
+from core.forms import NHSForm, NoteField
+
+
+class CutOverForm(NHSForm):
+    reason = NoteField(
+        label="Reason for overriding the checklist",
+        help_text="Needed only while the checklist has failures. It is kept in the audit log.",
+        required=False,
+        max_length=500,
+    )
+
+    def __init__(self, *args, failing: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.failing = failing
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if self.failing and not reason:
+            raise forms.ValidationError("Enter why the HA should cut over although the checklist fails")
+        return reason
+
+
+class CutBackForm(NHSForm):
+    reason = NoteField(
+        label="Why is the HA going back to NHAIS?",
+        help_text="It is kept in the audit log.",
+        max_length=500,
+        error_messages={"required": "Enter why the HA is going back to NHAIS"},
+    )

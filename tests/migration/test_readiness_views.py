@@ -1,0 +1,111 @@
+"""The readiness page, the shadow report and the cut-over / cut-back actions: who may see and do what,
+the checklist's refusals and override, CSRF, and the audit trail."""
+
+import pytest
+from factories import UserFactory
+from support_migration import counters, extract, three_patients
+
+from exceptions.models import AuditEvent, ExceptionCase
+from migration.models import CutoverEvent
+from migration.services import cutover
+from migration.services.counters import import_counters
+from migration.services.cutover import CutoverRefused
+from migration.services.imports import import_registrations
+from registrations.models import HealthAuthority
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="ada", roles=["Administrator"]))
+    return client
+
+
+def prepared(ha, *, differ: bool = False):
+    """Counters and registrations imported, a plan: everything but the shadow run."""
+    rows = three_patients()
+    if differ:
+        rows[0]["surname"] = "WRONGNAME"
+    link = {"last_sis_sent": 1, "last_sms_sent": 1, "last_sis_received": 1, "last_sms_received": 1}
+    import_counters(
+        ha,
+        counters(
+            {"link_code": "PAL5", **link}, {"link_code": "PAM5", **link}, {"link_code": "BE01", "last_tn_sent": 9}
+        ),
+        file_name="counters.csv",
+        by="tester",
+    )
+    import_registrations(ha, extract(*rows), file_name="extract.csv", by="tester", open_cases=differ)
+    cutover.plan(ha, None, by="tester")
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("NBO agent", 403), ("PCSE viewer", 403), ("Team leader", 200), ("Administrator", 200)]
+)
+def test_readiness_is_for_team_leaders_and_administrators(client, nhais_ha, role, status):
+    client.force_login(UserFactory(roles=[role]))
+    assert client.get("/migration/BE/").status_code == status
+    assert client.get("/migration/").status_code == status
+
+
+def test_team_leaders_see_the_checklist_but_cannot_cut_over(client, nhais_ha):
+    prepared(nhais_ha.ha)
+    client.force_login(UserFactory(roles=["Team leader"]))
+    page = client.get("/migration/BE/").content.decode()
+    assert "Link counters imported" in page and "Shadow run agrees with NHAIS" in page
+    assert "Cut over to PCRM" not in page
+    assert client.get("/migration/BE/cut-over/").status_code == 403
+    assert client.post("/migration/BE/cut-over/", {"reason": "x"}).status_code == 403
+
+
+def test_cut_over_refuses_a_failing_checklist_without_a_reason(admin_client, nhais_ha):
+    prepared(nhais_ha.ha)  # no shadow run, no planned date
+    page = admin_client.get("/migration/BE/cut-over/").content.decode()
+    assert "The checklist has failures" in page
+    response = admin_client.post("/migration/BE/cut-over/", {"reason": ""})
+    assert response.status_code == 200
+    assert "Enter why the HA should cut over although the checklist fails" in response.content.decode()
+    assert not HealthAuthority.objects.get(cipher="BE").migrated
+    with pytest.raises(CutoverRefused):
+        cutover.cut_over(nhais_ha.ha, by="tester")
+
+
+def test_an_override_with_a_reason_cuts_over_and_is_audited(admin_client, nhais_ha):
+    prepared(nhais_ha.ha, differ=True)
+    assert ExceptionCase.objects.filter(kind="MIGRATION_DIFFERENCE").count() == 1
+    response = admin_client.post("/migration/BE/cut-over/", {"reason": "Board approved: shadow run next week"})
+    assert response.status_code == 302
+    ha = HealthAuthority.objects.get(cipher="BE")
+    assert ha.migrated and ha.cutover_date is not None
+    event = CutoverEvent.objects.get(action="CUT_OVER")
+    assert event.overridden and event.by == "ada"
+    assert {c["key"] for c in event.checklist if not c["ok"]} == {"shadow", "cases", "planned"}
+    audit = AuditEvent.objects.get(action="migration_cut_over")
+    assert audit.user.username == "ada" and audit.detail["overridden"] is True
+    assert set(audit.detail["failing"]) == {"shadow", "cases", "planned"}
+
+
+def test_cut_back_needs_a_reason_and_is_audited(admin_client, nhais_ha):
+    HealthAuthority.objects.filter(pk=nhais_ha.ha.pk).update(migrated=True)
+    assert (
+        "Enter why the HA is going back to NHAIS" in admin_client.post("/migration/BE/cut-back/", {}).content.decode()
+    )
+    response = admin_client.post("/migration/BE/cut-back/", {"reason": "F4s not reaching practices"})
+    assert response.status_code == 302
+    assert not HealthAuthority.objects.get(cipher="BE").migrated
+    assert AuditEvent.objects.get(action="migration_cut_back").detail["reason"] == "F4s not reaching practices"
+
+
+def test_cutting_over_needs_the_csrf_token(nhais_ha):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory(roles=["Administrator"]))
+    assert client.post("/migration/BE/cut-over/", {"reason": "x"}).status_code == 403
+    assert not HealthAuthority.objects.get(cipher="BE").migrated
+
+
+def test_anonymous_people_are_sent_to_sign_in(client, nhais_ha):
+    response = client.get("/migration/BE/")
+    assert response.status_code == 302 and "/login" in response["Location"]
