@@ -58,9 +58,11 @@ def reconciliation_counts(ha: HealthAuthority) -> dict[str, int]:
 def _import_check(run: ImportRun | None, key: str, label: str, what: str) -> Check:
     if run is None:
         return Check(key, label, False, f"No {what} imported yet.")
-    when = timezone.localtime(run.at).strftime("%d %B %Y %H:%M")
+    at = timezone.localtime(run.at)
+    when = f"{at.day} {at:%B %Y %H:%M}"
     if run.status != ImportStatus.IMPORTED:
-        return Check(key, label, False, f"The latest {what} ({run.file_name}, {when}) has {run.invalid} rejected rows.")
+        rows = f"{run.invalid} rejected row{'s' if run.invalid != 1 else ''}"
+        return Check(key, label, False, f"The latest {what} ({run.file_name}, {when}) has {rows}.")
     return Check(key, label, True, f"{run.valid} rows from {run.file_name}, {when}: {run.imported} changed.")
 
 

@@ -44,3 +44,41 @@ def three_patients() -> list[dict]:
          "gp_national_code": "4800120", "gp_local_code": "120"},
         {**ROW, "nhs_number": "9000000009", "surname": "JONES", "forenames": "MARY"},
     ]  # fmt: skip
+
+
+def person(tn: int, nhs_number: str, surname: str, forename: str, gp_code: str, **items) -> dict:
+    """A G1 in the codec's JSON shape for a PDS patient made by PatientFactory (born 17 May 1980, female)."""
+    return {
+        "tn": tn,
+        "type": "G1",
+        "gp_code": gp_code,
+        "nhs_number": nhs_number,
+        "surname": surname,
+        "forenames": [forename],
+        "sex": "2",
+        "birth_date": "1980-05-17",
+        "acceptance_code": "A",
+        "acceptance_type": "1",
+        "acceptance_date": "2026-11-16",
+        "address": {"house": "", "road": "1 HIGH STREET", "locality": "", "post_town": "LEEDS", "county": "",
+                    "postcode": "LS1 4AP"},
+        "errors": [],
+        "warnings": [],
+        **items,
+    }  # fmt: skip
+
+
+def write_interchange(directory, sender: str, recipient: str, sis: int, tx: dict, cipher: str = "BE") -> None:
+    """One interchange holding one message with one transaction, built by the codec, as a file."""
+    from registrations.gplinks import build_interchange, from_json
+
+    document = {
+        "sender": sender,
+        "recipient": recipient,
+        "sis": sis,
+        "prepared_at": "2026-11-20T09:00:00+00:00",
+        "warnings": [],
+        "messages": [{"sms": sis, "type": tx["type"], "ha_cipher": cipher, "transactions": [tx]}],
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{sender}-{recipient}-{sis:05d}.edi").write_bytes(build_interchange(from_json(document)))

@@ -109,3 +109,57 @@ def test_cutting_over_needs_the_csrf_token(nhais_ha):
 def test_anonymous_people_are_sent_to_sign_in(client, nhais_ha):
     response = client.get("/migration/BE/")
     assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def agreeing_shadow_run(ha):
+    from migration.models import ShadowResult, ShadowRun
+
+    run = ShadowRun.objects.create(
+        ha=ha,
+        by="tester",
+        transactions=2,
+        agreed=1,
+        disagreed=1,
+        by_type={"G1": {"transactions": 2, "agreed": 1, "disagreed": 1, "unmatched": 0}},
+    )
+    trace = [{"check": "GP notes", "result": "present", "why": "PCSE stops on free text"}]
+    ShadowResult.objects.create(
+        run=run, type="G1", sender="PAL5", sis=1, tn=7, nhs_number="9434765919", verdict="disagreed",
+        pcrm_answer="person: FREE_TEXT", pcrm_outcome="MANUAL", case_kind="FREE_TEXT", rule_trace=trace,
+        nhais_answer="F4", note="PCRM would ask a person (FREE_TEXT); NHAIS sent F4.",
+    )  # fmt: skip
+    ShadowResult.objects.create(
+        run=run, type="G1", sender="PAL5", sis=2, tn=8, verdict="agreed", pcrm_answer="F4", pcrm_outcome="DONE",
+        nhais_answer="F4",
+    )  # fmt: skip
+    return run
+
+
+def test_a_passing_checklist_cuts_over_on_the_planned_date(admin_client, nhais_ha, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.MIGRATION_SHADOW_MIN_AGREEMENT_PERCENT = 50
+    prepared(nhais_ha.ha)
+    agreeing_shadow_run(nhais_ha.ha)
+    planned = timezone.localdate() + dt.timedelta(days=14)
+    cutover.plan(nhais_ha.ha, planned, by="tester")
+    page = admin_client.get("/migration/BE/cut-over/").content.decode()
+    assert "The checklist has failures" not in page and "Reason for overriding" not in page
+    assert admin_client.post("/migration/BE/cut-over/", {}).status_code == 302
+    ha = HealthAuthority.objects.get(cipher="BE")
+    assert ha.migrated and ha.cutover_date == planned
+    assert not ha.is_served_by_pcrm(timezone.localdate())  # NHAIS keeps the traffic until the planned date
+    assert not CutoverEvent.objects.get(action="CUT_OVER").overridden
+
+
+def test_the_shadow_page_shows_pcrms_trace_beside_nhais_answer_and_is_audited(client, nhais_ha):
+    run = agreeing_shadow_run(nhais_ha.ha)
+    leader = UserFactory(roles=["Team leader"])
+    client.force_login(leader)
+    page = client.get(f"/migration/BE/shadow/{run.pk}/?verdict=disagreed").content.decode()
+    assert "person: FREE_TEXT" in page and "PCSE stops on free text" in page and "943 476 5919" in page
+    assert "1 decision" in page
+    assert AuditEvent.objects.get(action="migration_view_shadow").user == leader
+    assert client.get(f"/migration/KC/shadow/{run.pk}/").status_code == 404
