@@ -154,8 +154,9 @@ CATALOGUE: dict[CaseKind, KindInfo] = {
     ),
     CaseKind.FP69_RESPONSE: KindInfo(
         "E308", "FP69 response",
-        "The practice answered an FP69 notice. Remove the flag (F10) if the address is confirmed, or let it run.",
-        5, ("remove_fp69_flag", "let_fp69_run", "escalate"),
+        "The practice answered an FP69 notice, or a notice expired after PDS changed (death, S flag, new "
+        "address). Remove the flag (F10) if the address is confirmed, let it run, or close.",
+        5, ("remove_fp69_flag", "let_fp69_run", "close_no_action", "escalate"),
     ),
     CaseKind.SEQUENCE_GAP: KindInfo(
         "E901", "Sequence gap",

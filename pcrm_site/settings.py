@@ -431,6 +431,11 @@ CELERY_BEAT_SCHEDULE["fp69-expiry"] = {"task": "registrations.tasks.expire_fp69_
 # Held deductions (#12): an approved out-of-area removal waits this many days (PCSE's notice period);
 # a deduction dated in the future waits for its date. Beat deducts them hourly once due.
 REMOVAL_NOTICE_DAYS = env_int("REMOVAL_NOTICE_DAYS", 30)
+# A restricted (S-flagged) patient's old practice is told only that they left: reason 13 (other), never
+# 2 with NAD+NFH (the new HA) or 3 (same HA), which would say where they went. ADR 0014.
+SENSITIVE_TRANSFER_DEDUCTION_REASON = env("SENSITIVE_TRANSFER_DEDUCTION_REASON", "13")
+# F3 means "wrong HA" to GP systems: other refusals of an acceptance send nothing over GP Links (ADR 0014).
+PROCESSING_F3_FOR_OTHER_REFUSALS = env_bool("PROCESSING_F3_FOR_OTHER_REFUSALS", False)
 PROCESSING_REMOVAL_AUTO = env_bool("PROCESSING_REMOVAL_AUTO", False)  # True: a clean G3 starts the notice itself
 CELERY_BEAT_SCHEDULE["held-deductions"] = {"task": "registrations.tasks.deduct_held", "schedule": 3600.0}
 # Deaths recorded in PDS by any route are acted on (F2 reason 1, or a case when informal) every 15 minutes.

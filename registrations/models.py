@@ -406,6 +406,7 @@ class FP69Status(models.TextChoices):
     OPEN = "OPEN", "Open: waiting for the practice"
     REMOVED = "REMOVED", "Removed (F10 sent)"
     EXPIRED = "EXPIRED", "Expired: patient deducted"
+    REVIEW = "REVIEW", "Expired: PDS changed since the notice, a person decides"
     SUPERSEDED = "SUPERSEDED", "Ended by another deduction"
 
 

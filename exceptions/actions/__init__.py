@@ -100,8 +100,9 @@ _DECLARED = (
     Action(
         "reject_to_practice",
         "Reject to the practice",
-        "Refuse the transaction and tell the practice why: an F3 rejection for an acceptance, an F11 for a "
-        "deduction request.",
+        "Refuse the transaction. An acceptance that reached the wrong HA gets an F3 (the practice re-sends it to "
+        "the right HA); any other refused acceptance gets nothing over GP Links, and PCSE tells the practice. A "
+        "deduction request gets an F11 with the reason.",
         {
             "INSUFFICIENT_DETAILS": "Not enough detail to identify the patient",
             "PATIENT_DECEASED": "PDS records the patient as deceased",
@@ -201,7 +202,8 @@ _DECLARED = (
         "The practice confirmed or corrected the address: apply any new address and send the F10.",
         {"ADDRESS_CONFIRMED": "Address confirmed", "ADDRESS_CHANGED": "New address given"},
         "RESOLVED",
-        tx_types=("G2",),
+        # A G2 answering the notice, or no transaction: an expiry PCRM stopped because PDS changed (#12).
+        tx_types=None,
     ),
     Action(
         "let_fp69_run",

@@ -37,6 +37,7 @@ from registrations.models import Transaction as Tx
 from registrations.ports import CaseKind, CaseRequest
 from registrations.rules.amendment import address_problem, proposed_address, requested_changes
 from registrations.rules.base import Trace
+from registrations.rules.refusal import WRONG_HA, refusal_sends_f3, wrong_ha_words
 from registrations.rules.removal import removal_due_on
 from registrations.selectors import gp_for
 from registrations.services import fp69, inbound, processing, state
@@ -309,8 +310,19 @@ def reject_to_practice(
             practice = gp.practice if gp else (link.practice if link else None)
             if practice is None:
                 raise InvalidInput(no_link)
-            applied = reject_acceptance(tx, practice=practice, text=words, trace=trace)
-            summary = f"Rejected to the practice (F3): {words}"
+            if refusal_sends_f3(reason_code):
+                words = gp_links_text(wrong_ha_words(words)) if reason_code == WRONG_HA else words
+                applied = reject_acceptance(tx, practice=practice, text=words, trace=trace)
+                summary = f"Rejected to the practice (F3): {words}"
+            else:
+                trace.add(
+                    "reply",
+                    "nothing over GP Links",
+                    "An F3 tells a GP system only 'wrong HA' (it re-sends with code R), so this refusal sends "
+                    "nothing over GP Links: PCSE tells the practice directly (ADR 0014).",
+                )
+                applied = Applied()
+                summary = f"Refused; nothing sent over GP Links (F3 is only for a wrong HA): {words}"
         else:
             applied = reject_deduction_request(tx, text=words, trace=trace)
             summary = f"Deduction request refused (F11): {words}"
@@ -681,7 +693,8 @@ def remove_fp69_flag(
     tx = case.transaction
     patient = _patient(case.nhs_number or tx.nhs_number)
     trace = Trace()
-    new = address or (proposed_address(tx.data, patient) if tx.data.get("address") else None)
+    # Without a transaction the case is an FP69 expiry PCRM stopped for review (#12): no address sent.
+    new = address or (proposed_address(tx.data, patient) if tx is not None and tx.data.get("address") else None)
     if new:
         values = {
             p: (new.get(p) or "").upper() for p in ("house", "road", "locality", "post_town", "county", "postcode")

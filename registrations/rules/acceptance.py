@@ -229,11 +229,18 @@ def _wrong_ha(tx, practice: Practice, cipher: str, trace: Trace, context: dict) 
 
 
 def _earlier_rejection(tx: Transaction, practice: Practice) -> OutboxItem | None:
-    """Our F3 to this practice for the same person, within the look-back window."""
+    """Our wrong-HA F3 to this practice for the same person, within the look-back window (an F3 sent for
+    any other reason, as PCRM once did, does not make a re-send with code R safe to approve)."""
     since = timezone.now() - dt.timedelta(days=settings.PROCESSING_R_LOOKBACK_DAYS)
     data = tx.data
     for item in (
-        OutboxItem.objects.filter(tx_type="F3", link__practice=practice, created_at__gte=since, caused_by__isnull=False)
+        OutboxItem.objects.filter(
+            tx_type="F3",
+            link__practice=practice,
+            created_at__gte=since,
+            caused_by__isnull=False,
+            payload__free_text__startswith="WRONG HA",
+        )
         .select_related("caused_by")
         .order_by("-id")[:200]
     ):

@@ -240,10 +240,19 @@ def approve_acceptance(
             trace.add("previous practice", "not a GP Links partner", f"{previous_ods} gets no deduction over GP Links.")
         else:
             new_ha = practice.ha.cipher if old.ha_id != practice.ha_id else None
+            reason = "2" if new_ha else "3"
+            if patient.sensitive:
+                reason, new_ha = settings.SENSITIVE_TRANSFER_DEDUCTION_REASON, None
+                trace.add(
+                    "sensitive flag",
+                    "nothing that locates the patient",
+                    f"The record is restricted (S flag): the F2 to {old.ods_code} says only that the patient left "
+                    f"(reason {reason}), with no new HA (NAD+NFH) and no reason that tells which area they moved to.",
+                )
             deducted = deduct(
                 patient,
                 practice=old,
-                reason="2" if new_ha else "3",
+                reason=reason,
                 on=on,
                 caused_by=tx,
                 trace=trace,
@@ -410,6 +419,9 @@ def deduct(
         "2": f"the patient moved to another HA ({new_ha})",
         "3": "the patient moved to another practice in the same HA",
         "5": "the patient has emigrated",
+        "9": "removed at the practice's request",
+        "13": "the patient has left the list (other reason)",
+        "14": "mail to the patient came back undelivered (FP69 expired)",
     }.get(reason, f"deduction reason {reason}")
     trace.add("deduction", f"F2 reason {reason} queued", f"{practice.ods_code} is told: {why}, from {on}.")
     return Applied(sent=_sent(item))

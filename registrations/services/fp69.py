@@ -17,8 +17,9 @@ from pds.errors import InvalidNhsNumber, PatientNotFound
 from pds.gateway import get_gateway
 
 from ..models import FP69Flag, FP69Status, Practice
+from ..ports import CaseKind, CaseRequest, open_case
 from ..rules.base import Trace
-from ..rules.evidence import address_dict
+from ..rules.evidence import address_dict, pds_snapshot, practice_summary
 from ..selectors import home_link, registered_gp, served_by_pcrm
 from .apply import SYSTEM, deduct, gp_links_text
 from .outbox import queue_transaction
@@ -109,7 +110,12 @@ def mark_returned_mail(
 @transaction.atomic
 def remove_flag(nhs_number: str, *, by: str, caused_by=None, on: dt.date | None = None) -> FP69Flag:
     """The address is confirmed or corrected: clear the flag and tell the practice (F10)."""
-    flag = FP69Flag.objects.select_for_update().filter(nhs_number=nhs_number, status=FP69Status.OPEN).first()
+    flag = (
+        FP69Flag.objects.select_for_update()
+        .filter(nhs_number=nhs_number, status__in=(FP69Status.OPEN, FP69Status.REVIEW))
+        .order_by("-id")
+        .first()
+    )
     if flag is None:
         raise NoOpenFlag("the patient has no open FP69 notice")
     link = home_link(flag.practice)
@@ -125,6 +131,53 @@ def remove_flag(nhs_number: str, *, by: str, caused_by=None, on: dt.date | None 
     flag.closed_by = by
     flag.save(update_fields=["closing", "status", "closed_on", "closed_by", "updated_at"])
     return flag
+
+
+def _doubt_at_expiry(flag: FP69Flag, patient) -> str:
+    """Why deducting at expiry would be wrong now ('' when it would not): PDS learned something since the
+    notice that makes the returned mail no reason to remove the patient."""
+    if patient.death_date:
+        return f"PDS records a death on {patient.death_date}: a death is deducted with its own reason"
+    if patient.sensitive:
+        return "the record is now restricted (S flag): its address cannot be checked with the practice"
+    address = patient.current_address
+    if address is not None and address.start is not None and address.start > flag.set_on:
+        return f"PDS has a new address from {address.start}, after the notice of {flag.set_on}"
+    sent = flag.notice.payload.get("address") if flag.notice_id else None
+    if (
+        sent
+        and address is not None
+        and {k: (v or "").upper() for k, v in address_dict(address).items()}
+        != {k: (v or "").upper() for k, v in sent.items()}
+    ):
+        return "the address in PDS is not the one the notice was about"
+    return ""
+
+
+def _review(flag: FP69Flag, patient, doubt: str, trace: Trace) -> None:
+    """The expiry becomes a case: the flag waits for a person (F10, or closing it) instead of deducting."""
+    flag.status = FP69Status.REVIEW
+    trace.add("FP69 notice", "expired, not deducted", f"{doubt.capitalize()}: a person decides instead.")
+    open_case(
+        CaseRequest(
+            kind=CaseKind.FP69_RESPONSE,
+            summary="FP69 notice expired, but PDS changed since: check before deducting",
+            nhs_number=patient.nhs_number,
+            practice_ods=flag.practice.ods_code,
+            ha_cipher=flag.practice.ha.cipher,
+            evidence={
+                "fp69": {
+                    "reason": flag.reason,
+                    "set_on": flag.set_on.isoformat(),
+                    "expires_on": flag.expires_on.isoformat(),
+                },
+                "why": doubt,
+                "pds": pds_snapshot(patient),
+                "practice": practice_summary(flag.practice),
+            },
+            rule_trace=trace.steps,
+        )
+    )
 
 
 def expire_due(*, today: dt.date, by: str = SYSTEM) -> list[int]:
@@ -150,9 +203,13 @@ def _expire_one(pk: int, *, today: dt.date, by: str) -> bool:
         patient = get_gateway().get(flag.nhs_number)
     except PatientNotFound:
         patient = None
+    doubt = _doubt_at_expiry(flag, patient) if patient is not None else ""
     if patient is None:
         flag.status = FP69Status.SUPERSEDED
+    elif doubt:
+        _review(flag, patient, doubt, trace)
     else:
+        trace.add("FP69 notice", "expired", "No reply, no death, no restriction and no new address since the notice.")
         deducted = deduct(
             patient,
             practice=flag.practice,

@@ -68,14 +68,27 @@ def test_allocate_a_new_number_and_apply(world, agent):
     assert only_reply("F4").payload == {"gp_code": GP, "nhs_number": created.nhs_number}
 
 
-def test_reject_an_acceptance_sends_f3_with_the_reason(world, agent):
+def test_rejecting_an_acceptance_for_a_wrong_ha_sends_an_f3_that_says_so(world, agent):
     jane()
     tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
-    resolution.reject_to_practice(case_for(tx), by=agent, reason_code="INSUFFICIENT_DETAILS")
+    resolution.reject_to_practice(case_for(tx), by=agent, reason_code="WRONG_HA", text="send it to Coventry")
     f3 = only_reply("F3")
-    assert (f3.quoted_tn, f3.payload["free_text"]) == (41, "INSUFFICIENT DETAILS TO IDENTIFY PATIENT - PLEASE RESUBMIT")
+    assert (f3.quoted_tn, f3.payload["free_text"]) == (41, "WRONG HA - SEND IT TO COVENTRY")
     tx.refresh_from_db()
     assert tx.status == TxStatus.REJECTED and case_for(tx).status == "REJECTED"
+
+
+@pytest.mark.parametrize("reason", ["INSUFFICIENT_DETAILS", "PATIENT_DECEASED", "DUPLICATE", "NOT_ON_LIST"])
+def test_any_other_refusal_of_an_acceptance_sends_nothing_over_gp_links(world, agent, reason):
+    """F3 is "wrong HA" to a GP system (protocol 4.6; ADR 0014): other refusals are PCSE's to tell."""
+    jane()
+    tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
+    result = resolution.reject_to_practice(case_for(tx), by=agent, reason_code=reason)
+    assert replies() == [] and result.sent == []
+    assert "nothing sent over GP Links" in result.summary
+    tx.refresh_from_db()
+    assert tx.status == TxStatus.REJECTED
+    assert any(s["result"] == "nothing over GP Links" for s in tx.rule_trace)
 
 
 def test_other_reason_needs_words(world, agent):
@@ -83,8 +96,8 @@ def test_other_reason_needs_words(world, agent):
     tx = process(world.gp_new, g1(41, GP, free_text="PLEASE CALL"))[0]
     with pytest.raises(resolution.InvalidInput):
         resolution.reject_to_practice(case_for(tx), by=agent, reason_code="OTHER")
-    resolution.reject_to_practice(case_for(tx), by=agent, reason_code="OTHER", text="call the surgery, please")
-    assert only_reply("F3").payload["free_text"] == "CALL THE SURGERY, PLEASE"
+    result = resolution.reject_to_practice(case_for(tx), by=agent, reason_code="OTHER", text="call the surgery, please")
+    assert result.summary.endswith("CALL THE SURGERY, PLEASE") and replies() == []
 
 
 def test_keep_pds_and_close(world, agent):

@@ -104,12 +104,12 @@ def test_a_refusal_from_the_service_is_shown_in_the_error_summary(client, agent,
 def test_rejecting_asks_for_confirmation_then_sends_the_f3(client, agent, two_janes):
     case = two_janes.case
     queue.claim(case.pk, by=agent)
-    data = {"reason_code": "INSUFFICIENT_DETAILS", "note": "Two records; practice to resend with NHS number."}
+    data = {"reason_code": "WRONG_HA", "note": "The practice belongs to another HA."}
 
     confirm = client.post(action_url(case, "reject_to_practice"), data)
     assert confirm.status_code == 200
     assertContains(confirm, "Are you sure you want to reject to the practice?")
-    assertContains(confirm, "Not enough detail to identify the patient")
+    assertContains(confirm, "Wrong health authority")
     assertContains(confirm, 'name="confirmed" value="yes"')
     assertContains(confirm, "nhsuk-button--warning")
     assert ExceptionCase.objects.get(pk=case.pk).status == "IN_PROGRESS"  # nothing done yet
@@ -120,8 +120,8 @@ def test_rejecting_asks_for_confirmation_then_sends_the_f3(client, agent, two_ja
     case.refresh_from_db()
     assert case.status == "REJECTED"
     f3 = OutboxItem.objects.get(caused_by=case.transaction, tx_type="F3")
-    assert f3.payload["free_text"].startswith("INSUFFICIENT DETAILS")
-    assert CaseEvent.objects.filter(case=case, action="reject_to_practice", reason_code="INSUFFICIENT_DETAILS").exists()
+    assert f3.payload["free_text"].startswith("WRONG HA - ")
+    assert CaseEvent.objects.filter(case=case, action="reject_to_practice", reason_code="WRONG_HA").exists()
 
 
 def test_other_needs_the_words_the_practice_will_see(client, agent, two_janes):
