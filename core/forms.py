@@ -7,6 +7,8 @@ input the NHS.UK class for its widget, the error modifier when the field has an 
 (core/templatetags/pcrm.py), which picks the component template for the widget.
 """
 
+import datetime as dt
+
 from django import forms
 from django.forms.boundfield import BoundField
 from django.forms.utils import flatatt
@@ -71,7 +73,21 @@ class NHSBoundField(BoundField):
             return "components/field_checkboxes.html"
         if isinstance(widget, forms.Textarea) and getattr(self.field, "character_count", None):
             return "components/field_character_count.html"
+        if isinstance(widget, NHSDateInput):
+            return "components/field_date.html"
         return "components/field_input.html"
+
+    @property
+    def date_parts(self) -> list[dict]:
+        """For an NHS.UK date input: day, month and year, each with its id, name, value and width."""
+        value = self.value()
+        if isinstance(value, dt.date):
+            value = (str(value.day), str(value.month), str(value.year))
+        value = value or ("", "", "")
+        return [
+            {"label": label, "id": f"{self.auto_id}-{part}", "name": f"{self.html_name}-{part}", "value": v, "width": w}
+            for (part, label, w), v in zip(NHSDateInput.PARTS, value, strict=True)
+        ]
 
 
 class NHSSelect(forms.Select):
@@ -141,3 +157,52 @@ class NHSNumberField(forms.CharField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if not is_valid(value):
             raise forms.ValidationError(self.error_messages["check_digit"], code="check_digit")
+
+
+class NHSDateInput(forms.Widget):
+    """The NHS.UK date input: day, month and year in three boxes (`<name>-day`, `-month`, `-year`).
+
+    People type dates more reliably in three boxes than in a browser's date picker, which also differs
+    from browser to browser. The value read back is the three parts as typed; NHSDateField checks them.
+    """
+
+    PARTS = (("day", "Day", 2), ("month", "Month", 2), ("year", "Year", 4))
+
+    def value_from_datadict(self, data, files, name):
+        parts = tuple((data.get(f"{name}-{part}") or "").strip() for part, _, _ in self.PARTS)
+        if not any(parts) and data.get(name):
+            # A link or bookmark made before the three boxes (name=YYYY-MM-DD) still works.
+            year, _, rest = str(data[name]).partition("-")
+            month, _, day = rest.partition("-")
+            parts = (day, month, year)
+        return None if not any(parts) else parts
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and not any(f"{name}-{part}" in data for part, _, _ in self.PARTS)
+
+    def id_for_label(self, id_):
+        # The error summary links to the first box.
+        return f"{id_}-day" if id_ else id_
+
+
+class NHSDateField(forms.Field):
+    """A date typed into the NHS.UK date input; its errors name the field and say what is missing."""
+
+    widget = NHSDateInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.date):
+            return value
+        day, month, year = value
+        name = self.label or "The date"
+        missing = [part for part, text in zip(("day", "month", "year"), (day, month, year), strict=True) if not text]
+        if missing:
+            raise forms.ValidationError(f"{name} must include a {' and a '.join(missing)}", code="incomplete")
+        if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
+            raise forms.ValidationError(f"{name} must be a real date, like 15 3 2026", code="invalid")
+        try:
+            return dt.date(int(year), int(month), int(day))
+        except ValueError:
+            raise forms.ValidationError(f"{name} must be a real date, like 15 3 2026", code="invalid") from None

@@ -4,9 +4,11 @@ Apps build their own tags (a case kind, an interchange status) from the one `Tag
 on the site is checked against the same list of NHS.UK colours.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils import timezone
 
 from .nhs_number import format_nhs_number
 from .roles import Perm
@@ -30,6 +32,38 @@ class Tag:
 def nhs_number(value: str | None) -> str:
     """3-3-4 for display; anything that is not a 10-digit number is shown unchanged."""
     return format_nhs_number(value) if value else ""
+
+
+# --- dates and times: one NHS.UK format everywhere (service manual, content style guide: numbers) -------
+
+
+def nhs_date(value: dt.date | dt.datetime | None) -> str:
+    """ "2 December 2026": day without a leading zero, the month in full, four-digit year (UK local date)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{value.day} {value:%B %Y}"
+
+
+def nhs_time(value: dt.datetime | dt.time) -> str:
+    """ "9am", "2:30pm", "midday", "midnight": the 12-hour clock, as NHS.UK writes times."""
+    if isinstance(value, dt.datetime):
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).time()
+    if (value.hour, value.minute) == (0, 0):
+        return "midnight"
+    if (value.hour, value.minute) == (12, 0):
+        return "midday"
+    hour = value.hour % 12 or 12
+    suffix = "am" if value.hour < 12 else "pm"
+    return f"{hour}{suffix}" if value.minute == 0 else f"{hour}:{value.minute:02d}{suffix}"
+
+
+def nhs_datetime(value: dt.datetime | None) -> str:
+    """ "2 December 2026 at 9:30am" (UK local time)."""
+    if value is None or value == "":
+        return ""
+    return f"{nhs_date(value)} at {nhs_time(value)}"
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,27 @@
 """The queue's filters (django-filter): kind, status, HA, practice, SLA state, assignee, received date,
-and a search by NHS number that accepts the number as people type it (spaces and dashes ignored).
+and a search by NHS number (as people type it: spaces and dashes ignored) or by name.
+
+A search looks through every case, whichever view it was typed in and whatever its status (unless a
+status is chosen); filters that cannot match say why (an inverted date range, an unknown practice).
 
 Filters only narrow a queryset the view has already limited to what the user may see; every filter
 is a plain equality or range on an indexed column, so a filtered page stays a keyset read.
 """
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 
 import django_filters
 from django import forms
 from django.utils import timezone
 
-from core.forms import NHSForm, NHSNumberField
+from core.forms import NHSDateField, NHSForm, NHSNumberField
+from core.validators import ODS_CODE
 from exceptions import actions, kinds, sla
-from exceptions.models import OPEN_STATUSES, CaseStatus
+from exceptions.models import OPEN_STATUSES, CaseStatus, ExceptionCase
 from exceptions.selectors import cases
-from registrations.models import HealthAuthority
+from registrations.models import HealthAuthority, Practice
 
 OPEN = "open"
 ANY = "any"
@@ -48,15 +54,82 @@ class NHSNumberFilter(django_filters.CharFilter):
     field_class = NHSNumberField
 
 
+class NHSDateFilter(django_filters.Filter):
+    field_class = NHSDateField
+
+
+@dataclass(frozen=True)
+class Search:
+    """What was typed in the queue's search box: an NHS number, or a surname with perhaps a forename."""
+
+    nhs_number: str = ""
+    surname: str = ""
+    forename: str = ""
+
+
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+)*$")
+
+
+class CaseSearchField(forms.CharField):
+    """An NHS number (any spacing) or a name: "Stevens", "Jane Stevens" or "Stevens, Jane"."""
+
+    default_error_messages = {
+        "name": "Enter an NHS number, like 943 476 5919, or a name, like Jane Stevens",
+    }
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        if any(ch.isdigit() for ch in value):
+            return Search(nhs_number=NHSNumberField(required=False, label=self.label).clean(value))
+        if "," in value:
+            surname, _, forename = (part.strip() for part in value.partition(","))
+        else:
+            *forenames, surname = value.split()
+            forename = forenames[0] if forenames else ""
+        if not _NAME.match(surname) or (forename and not _NAME.match(forename)):
+            raise forms.ValidationError(self.error_messages["name"], code="name")
+        return Search(surname=surname, forename=forename)
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = CaseSearchField
+
+
+class CaseFilterForm(NHSForm):
+    """The queue's filter form: checks the filters together, so a search that cannot match says why."""
+
+    def clean_practice(self):
+        code = (self.cleaned_data.get("practice") or "").strip().upper()
+        if not code:
+            return ""
+        if not ODS_CODE.matches(code):
+            raise forms.ValidationError(f"Practice ODS code must be a letter and 5 digits, like A81001 (not {code})")
+        known = (
+            Practice.objects.filter(ods_code=code).exists() or ExceptionCase.objects.filter(practice_ods=code).exists()
+        )
+        if not known:
+            raise forms.ValidationError(f"No practice has the ODS code {code}: check the code", code="unknown")
+        return code
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and start > end:
+            self.add_error("received_to", "Received to must be the same as or after received from")
+        return data
+
+
 def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 class CaseFilter(django_filters.FilterSet):
-    q = NHSNumberFilter(
-        label="Search by NHS number",
-        method="filter_nhs_number",
-        help_text="Finds cases in any status unless you choose one",
+    q = SearchFilter(
+        label="Search by NHS number or name",
+        method="filter_search",
+        help_text="Searches every case, open or closed, in every view",
     )
     kind = django_filters.ChoiceFilter(label="Kind", choices=kind_choices, empty_label="Any kind")
     status = django_filters.ChoiceFilter(
@@ -79,15 +152,11 @@ class CaseFilter(django_filters.FilterSet):
     assignee = django_filters.ChoiceFilter(
         label="Assignee", choices=assignee_choices, empty_label="Anyone", method="filter_assignee"
     )
-    received_from = django_filters.DateFilter(
-        label="Received from", method="filter_received_from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    received_to = django_filters.DateFilter(
-        label="Received to", method="filter_received_to", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    received_from = NHSDateFilter(label="Received from", method="filter_received_from")
+    received_to = NHSDateFilter(label="Received to", method="filter_received_to")
 
     class Meta:
-        form = NHSForm
+        form = CaseFilterForm
         fields: list[str] = []
 
     def __init__(self, *args, request=None, **kwargs):
@@ -98,8 +167,7 @@ class CaseFilter(django_filters.FilterSet):
         self.form.fields["q"].widget.attrs.update(
             {
                 "autocomplete": "off",
-                "class": "nhsuk-input--width-10 nhsuk-search-input__input",
-                "inputmode": "numeric",
+                "class": "nhsuk-input--width-20 nhsuk-search-input__input",
                 "data-shortcut": "search",
             }
         )
@@ -124,14 +192,16 @@ class CaseFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(status=value)
 
-    def filter_nhs_number(self, queryset, name, value):
-        return queryset.filter(nhs_number=value)
+    def filter_search(self, queryset, name, value: Search):
+        if value.nhs_number:
+            return queryset.filter(nhs_number=value.nhs_number)
+        return cases.named(queryset, value.surname, value.forename)
 
     def filter_sla(self, queryset, name, value):
         return sla.filter_sla(queryset, value)
 
     def filter_practice(self, queryset, name, value):
-        return queryset.filter(practice_ods=value.strip().upper())
+        return queryset.filter(practice_ods=value)
 
     def filter_assignee(self, queryset, name, value):
         if value == ME:
@@ -174,10 +244,8 @@ class AuditFilter(django_filters.FilterSet):
     )
     action = django_filters.ChoiceFilter(label="What", choices=audit_action_choices, empty_label="Anything")
     case = django_filters.NumberFilter(label="Case number", method="filter_case", min_value=1)
-    when_from = django_filters.DateFilter(
-        label="From", method="filter_from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    when_to = django_filters.DateFilter(label="To", method="filter_to", widget=forms.DateInput(attrs={"type": "date"}))
+    when_from = NHSDateFilter(label="From", method="filter_from")
+    when_to = NHSDateFilter(label="To", method="filter_to")
 
     class Meta:
         form = NHSForm

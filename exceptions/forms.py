@@ -211,3 +211,15 @@ class AssignForm(NHSForm):
             qs = qs.exclude(pk=case.assigned_to_id)
         self.fields["assignee"].queryset = qs
         self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
+class SaveFilterForm(NHSForm):
+    name = forms.CharField(
+        label="Name these filters",
+        max_length=60,
+        help_text="For example, No trace in Leeds. Up to 60 characters.",
+        error_messages={
+            "required": "Enter a name for these filters",
+            "max_length": "Name these filters in 60 characters or fewer",
+        },
+    )

@@ -175,3 +175,19 @@ class AuditEvent(models.Model):
         if self.pk:
             raise ValueError("Audit events are append-only")
         super().save(*args, **kwargs)
+
+
+class SavedFilter(models.Model):
+    """A person's own named view of the queue: the query string of the queue page they saved."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="exc_saved_filter_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name

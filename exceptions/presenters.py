@@ -1,5 +1,7 @@
 """How exception cases look to the people who work them: words and tag colours, kept out of templates."""
 
+import json
+
 from core.presenters import Tag
 from exceptions import kinds
 from exceptions.models import CaseStatus
@@ -87,3 +89,26 @@ SLA_COLOURS = {"overdue": "red", "due_soon": "orange", "on_time": "green"}
 
 def sla_tag(state: str) -> Tag:
     return Tag(SLA_LABELS.get(state, str(state)), SLA_COLOURS.get(state, "grey"))
+
+
+def queue_status_tag(status: str, *, escalated: bool = False) -> Tag:
+    """A case's status in the queue: "Not started" rather than "Open" (every open case is open), and an
+    escalated case (in progress, held by nobody) says so."""
+    if escalated:
+        return Tag("Escalated", "purple")
+    if status == CaseStatus.OPEN:
+        return Tag("Not started", CASE_STATUS_COLOURS[CaseStatus.OPEN])
+    return case_status_tag(status)
+
+
+def patient_name(surname: str | None, forenames) -> str:
+    """The patient's name as the message gave it, in the NHS.UK order for lists: "STEVENS, Jane"."""
+    if not surname:
+        return ""
+    if isinstance(forenames, str):
+        try:
+            forenames = json.loads(forenames)
+        except ValueError:
+            forenames = [forenames]
+    given = " ".join(str(name).title() for name in forenames or [])
+    return f"{surname.upper()}, {given}" if given else surname.upper()

@@ -54,11 +54,14 @@ class QueueRow:
     pk: int
     url: str
     nhs_number: str
+    name: str
     kind: Tag
     practice: str
     received: dt.datetime
     age: str
+    due: dt.datetime | None
     sla: Tag | None
+    status: Tag
     assignee: str
     summary: str
 
@@ -68,18 +71,30 @@ class CaseTable(KeysetTable):
 
     select = tables.Column(verbose_name="Select", orderable=False, attrs={"th": {"class": "pcrm-select-column"}})
     nhs_number = tables.Column(verbose_name="NHS number")
+    name = tables.Column(verbose_name="Name", orderable=False)
     kind = tables.Column(verbose_name="Kind")
     practice_ods = tables.Column(verbose_name="Practice")
     opened_at = tables.Column(verbose_name="Received")
-    age = tables.Column(verbose_name="Age", orderable=False)
-    sla = tables.Column(verbose_name="SLA", accessor="due_at")
+    sla = tables.Column(verbose_name="Due", accessor="due_at")
+    status = tables.Column(verbose_name="Status", orderable=False)
     assigned_to = tables.Column(verbose_name="Assignee", orderable=False)
     summary = tables.Column(orderable=False)
 
     class Meta:
         model = ExceptionCase
         fields = ()
-        sequence = ("select", "nhs_number", "kind", "practice_ods", "opened_at", "age", "sla", "assigned_to", "summary")
+        sequence = (
+            "select",
+            "nhs_number",
+            "name",
+            "kind",
+            "practice_ods",
+            "opened_at",
+            "sla",
+            "status",
+            "assigned_to",
+            "summary",
+        )
         empty_text = "No cases match."
         template_name = "exceptions/case_table.html"
 
@@ -99,11 +114,18 @@ class CaseTable(KeysetTable):
             pk=case.pk,
             url=f"{self._base_url}{case.pk}/",
             nhs_number=nhs_number(case.nhs_number),
+            name=presenters.patient_name(
+                getattr(case, "patient_surname", None), getattr(case, "patient_forenames", None)
+            ),
             kind=presenters.kind_tag(case.kind),
             practice=case.practice_ods or "—",
             received=case.opened_at,
             age=self._age(case.opened_at),
+            due=case.due_at if is_open else None,
             sla=presenters.sla_tag(sla.sla_state(case.due_at, self.cutoffs)) if is_open else None,
+            status=presenters.queue_status_tag(
+                case.status, escalated=is_open and case.assigned_to_id is None and case.status == "IN_PROGRESS"
+            ),
             assignee=self._assignee(case),
             summary=case.summary,
         )

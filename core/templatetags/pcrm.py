@@ -22,6 +22,18 @@ def nhs_number(value: str | None) -> str:
 
 
 @register.filter
+def nhs_date(value) -> str:
+    """`{{ case.opened_at|nhs_date }}` -> "2 December 2026" (the one date format on every page)."""
+    return presenters.nhs_date(value)
+
+
+@register.filter
+def nhs_datetime(value) -> str:
+    """`{{ event.at|nhs_datetime }}` -> "2 December 2026 at 9:30am"."""
+    return presenters.nhs_datetime(value)
+
+
+@register.filter
 def message_banner(message) -> presenters.Banner:
     return presenters.message_banner(getattr(message, "level_tag", ""))
 

@@ -1,18 +1,30 @@
 """Reads for the work queue: which open cases a person sees, how many, and who may act on a case."""
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 
 from core.roles import Perm
-from exceptions.models import OPEN_STATUSES, ExceptionCase
+from exceptions.models import OPEN_STATUSES, CaseStatus, ExceptionCase, SavedFilter
 
 WORK = Perm.RESOLVE_CASE
 ASSIGN = Perm.ASSIGN_CASE
 
-MINE, UNASSIGNED, TEAM, ALL = "mine", "unassigned", "team", "all"
-VIEWS = (MINE, UNASSIGNED, TEAM, ALL)
-VIEW_LABELS = {MINE: "My work", UNASSIGNED: "Unassigned", TEAM: "Team", ALL: "All"}
+MINE, UNASSIGNED, TEAM, ESCALATED, ALL = "mine", "unassigned", "team", "escalated", "all"
+VIEWS = (MINE, UNASSIGNED, TEAM, ESCALATED, ALL)
+VIEW_LABELS = {MINE: "My work", UNASSIGNED: "Unassigned", TEAM: "Team", ESCALATED: "Escalated", ALL: "All"}
 DEFAULT_VIEW = UNASSIGNED
+# Escalated cases wait for a team leader (exceptions.services.resolution.escalate): only leaders get the view.
+LEADER_VIEWS = frozenset({ESCALATED})
+
+# An escalated case is one still in progress that nobody holds: passed up for a team leader to pick up.
+_ESCALATED = Q(status=CaseStatus.IN_PROGRESS, assigned_to__isnull=True)
+
+
+def views_for(user) -> tuple[str, ...]:
+    return tuple(v for v in VIEWS if v not in LEADER_VIEWS or user.has_perm(ASSIGN))
 
 
 def open_cases() -> QuerySet:
@@ -27,6 +39,8 @@ def for_view(qs: QuerySet, view: str, user) -> QuerySet:
         return qs.unassigned()
     if view == TEAM:
         return qs.assigned()
+    if view == ESCALATED:
+        return qs.filter(_ESCALATED)
     return qs
 
 
@@ -36,9 +50,46 @@ def view_counts(user) -> dict[str, int]:
         mine=Count("id", filter=Q(assigned_to=user)),
         unassigned=Count("id", filter=Q(assigned_to__isnull=True)),
         team=Count("id", filter=Q(assigned_to__isnull=False)),
+        escalated=Count("id", filter=_ESCALATED),
         all=Count("id"),
     )
     return {view: counts[view] for view in VIEWS}
+
+
+def with_names(qs: QuerySet) -> QuerySet:
+    """Each case with the patient's name as the message gave it (surname, forenames), for the queue's Name column.
+
+    Read from the case's transaction; a case with no transaction (an interchange or MESH failure) has none.
+    """
+    return qs.annotate(
+        patient_surname=KeyTextTransform("surname", "transaction__data"),
+        patient_forenames=KeyTextTransform("forenames", "transaction__data"),
+    )
+
+
+def named(qs: QuerySet, surname: str, forename: str = "") -> QuerySet:
+    """Cases whose message names this patient: the surname in full, a forename by its start (any case)."""
+    qs = qs.filter(transaction__data__surname__iexact=surname)
+    if forename:
+        # Forenames are a JSON list; the first is the one people say, and they type its start.
+        qs = qs.filter(transaction__data__forenames__0__istartswith=forename)
+    return qs
+
+
+def workload(now: dt.datetime, soon: dt.datetime) -> list[dict]:
+    """Open cases per person who can work them: held, overdue and due soon; people holding none included."""
+    open_case = Q(cases__status__in=OPEN_STATUSES)
+    return list(
+        assignable_users()
+        .annotate(
+            held=Count("cases", filter=open_case, distinct=True),
+            overdue=Count("cases", filter=open_case & Q(cases__due_at__lt=now), distinct=True),
+            due_soon=Count(
+                "cases", filter=open_case & Q(cases__due_at__gte=now, cases__due_at__lt=soon), distinct=True
+            ),
+        )
+        .values("pk", "username", "first_name", "last_name", "held", "overdue", "due_soon")
+    )
 
 
 COUNT_LIMIT = 2_000
@@ -81,3 +132,8 @@ def can_release(user, case: ExceptionCase) -> bool:
         and case.assigned_to_id is not None
         and (case.assigned_to_id == user.pk or user.has_perm(ASSIGN))
     )
+
+
+def saved_filters(user) -> QuerySet:
+    """The person's own saved views of the queue, by name."""
+    return SavedFilter.objects.filter(user=user)

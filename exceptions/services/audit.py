@@ -30,7 +30,7 @@ SEARCH_AUDIT = "search_audit"
 ACTION_LABELS = {
     VIEW_CASE: "Viewed a case",
     VIEW_PATIENT: "Viewed a patient record",
-    SEARCH_QUEUE: "Searched the queue by NHS number",
+    SEARCH_QUEUE: "Searched the queue by NHS number or name",
     SEARCH_AUDIT: "Searched the audit log",
     "take_next": "Took the next case",
     "claim_case": "Claimed a case",

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from exceptions import actions
-from exceptions.models import OPEN_STATUSES, CaseEvent, CaseStatus, ExceptionCase
+from exceptions.models import OPEN_STATUSES, CaseEvent, CaseStatus, ExceptionCase, SavedFilter
 from exceptions.selectors.cases import ASSIGN, WORK
 from exceptions.services import audit, resolution
 
@@ -63,19 +64,22 @@ def _hand_to(case: ExceptionCase, user) -> None:
     case.save(update_fields=["assigned_to", "status"])
 
 
-def take_next(*, by) -> ExceptionCase | None:
+def take_next(*, by, among: QuerySet | None = None) -> ExceptionCase | None:
     """Claim the most urgent unassigned open case for `by`, or None when there is nothing to take.
 
-    Rows another transaction has locked are skipped, not waited for, so twenty people pressing
-    "Take next" at once get twenty different cases and nobody waits on anybody.
+    `among` (cases narrowed by the queue's filters) keeps "Take next" within what the person is looking
+    at: the next case of that kind, that practice. Rows another transaction has locked are skipped, not
+    waited for, so twenty people pressing "Take next" at once get twenty different cases and nobody
+    waits on anybody.
     """
     _require(by, WORK, "work cases")
     # An escalated case stays in progress with nobody holding it, for a team leader to pick up; agents
     # take only cases nobody has started.
     statuses = OPEN_STATUSES if by.has_perm(ASSIGN) else (CaseStatus.OPEN,)
     with transaction.atomic():
+        candidates = ExceptionCase.objects.all() if among is None else among.order_by()
         case = (
-            ExceptionCase.objects.select_for_update(skip_locked=True)
+            candidates.select_for_update(skip_locked=True, of=("self",))
             .defer("evidence", "rule_trace")
             .filter(status__in=statuses)
             .unassigned()
@@ -213,3 +217,20 @@ def bulk_reprocess(case_ids: Iterable[int], *, by, reason_code: str, note: str =
             raise QueueError(str(exc)) from exc
 
     return _each(case_ids, move)
+
+
+# --- saved filters: a person's own named views of the queue --------------------------------------------
+
+
+def save_filter(*, by, name: str, query: str) -> "SavedFilter":
+    """Save (or replace, under the same name) the queue page `query` as one of `by`'s saved filters."""
+    name = name.strip()
+    if not name:
+        raise QueueError("Enter a name for these filters.")
+    saved, _ = SavedFilter.objects.update_or_create(user=by, name=name, defaults={"query": query})
+    return saved
+
+
+def delete_filter(*, by, pk: int) -> None:
+    """Remove one of `by`'s saved filters; someone else's is never touched."""
+    SavedFilter.objects.filter(user=by, pk=pk).delete()

@@ -20,8 +20,9 @@ from django.views.decorators.vary import vary_on_headers
 from core.htmx import page_or_partial
 from core.presenters import landing
 from core.roles import Perm
+from exceptions import sla
 from exceptions.filters import CaseFilter
-from exceptions.forms import BulkActionForm
+from exceptions.forms import BulkActionForm, SaveFilterForm
 from exceptions.models import ExceptionCase
 from exceptions.selectors import cases
 from exceptions.selectors.pagination import Order, paginate
@@ -47,16 +48,33 @@ def queue_url(request) -> str:
     return request.session.get(QUEUE_URL_KEY) or reverse("exceptions:case-list")
 
 
+def _filterset(request, params: QueryDict, view: str) -> CaseFilter:
+    """The queue's filters over the cases of `view`; a search looks through every case, in every view."""
+    base = ExceptionCase.objects.select_related("assigned_to").defer("evidence", "rule_trace")
+    if not (params.get("q") or "").strip():
+        base = cases.for_view(base, view, request.user)
+    return CaseFilter(params, queryset=cases.with_names(base), request=request)
+
+
+def _audit_search(user, filterset: CaseFilter, view: str) -> None:
+    search = filterset.form.cleaned_data.get("q")
+    if search is None:
+        return
+    if search.nhs_number:
+        audit.record(user, audit.SEARCH_QUEUE, nhs_number=search.nhs_number, detail={"view": view})
+    else:
+        name = " ".join(filter(None, (search.forename, search.surname)))
+        audit.record(user, audit.SEARCH_QUEUE, detail={"view": view, "name": name})
+
+
 def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None = None) -> dict:
     user = request.user
-    view = params.get("view") if params.get("view") in cases.VIEWS else cases.DEFAULT_VIEW
+    views = cases.views_for(user)
+    view = params.get("view") if params.get("view") in views else cases.DEFAULT_VIEW
     counts = cases.view_counts(user)
-    base = cases.for_view(
-        ExceptionCase.objects.select_related("assigned_to").defer("evidence", "rule_trace"), view, user
-    )
-    filterset = CaseFilter(params, queryset=base, request=request)
+    filterset = _filterset(request, params, view)
     valid = filterset.is_valid()
-    qs = filterset.qs if valid else base.none()
+    qs = filterset.qs if valid else filterset.queryset.none()
 
     sort = params.get("sort") or DEFAULT_SORT
     if sort.lstrip("-") not in SORTS:
@@ -64,6 +82,7 @@ def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None 
     order = Order(SORTS[sort.lstrip("-")], descending=sort.startswith("-"))
     page = paginate(qs, order, after=params.get("after"), before=params.get("before"), per_page=PER_PAGE)
 
+    searching = valid and filterset.form.cleaned_data.get("q") is not None
     if not valid:
         total, more = 0, False
     elif filterset.narrowed:
@@ -74,23 +93,24 @@ def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None 
     now = timezone.now()
     can_bulk = user.has_perm(cases.WORK)
     table = CaseTable(page.rows, order_by=sort, now=now, selectable=can_bulk)
-    nhs_number = filterset.form.cleaned_data.get("q") if valid else None
-    if nhs_number:
-        audit.record(user, audit.SEARCH_QUEUE, nhs_number=nhs_number, detail={"view": view})
+    if valid:
+        _audit_search(user, filterset, view)
     query = params.urlencode()
     return {
         "current_url": reverse("exceptions:case-list") + (f"?{query}" if query else ""),
+        "query": query,
         "view": view,
         "views": [
             {
                 "text": cases.VIEW_LABELS[v],
                 "count": counts[v],
                 "href": f"?view={v}",
-                "current": v == view,
+                "current": v == view and not searching,
                 "id": f"view-{v}",
             }
-            for v in cases.VIEWS
+            for v in views
         ],
+        "searching": searching,
         "filter": filterset,
         "filter_errors": filterset.form.errors if not valid else None,
         "table": table,
@@ -101,6 +121,8 @@ def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None 
         "bulk_form": bulk_form or BulkActionForm(user=user),
         "can_work": can_bulk,
         "can_assign": user.has_perm(cases.ASSIGN),
+        "saved_filters": cases.saved_filters(user),
+        "save_filter_form": SaveFilterForm(),
     }
 
 
@@ -116,18 +138,87 @@ def case_list(request):
     )
 
 
+def _describe_filters(filterset: CaseFilter) -> str:
+    """The filters in words, for "no cases like this are left": "Kind: No trace, Practice: A81001"."""
+    parts = []
+    for name, value in filterset.form.cleaned_data.items():
+        if value in (None, "") or name in ("status", "q"):
+            continue
+        field = filterset.form.fields[name]
+        shown = dict(getattr(field, "choices", ())).get(value, value) if hasattr(field, "choices") else value
+        parts.append(f"{field.label}: {shown}")
+    return ", ".join(parts)
+
+
 @require_POST
 @permission_required(Perm.RESOLVE_CASE, raise_exception=True)
 def take_next(request):
+    """The most urgent unassigned case within the queue's current filters (the page the button was on,
+    or for a case page's button the queue page last seen)."""
+    queue_page = request.POST.get("queue") or queue_url(request)
+    params = QueryDict(urlsplit(_safe_next(request, queue_page)).query)
+    filterset = CaseFilter(params, queryset=ExceptionCase.objects.all(), request=request)
+    narrowed = filterset.is_valid() and bool(_describe_filters(filterset))
     try:
-        case = queue.take_next(by=request.user)
+        case = queue.take_next(by=request.user, among=filterset.qs if narrowed else None)
     except queue.QueueError as exc:
         messages.error(request, str(exc))
         return redirect(queue_url(request))
     if case is None:
-        messages.info(request, "There are no unassigned cases to take.")
+        if narrowed:
+            messages.info(
+                request,
+                f"There are no unassigned cases like this left ({_describe_filters(filterset)}). "
+                "Clear the filters to take the next case of any kind.",
+            )
+        else:
+            messages.info(request, "There are no unassigned cases to take.")
         return redirect(queue_url(request))
     return redirect("exceptions:case-detail", pk=case.pk)
+
+
+@require_POST
+@permission_required(Perm.VIEW_QUEUE, raise_exception=True)
+def save_filter(request):
+    """Save the queue page's filters under a name the person chooses; then back to that page."""
+    next_url = _safe_next(request, request.POST.get("next"))
+    form = SaveFilterForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["name"][0])
+        return redirect(next_url)
+    query = urlsplit(next_url).query
+    queue.save_filter(by=request.user, name=form.cleaned_data["name"], query=query)
+    messages.success(request, f"Saved your filters as “{form.cleaned_data['name']}”.")
+    return redirect(next_url)
+
+
+@require_POST
+@permission_required(Perm.VIEW_QUEUE, raise_exception=True)
+def delete_filter(request, pk: int):
+    queue.delete_filter(by=request.user, pk=pk)
+    messages.success(request, "Removed the saved filter.")
+    return redirect(_safe_next(request, request.POST.get("next")))
+
+
+@require_GET
+@permission_required(Perm.ASSIGN_CASE, raise_exception=True)
+def workload(request):
+    """Team leaders: open cases per person (held, overdue, due soon), each linking to that person's queue."""
+    now, soon = sla.sla_cutoffs(timezone.now())
+    rows = [
+        {
+            "name": " ".join(filter(None, (row["first_name"], row["last_name"]))) or row["username"],
+            "href": f"{reverse('exceptions:case-list')}?view=team&assignee={row['pk']}",
+            **{key: row[key] for key in ("held", "overdue", "due_soon")},
+        }
+        for row in cases.workload(now, soon)
+    ]
+    counts = cases.view_counts(request.user)
+    return render(
+        request,
+        "exceptions/workload.html",
+        {"rows": rows, "escalated": counts[cases.ESCALATED], "unassigned": counts[cases.UNASSIGNED]},
+    )
 
 
 def _safe_next(request, value: str | None) -> str:

@@ -70,6 +70,44 @@
     row.scrollIntoView({ block: "nearest" });
   }
 
+  function submitForm(form) {
+    if (typeof form.requestSubmit === "function") {
+      form.requestSubmit();
+    } else {
+      form.submit();
+    }
+  }
+
+  // "t" on a case page: a native dialog (focus moves in, Escape closes) asking before claiming another case.
+  function confirmTakeNext(form) {
+    var dialog = document.getElementById("confirm-take-next");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "confirm-take-next";
+      dialog.className = "pcrm-dialog";
+      dialog.setAttribute("aria-labelledby", "confirm-take-next-title");
+      dialog.innerHTML =
+        '<h2 class="nhsuk-heading-m" id="confirm-take-next-title">Take the next case?</h2>' +
+        '<p class="nhsuk-body">You will be given the next unassigned case in your queue. This case stays as it is.</p>' +
+        '<div class="nhsuk-button-group">' +
+        '<button class="nhsuk-button nhsuk-u-margin-bottom-0" data-module="nhsuk-button" type="button" id="confirm-take-next-yes">Take next case</button>' +
+        '<button class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" data-module="nhsuk-button" type="button" id="confirm-take-next-no">Stay on this case</button>' +
+        "</div>";
+      document.body.appendChild(dialog);
+      dialog.querySelector("#confirm-take-next-no").addEventListener("click", function () {
+        dialog.close();
+      });
+      dialog.querySelector("#confirm-take-next-yes").addEventListener("click", function () {
+        dialog.close();
+        submitForm(document.getElementById("take-next-form"));
+      });
+    }
+    if (typeof dialog.showModal === "function") {
+      dialog.showModal();
+      dialog.querySelector("#confirm-take-next-no").focus();
+    }
+  }
+
   function toggleShortcuts() {
     var dialog = document.getElementById("shortcuts");
     if (!dialog || typeof dialog.showModal !== "function") {
@@ -114,10 +152,11 @@
         if (!form) {
           return;
         }
-        if (typeof form.requestSubmit === "function") {
-          form.requestSubmit();
+        if (document.getElementById("queue")) {
+          submitForm(form);
         } else {
-          form.submit();
+          // On a case page one key must not quietly take another case: ask first.
+          confirmTakeNext(form);
         }
         break;
       }
@@ -160,13 +199,51 @@
   }
   addSelectAll();
 
+  // The bulk bar appears only while cases are ticked (its count says how many); without JavaScript it
+  // is always shown. A bar showing an error stays open.
+  function syncBulkBar() {
+    var bar = document.getElementById("bulk-form");
+    if (!bar) {
+      return;
+    }
+    var ticked = document.querySelectorAll("input[name='case'][form='bulk-form']:checked").length;
+    bar.hidden = ticked === 0 && !bar.hasAttribute("data-keep-open");
+    var legend = bar.querySelector("legend");
+    if (legend) {
+      legend.textContent = ticked ? ticked + (ticked === 1 ? " case selected" : " cases selected") : "Selected cases";
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && (event.target.name === "case" || event.target.id === "select-all-cases")) {
+      syncBulkBar();
+    }
+  });
+  syncBulkBar();
+
+  // After a search, focus moves from the search box to the result count (read out by screen readers), so
+  // the shortcut keys work straight away. Other swaps keep the focus htmx restores (by id).
+  var searched = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var source = event.detail && event.detail.elt;
+    searched = !!(source && source.id === "filter-form" && source.querySelector("[data-shortcut='search']"));
+    if (searched) {
+      searched = !!source.querySelector("[data-shortcut='search']").value.trim();
+    }
+  });
+
   // A swapped queue starts with no highlighted row; the focus htmx restores (by id) is kept.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail && event.detail.target && event.detail.target.id === "queue") {
       queueRows().forEach(function (row) {
         row.classList.remove(CURRENT);
       });
       addSelectAll();
+      syncBulkBar();
+      var count = document.getElementById("case-count");
+      if (searched && count) {
+        count.focus();
+      }
+      searched = false;
     }
   });
 })();

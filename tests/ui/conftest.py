@@ -107,6 +107,20 @@ def two_janes(casework):
     return SimpleNamespace(case=case, first=first, second=second)
 
 
+@pytest.fixture
+def sign_in_as(client):
+    """`sign_in_as("Team leader", username="terry")`: a user in that role, signed in on the test client."""
+
+    def _sign_in(role: str, **fields):
+        from factories import UserFactory
+
+        user = UserFactory(roles=[role], **fields)
+        client.force_login(user)
+        return user
+
+    return _sign_in
+
+
 # --- browser tests ----------------------------------------------------------------------------------
 
 

@@ -57,7 +57,7 @@ def test_an_agent_signs_in_sees_the_no_trace_case_and_sorts_the_queue(browser_pa
     expect(page.get_by_role("columnheader", name="Practice")).to_have_attribute("aria-sort", "ascending")
     assert page.evaluate("window.__sameDocument") is True, "the sort reloaded the page instead of swapping"
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
-    practices = page.locator("#queue tbody tr td:nth-child(4)").all_inner_texts()
+    practices = page.locator("#queue tbody tr td:nth-child(5)").all_inner_texts()
     assert practices == sorted(practices) == ["A81002", "B82005", "C84001", "Y03001"]
     # Focus stays on the header link the user activated (htmx restores it by id).
     expect(page.locator("#sort-practice_ods")).to_be_focused()

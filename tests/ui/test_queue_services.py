@@ -213,7 +213,7 @@ def test_view_counts_count_each_view_in_one_query(agent, agent2, django_assert_n
     ExceptionCaseFactory(resolved=True)
     with django_assert_num_queries(1):
         counts = cases.view_counts(agent)
-    assert counts == {"mine": 1, "unassigned": 2, "team": 2, "all": 4}
+    assert counts == {"mine": 1, "unassigned": 2, "team": 2, "escalated": 0, "all": 4}
 
 
 def test_sla_states_turn_at_now_and_at_the_end_of_the_next_working_day():

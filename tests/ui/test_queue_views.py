@@ -10,6 +10,7 @@ from django.utils import timezone
 from factories import ExceptionCaseFactory, HealthAuthorityFactory, UserFactory
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains, assertRedirects
 
+from core import presenters
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
 from exceptions.sla.working_days import working_days_between
 
@@ -83,7 +84,11 @@ def test_a_row_shows_what_an_agent_needs_to_pick_a_case(client, agent, now):
     # from the project's calendar: the page uses a constant-time version of the same rule.
     opened = timezone.localtime(now - dt.timedelta(days=30)).date()
     expected = working_days_between(opened, timezone.localdate())
-    assertInHTML(f'<td class="nhsuk-table__cell pcrm-nowrap">{expected} days</td>', response.text)
+    assertInHTML(f'<span class="pcrm-age">{expected} days old</span>', response.text)
+    # The received and due dates in the one NHS.UK format, and the status in words.
+    assertContains(response, presenters.nhs_date(now - dt.timedelta(days=30)))
+    assertContains(response, presenters.nhs_date(now - dt.timedelta(hours=2)))
+    assertInHTML('<strong class="nhsuk-tag nhsuk-tag--blue">Not started</strong>', response.text)
     # Take next is the page's primary button, and the bulk bar is there for agents.
     assertInHTML(
         '<button type="submit" class="nhsuk-button" data-module="nhsuk-button" id="take-next"'
@@ -201,11 +206,11 @@ def test_the_first_render_has_sort_links_that_work_with_and_without_javascript(c
         ' hx-target="#queue" hx-push-url="true">Kind</a></th>',
         response.text,
     )
-    # The default order (most urgent first) is announced on the SLA column; its link offers the reverse.
+    # The default order (most urgent first) is announced on the Due column; its link offers the reverse.
     assertInHTML(
         '<th scope="col" class="nhsuk-table__header asc orderable" data-sort aria-sort="ascending">'
         '<a class="nhsuk-link" id="sort-sla" href="/cases/?sort=-sla" hx-get="/cases/?sort=-sla"'
-        ' hx-target="#queue" hx-push-url="true">SLA</a></th>',
+        ' hx-target="#queue" hx-push-url="true">Due</a></th>',
         response.text,
     )
     assertInHTML('<th scope="col" class="nhsuk-table__header">Summary</th>', response.text)
