@@ -30,9 +30,13 @@ def sign_in(client, username, next_url=""):
     ("role", "lands_on", "menu"),
     [
         ("NBO agent", QUEUE, ["Work queue", "Dashboard", "Interchanges"]),
-        ("Team leader", QUEUE, ["Work queue", "Dashboard", "Interchanges", "Audit"]),
+        ("Team leader", QUEUE, ["Work queue", "Dashboard", "Interchanges", "Audit", "Migration"]),
         ("PCSE viewer", CAPITATION, ["Capitation"]),
-        ("Administrator", QUEUE, ["Work queue", "Dashboard", "Interchanges", "Audit", "Capitation", "Admin"]),
+        (
+            "Administrator",
+            QUEUE,
+            ["Work queue", "Dashboard", "Interchanges", "Audit", "Capitation", "Migration", "Admin"],
+        ),
     ],
 )
 def test_every_role_signs_in_to_its_own_home_and_menu(client, role, lands_on, menu):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0007_i14_append_only_events'),
+        ('exceptions', '0009_i19_migration_case_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
