@@ -5,6 +5,7 @@ Selectors only read. Rules use them to decide; services use them to apply; nothi
 
 import datetime as dt
 
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import GP, Link, Practice, Registration, Transaction
@@ -23,6 +24,17 @@ def accepted_on(tx: Transaction) -> dt.date:
 
 def served_by_pcrm(practice: Practice) -> bool:
     return practice.ha.is_served_by_pcrm(timezone.localdate())
+
+
+def at_practices_pcrm_serves(queryset, on: dt.date):
+    """Rows of `queryset` (anything with a `practice`) at practices whose HA PCRM serves on `on`.
+
+    An HA still on NHAIS can already hold FP69 flags and held deductions brought across by the migration
+    import (#19): they wait, untouched, until the HA is cut over, because NHAIS still acts on them.
+    """
+    return queryset.filter(practice__ha__migrated=True).filter(
+        Q(practice__ha__cutover_date__isnull=True) | Q(practice__ha__cutover_date__lte=on)
+    )
 
 
 def home_link(practice: Practice) -> Link | None:

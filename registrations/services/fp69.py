@@ -20,7 +20,7 @@ from ..models import FP69Flag, FP69Status, Practice
 from ..ports import CaseKind, CaseRequest, open_case
 from ..rules.base import Trace
 from ..rules.evidence import address_dict, pds_snapshot, practice_summary
-from ..selectors import home_link, registered_gp, served_by_pcrm
+from ..selectors import at_practices_pcrm_serves, home_link, registered_gp, served_by_pcrm
 from .apply import SYSTEM, deduct, gp_links_text
 from .outbox import queue_transaction
 
@@ -182,9 +182,8 @@ def _review(flag: FP69Flag, patient, doubt: str, trace: Trace) -> None:
 
 def expire_due(*, today: dt.date, by: str = SYSTEM) -> list[int]:
     """Deduct every patient whose FP69 notice ran out with no answer. One transaction per flag."""
-    due = list(
-        FP69Flag.objects.filter(status=FP69Status.OPEN, expires_on__lte=today).values_list("id", flat=True)[:1000]
-    )
+    flags = at_practices_pcrm_serves(FP69Flag.objects.filter(status=FP69Status.OPEN, expires_on__lte=today), today)
+    due = list(flags.values_list("id", flat=True)[:1000])
     return [pk for pk in due if _expire_one(pk, today=today, by=by)]
 
 

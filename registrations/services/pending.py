@@ -17,6 +17,7 @@ from pds.gateway import get_gateway
 
 from ..models import PendingDeduction, PendingDeductionStatus, Transaction
 from ..rules.base import Trace
+from ..selectors import at_practices_pcrm_serves
 from .apply import SYSTEM, deduct
 
 BATCH = 1000
@@ -24,11 +25,8 @@ BATCH = 1000
 
 def deduct_due(*, today: dt.date, by: str = SYSTEM) -> list[int]:
     """Carry out every waiting deduction whose date has come. One database transaction per row."""
-    due = list(
-        PendingDeduction.objects.filter(status=PendingDeductionStatus.PENDING, due_on__lte=today)
-        .order_by("due_on", "id")
-        .values_list("id", flat=True)[:BATCH]
-    )
+    waiting = PendingDeduction.objects.filter(status=PendingDeductionStatus.PENDING, due_on__lte=today)
+    due = list(at_practices_pcrm_serves(waiting, today).order_by("due_on", "id").values_list("id", flat=True)[:BATCH])
     return [pk for pk in due if _deduct_one(pk, today=today, by=by)]
 
 

@@ -213,3 +213,18 @@ def test_counters_are_refused_once_pcrm_serves_the_ha(nhais_ha):
     nhais_ha.ha.refresh_from_db()
     report = import_counters(nhais_ha.ha, counters(link_row("PAL5", 1)), file_name="c.csv", by="tester")
     assert report.refused and report.errors[0].field == "ha"
+
+
+def test_imported_flags_and_held_deductions_wait_until_the_ha_is_cut_over(nhais_ha):
+    from registrations.services import fp69, pending
+
+    rows = three_patients()
+    rows[0].update(fp69_date="2026-11-01", fp69_reason="8")  # already past: NHAIS would act on it, not PCRM
+    rows[1].update(pending_deduction_date="2026-11-15", pending_deduction_reason="13")
+    run(nhais_ha.ha, extract(*rows))
+    assert fp69.expire_due(today=TODAY) == [] and pending.deduct_due(today=TODAY) == []
+    assert FP69Flag.objects.get().status == "OPEN" and PendingDeduction.objects.get().status == "PENDING"
+
+    HealthAuthority.objects.filter(pk=nhais_ha.ha.pk).update(migrated=True, cutover_date=TODAY)
+    assert len(fp69.expire_due(today=TODAY)) == 1 and len(pending.deduct_due(today=TODAY)) == 1
+    assert FP69Flag.objects.get().status == "EXPIRED" and PendingDeduction.objects.get().status == "DEDUCTED"
