@@ -88,6 +88,8 @@ def primary_navigation(user, namespace: str | None, url_name: str | None = None)
     if user.has_perm(Perm.VIEW_QUEUE):
         items.append(("Work queue", reverse("exceptions:case-list"), "exceptions"))
         items.append(("Dashboard", reverse("exceptions:dashboard"), "exceptions:dashboard"))
+    if user.has_perm(Perm.VIEW_PATIENT_RECORD):  # #16 item 2 (ux-case): patient lookup reachable
+        items.append(("Find a patient", reverse("pds:patient-search"), "pds"))
     if user.has_perm(Perm.VIEW_PIPELINE):
         items.append(("Interchanges", reverse("registrations:interchange-list"), "registrations"))
     if user.has_perm(Perm.VIEW_AUDIT):

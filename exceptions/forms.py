@@ -155,8 +155,14 @@ class ActionForm(NHSForm):
         return ", ".join(parts)
 
     @property
+    def tx_type(self) -> str | None:
+        tx = self.case.transaction if self.case.transaction_id else None
+        return tx.type if tx is not None else None
+
+    @property
     def destructive(self) -> bool:
-        return bool(self.info and self.info.confirm)
+        """Checked on a second page first: it cannot simply be undone, or it sends the practice a message."""
+        return bool(self.info and self.info.needs_confirming(self.tx_type))
 
     def clean(self):
         data = super().clean()
@@ -183,8 +189,11 @@ class ActionForm(NHSForm):
         return kwargs
 
     def chosen(self) -> list[dict[str, str]]:
-        """What the person chose, in words, for the confirmation page."""
+        """What the person chose, in words, for the confirmation page: first what goes to the practice."""
         data, rows = self.cleaned_data, []
+        sent = self.info.what_is_sent(self.tx_type) if self.info else ""
+        if sent:
+            rows.append({"key": "Sent to the practice", "value": sent})
         for name, field in self.fields.items():
             value = data.get(name)
             if value in (None, ""):
@@ -194,6 +203,9 @@ class ActionForm(NHSForm):
             elif isinstance(field, forms.ModelChoiceField):
                 value = value.get_full_name() or value.get_username()
             rows.append({"key": field.label.replace(" (optional)", ""), "value": value})
+        standard = (self.info.texts or {}).get(data.get("reason_code") or "") if self.info else ""
+        if "text" in self.fields and not data.get("text") and standard:
+            rows.append({"key": "Words the practice will see", "value": standard})
         return rows
 
 

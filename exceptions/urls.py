@@ -17,6 +17,8 @@ urlpatterns = [
     path("cases/<int:pk>/assign/", case.assign, name="case-assign"),
     path("cases/<int:pk>/notes/", case.add_note, name="case-note"),
     path("cases/<int:pk>/actions/<slug:action>/", case.case_action, name="case-action"),
+    path("cases/<int:pk>/trace/", case.trace, name="case-trace"),
     path("dashboard/", dashboard.dashboard_view, name="dashboard"),
     path("audit/", audit.audit_log, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

@@ -83,7 +83,7 @@ SOURCES = [
     ),
     (SupersededNumberEvent, "Superseded NHS number", {"nhs_number": "NHS number"}, False),
 ]
-HIDDEN = "(hidden: restricted record)"
+HIDDEN = "Restricted"
 NOT_RECORDED = "(not recorded)"
 KINDS = {"insert": "added", "update": "changed", "delete": "removed"}
 

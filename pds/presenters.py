@@ -12,7 +12,7 @@ from core.presenters import Tag
 from .models import DeathStatus, Gender, Patient
 from .trace import TraceResult
 
-HIDDEN = "Hidden: restricted record"
+HIDDEN = "Restricted"
 
 
 def _date(value) -> str:

@@ -24,6 +24,7 @@ from registrations.models import TxStatus
 #   address      a dict of house, road, locality, post_town, county, postcode
 #   to           the colleague a case is escalated to (None: the team leaders)
 INPUTS = ("nhs_number", "text", "address", "to")
+ANY_TYPE = "*"  # an Action.sends key: whatever the case's transaction (or none)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class Action:
     # NHS number is made, or the identity on PDS changes): the person confirms on a second page.
     confirm: bool = False
     permission: str = Perm.RESOLVE_CASE
+    # What goes to the practice, per transaction type, in words for the check-your-answers page. An action
+    # that sends a practice a message for a type is confirmed for that type even when `confirm` is False
+    # (applying an acceptance sends an approval and, to the practice the patient leaves, a deduction).
+    sends: dict[str, str] | None = None
 
     @property
     def service(self) -> Callable:
@@ -52,6 +57,14 @@ class Action:
     @property
     def sends_text(self) -> bool:
         return "text" in self.inputs
+
+    def needs_confirming(self, tx_type: str | None) -> bool:
+        """Whether the person checks their answers on a second page before it is done."""
+        return self.confirm or bool(self.what_is_sent(tx_type))
+
+    def what_is_sent(self, tx_type: str | None) -> str:
+        sends = self.sends or {}
+        return sends.get(tx_type or "") or sends.get(ANY_TYPE, "")
 
     @property
     def kinds(self) -> list[str]:
@@ -74,6 +87,11 @@ _DECLARED = (
         "RESOLVED",
         tx_types=("G1", "G2", "G5"),
         inputs=("nhs_number",),
+        sends={
+            "G1": "An approval (F4) to the practice, and a deduction (F2) to the practice the patient leaves, "
+            "if PDS shows them registered elsewhere",
+            "G5": "A deduction (F2) to the practice, with the reason it asked for",
+        },
     ),
     Action(
         "allocate_and_apply",
@@ -84,6 +102,7 @@ _DECLARED = (
         "RESOLVED",
         tx_types=("G1",),
         confirm=True,
+        sends={"G1": "An approval (F4) carrying the new NHS number to the practice"},
     ),
     Action(
         "keep_pds_and_close",
@@ -122,6 +141,10 @@ _DECLARED = (
         tx_types=("G1", "G5"),
         confirm=True,
         inputs=("text",),
+        sends={
+            "G1": "A rejection (F3) to the practice, with the words below",
+            "G5": "A refusal (F11) to the practice, with the words below",
+        },
     ),
     Action(
         "approve_removal",
@@ -133,6 +156,7 @@ _DECLARED = (
         "RESOLVED",
         tx_types=("G3",),
         confirm=True,
+        sends={"G3": "A deduction (F2) to the practice"},
     ),
     Action(
         "refuse_removal",
@@ -158,6 +182,7 @@ _DECLARED = (
         "RESOLVED",
         tx_types=("G5",),
         confirm=True,
+        sends={"G5": "A deduction (F2) to the practice, with the reason it asked for"},
     ),
     Action(
         "refuse_deduction",
@@ -178,6 +203,7 @@ _DECLARED = (
         tx_types=("G5",),
         confirm=True,
         inputs=("text",),
+        sends={"G5": "A refusal (F11) to the practice, with the words below"},
     ),
     Action(
         "accept_change",
@@ -204,6 +230,7 @@ _DECLARED = (
         "RESOLVED",
         # A G2 answering the notice, or no transaction: an expiry PCRM stopped because PDS changed (#12).
         tx_types=None,
+        sends={ANY_TYPE: "An FP69 flag removal (F10) to the practice"},
     ),
     Action(
         "let_fp69_run",
@@ -290,3 +317,13 @@ def available(case: ExceptionCase) -> list[str]:
     if case.status not in OPEN_STATUSES:
         return []
     return [code for code in info(case.kind).actions if misfit(case, code) is None]
+
+
+def reason_label(action: str, reason_code: str) -> str:
+    """A resolution's reason in the words the person chose it by ("Demographics checked: the same person"),
+    not its code. `action` may carry the audit log's "case_" prefix. A code no action declares (an old
+    one, or another app's) is shown as it is."""
+    if not reason_code:
+        return ""
+    resolution = ACTIONS.get(action.removeprefix("case_"))
+    return (resolution.reasons.get(reason_code) if resolution else None) or reason_code

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.utils import dateformat
 
 from core.presenters import nhs_number
@@ -20,6 +21,7 @@ from exceptions.models import CaseEvent, ExceptionCase
 from pds.models import Gender, Patient
 from registrations.gplinks import CodecError
 from registrations.gplinks.tokenizer import decode, split_segments, wire_of
+from registrations.models import GP
 
 ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county")
 SEX = dict(Gender.choices)
@@ -64,28 +66,42 @@ def transaction_data(case: ExceptionCase) -> dict[str, Any]:
 
 
 def _load(numbers: list[str]) -> Patient | None:
+    """The PDS record for the first of these numbers PDS knows, following a superseded (merged-away) number
+    to the record that replaced it, as PDS itself answers a read of one."""
     numbers = [n for n in numbers if n]
     if not numbers:
         return None
-    by_number = {
-        p.nhs_number: p
-        for p in Patient.objects.prefetch_related("names", "addresses", "gp_periods").filter(nhs_number__in=numbers)
-    }
+    found = (
+        Patient.objects.prefetch_related("names", "addresses", "gp_periods", "superseded_numbers")
+        .filter(Q(nhs_number__in=numbers) | Q(superseded_numbers__nhs_number__in=numbers))
+        .distinct()
+    )
+    by_number: dict[str, Patient] = {}
+    for p in found:
+        by_number[p.nhs_number] = p
+        for old in p.superseded_numbers.all():
+            by_number.setdefault(old.nhs_number, p)
     return next((by_number[n] for n in numbers if n in by_number), None)
+
+
+def superseded(case: ExceptionCase) -> str:
+    """The merged-away NHS number a superseded-number case is about ("" for any other case)."""
+    return str((case.evidence or {}).get("superseded_number") or "")
 
 
 def pds_patient(case: ExceptionCase, compare: str | None = None) -> Patient | None:
     """The PDS record to set beside the message: the one a person asked to compare (only a record this
     case already names, so no other patient can be opened by editing the URL), else the case's own
-    patient, else the trace's best candidate."""
-    own = [case.nhs_number, transaction_data(case).get("nhs_number")]
+    patient (for a superseded number, the record that retained it), else the trace's best candidate."""
+    evidence = case.evidence or {}
+    own = [case.nhs_number, transaction_data(case).get("nhs_number"), evidence.get("retained_number")]
     offered = [c["nhs_number"] for c in raw_candidates(case)]
     if compare and compare in [*own, *offered]:
         return _load([compare])
     return _load(own) or _load(offered[:1])
 
 
-RESTRICTED = "Restricted (S flag): not shown"
+RESTRICTED = "Restricted"
 
 
 def restricted_numbers(numbers) -> set[str]:
@@ -96,12 +112,40 @@ def restricted_numbers(numbers) -> set[str]:
     return set(Patient.objects.filter(nhs_number__in=wanted, sensitive=True).values_list("nhs_number", flat=True))
 
 
+def _gp_words(gp_code: str) -> tuple[str, str]:
+    """The message's GP code in words, and the practice it belongs to in reference data ("" if unknown)."""
+    if not gp_code:
+        return "", ""
+    national, _, local = gp_code.partition(",")
+    gp = GP.objects.select_related("practice").filter(national_code=national, local_code=local).first()
+    if gp is None:
+        return f"GP {gp_code} (not in reference data)", ""
+    return f"{gp.practice.ods_code} {gp.practice.name} (GP {gp_code})", gp.practice.ods_code
+
+
+# Transactions that speak for a patient already on the sending practice's list: for them a practice that
+# is not PDS's registered one is a real difference. An acceptance names the practice the patient joins.
+ON_THE_LIST = ("G2", "G3", "G5")
+
+
+def _gp_row(data: dict[str, Any], gp) -> CompareRow:
+    words, practice = _gp_words(data.get("gp_code") or "")
+    pds = f"{gp.practice_ods} since {_date(gp.start)}" if gp else ""
+    differs = bool(practice and gp and data.get("type") in ON_THE_LIST and practice != gp.practice_ods)
+    return CompareRow("GP practice", words, pds, differs=differs)
+
+
 def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool) -> list[CompareRow]:
     """The message's patient against the PDS record, item by item.
 
+    An acceptance carries the whole patient, so every item is shown; other transactions carry only what
+    they are about, and an item they do not carry is left out rather than shown as "Not sent". The
+    message's GP code is resolved to its practice and set beside PDS's registered practice.
+
     A viewer without the sensitive-record permission sees no address, postcode, place of birth or
     registered GP of a restricted patient: not from PDS, and not from the practice's message either, when
-    the message is about a restricted record (it carries the same address)."""
+    the message is about a restricted record (it carries the same address). Those items read "Restricted",
+    never "Not held", so the page neither misleads nor hints at whether PDS holds them."""
     name = patient.usual_name if patient else None
     address = patient.current_address if patient else None
     gp = patient.current_gp if patient else None
@@ -110,7 +154,6 @@ def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool
     restricted = not show_address and bool(
         (patient and patient.sensitive) or restricted_numbers([data.get("nhs_number")])
     )
-    pds_postcode = "" if restricted or not address else address.postcode
     rows = [
         _row(
             "NHS number",
@@ -126,26 +169,28 @@ def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool
         _row("Date of birth", _date(data.get("birth_date")), _date(patient.birth_date) if patient else ""),
         _row("Place of birth", data.get("place_of_birth"), patient.place_of_birth if patient else ""),
         _row("Address", [message_address.get(p) for p in ADDRESS_PARTS if message_address.get(p)], pds_lines),
-        _row("Postcode", message_address.get("postcode"), pds_postcode),
-        CompareRow(
-            "GP practice",
-            data.get("gp_code") and f"GP {data.get('gp_code')}" or "",
-            f"{gp.practice_ods} since {_date(gp.start)}" if gp else "",
-        ),
+        _row("Postcode", message_address.get("postcode"), address.postcode if address else ""),
+        _gp_row(data, gp),
     ]
     if restricted:
         # Hidden is not different: the comparison must not hint at what a restricted detail says.
-        rows[6] = CompareRow("Place of birth", RESTRICTED if rows[6].message else "", RESTRICTED if rows[6].pds else "")
-        rows[7] = CompareRow("Address", [RESTRICTED] if rows[7].message else "", [RESTRICTED])
-        rows[8] = CompareRow("Postcode", RESTRICTED if rows[8].message else "", "")
-        rows[9] = CompareRow("GP practice", rows[9].message, RESTRICTED if rows[9].pds else "")
+        hidden = RESTRICTED if patient else ""
+        rows[6] = CompareRow("Place of birth", RESTRICTED if rows[6].message else "", hidden)
+        rows[7] = CompareRow("Address", [RESTRICTED] if rows[7].message else "", [hidden] if hidden else [])
+        rows[8] = CompareRow("Postcode", RESTRICTED if rows[8].message else "", hidden)
+        rows[9] = CompareRow("GP practice", rows[9].message, hidden)
+    if data.get("type") and data.get("type") != "G1":
+        rows = [r for i, r in enumerate(rows) if i == 0 or r.message]
     if patient and patient.death_date:
         rows.append(
-            CompareRow("Date of death", "", f"{_date(patient.death_date)} ({patient.get_death_status_display()})")
+            CompareRow("Date of death", PDS_ONLY, f"{_date(patient.death_date)} ({patient.get_death_status_display()})")
         )
     if patient and patient.sensitive:
-        rows.append(CompareRow("Sensitive record", "", "Yes (S flag)"))
+        rows.append(CompareRow("Sensitive record", PDS_ONLY, "Yes: restricted (S flag)"))
     return rows
+
+
+PDS_ONLY = "—"  # a PDS fact no GP Links message carries
 
 
 def sides(rows: list[CompareRow]) -> tuple[list[dict], list[dict]]:
@@ -172,6 +217,7 @@ class CandidateView:
     born: str = ""
     postcode: str = ""
     on_pds: bool = False
+    retained: bool = False  # the record that retained the case's superseded number
 
     @property
     def score_percent(self) -> str:
@@ -190,12 +236,40 @@ def _reasons(raw: dict[str, Any]) -> list[str]:
     return [str(r) for r in reasons]
 
 
+TRACED = "traced"  # the case event of a trace a person ran from the case page
+
+
+def last_trace(case: ExceptionCase) -> CaseEvent | None:
+    """The latest trace a person ran from the case page (its candidates are in the event's detail)."""
+    return case.events.filter(action=TRACED).order_by("-at", "-id").first() if case.pk else None
+
+
 def raw_candidates(case: ExceptionCase) -> list[dict[str, Any]]:
+    """The records this case names as possibly the patient, best first, each once: the record that retained
+    a superseded number, then the trace's candidates when processing ran it, then those of the latest
+    trace a person ran from the case page."""
     evidence = case.evidence or {}
     found = evidence.get("candidates")
     if found is None and isinstance(evidence.get("trace"), dict):
         found = evidence["trace"].get("candidates")
-    return [c for c in (found or []) if isinstance(c, dict) and c.get("nhs_number")]
+    found = list(found or [])
+    retained = evidence.get("retained_number")
+    if retained:
+        why = f"The record NHS number {nhs_number(superseded(case))} was merged into (PDS keeps this one)"
+        found.insert(0, {"nhs_number": retained, "reasons": [why], "retained": True})
+    traced = last_trace(case)
+    if traced is not None:
+        found += traced.detail.get("candidates") or []
+    unique: dict[str, dict[str, Any]] = {}
+    for c in found:
+        if isinstance(c, dict) and c.get("nhs_number"):
+            unique.setdefault(c["nhs_number"], c)
+    return list(unique.values())
+
+
+def _shown_reasons(raw: dict[str, Any], hidden: bool) -> list[str]:
+    # A restricted record's postcode is hidden, so is whether it matched.
+    return [r for r in _reasons(raw) if not (hidden and r.lower().startswith("postcode"))]
 
 
 def candidates(case: ExceptionCase, *, show_address: bool) -> list[CandidateView]:
@@ -212,16 +286,18 @@ def candidates(case: ExceptionCase, *, show_address: bool) -> list[CandidateView
         p = patients.get(c["nhs_number"])
         name = p.usual_name if p else None
         address = p.current_address if p else None
+        hidden = bool(p and p.sensitive and not show_address)
         score = c.get("score")
         views.append(
             CandidateView(
                 nhs_number=c["nhs_number"],
                 score=float(score) if isinstance(score, int | float) else None,
-                reasons=_reasons(c),
+                reasons=_shown_reasons(c, hidden),
                 name=str(name) if name else "",
                 born=_date(p.birth_date) if p else "",
-                postcode=(address.postcode if address and (show_address or not p.sensitive) else "") if p else "",
+                postcode=RESTRICTED if hidden else (address.postcode if address else ""),
                 on_pds=p is not None,
+                retained=bool(c.get("retained")),
             )
         )
     return views
@@ -251,6 +327,7 @@ EVENT_WORDS = {
     "released": "Released",
     "assigned": "Assigned",
     "note": "Note added",
+    TRACED: "PDS trace run",
 }
 
 
@@ -280,13 +357,6 @@ def _event_title(event: CaseEvent) -> str:
     return action.label if action else event.action.replace("_", " ").capitalize()
 
 
-def _reason_words(event: CaseEvent) -> str:
-    if not event.reason_code:
-        return ""
-    action = _actions().get(event.action)
-    return (action.reasons.get(event.reason_code) if action else None) or event.reason_code
-
-
 def timeline(case: ExceptionCase) -> list[TimelineItem]:
     items = []
     for event in case.events.select_related("user").order_by("at", "id"):
@@ -299,7 +369,7 @@ def timeline(case: ExceptionCase) -> list[TimelineItem]:
                 title=_event_title(event),
                 at=event.at,
                 by=by,
-                reason=_reason_words(event),
+                reason=actions.reason_label(event.action, event.reason_code),
                 note=event.note if event.action != "opened" else "",
                 detail=detail,
             )

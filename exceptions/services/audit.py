@@ -26,6 +26,8 @@ VIEW_CASE = "view_case"
 VIEW_PATIENT = "view_patient"
 SEARCH_QUEUE = "search_queue"
 SEARCH_AUDIT = "search_audit"
+EXPORT_AUDIT = "export_audit"
+TRACE_PATIENT = "trace_patient"
 
 ACTION_LABELS = {
     VIEW_CASE: "Viewed a case",
@@ -52,6 +54,8 @@ ACTION_LABELS = {
     "sign_in_refused": "Sign-in refused: the role gives no access",
     "break_glass_sign_in": "Signed in with a break-glass account",
     "change_role": "Changed role",
+    EXPORT_AUDIT: "Exported the audit log (CSV)",
+    TRACE_PATIENT: "Ran a PDS trace from a case",
 }
 
 

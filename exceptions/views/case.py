@@ -19,10 +19,11 @@ from core.roles import Perm
 from exceptions import actions, kinds, presenters, sla
 from exceptions.forms import ActionForm, AssignForm, NoteForm
 from exceptions.models import OPEN_STATUSES, ExceptionCase
-from exceptions.selectors import cases, casework
-from exceptions.services import audit, queue
+from exceptions.selectors import cases, casework, evidence
+from exceptions.services import audit, queue, tracing
 from exceptions.services.resolution import ResolutionError
 from exceptions.views.queue import queue_url
+from pds.templatetags.patients import patient_href
 
 
 def _case(pk: int) -> ExceptionCase:
@@ -48,6 +49,8 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
     can_act = cases.can_act_on(user, case)
     compare = casework.compare(data, patient, show_address=show_address)
     message_rows, pds_rows = casework.sides(compare)
+    _link_numbers(user, message_rows, data.get("nhs_number"))
+    _link_numbers(user, pds_rows, patient.nhs_number if patient else "")
     offered = []
     if can_act:
         for code in actions.available(case):
@@ -76,6 +79,16 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
         "compared": patient.nhs_number if patient else "",
         "choose_url": next((a["href"] for a in offered if a["code"] == "apply_with_patient"), None),
         "trace": casework.rule_trace(case),
+        "superseded": casework.superseded(case),
+        "has_message": bool(data),
+        "request_rows": evidence.request_rows(data),
+        "problems": evidence.problems(data),
+        "report_rows": [] if data else evidence.report_rows(case),
+        "interchange_rows": [] if data else evidence.interchange_rows(case.interchange),
+        "interchange_href": _interchange_href(user, case),
+        **_history(user, case, patient, show_address),
+        "can_trace": is_open and bool(data) and user.has_perm(Perm.VIEW_PATIENT_RECORD),
+        "last_trace": casework.last_trace(case),
         "timeline": casework.timeline(case),
         "edifact": casework.edifact_page(case, show_restricted=show_address, page=request.GET.get("page")),
         "transaction": case.transaction,
@@ -90,6 +103,33 @@ def _detail_context(request, case: ExceptionCase, **extra) -> dict:
         "note_form": extra.pop("note_form", None) or NoteForm(),
         "back_url": queue_url(request),
         **extra,
+    }
+
+
+def _link_numbers(user, rows: list[dict], number: str | None) -> None:
+    """The NHS number row of a side of the comparison links to the patient's record (an audited view)."""
+    href = patient_href(user, number)
+    for row in rows:
+        if row["key"] == "NHS number" and href:
+            row.update(href=href, action="View record")
+
+
+def _interchange_href(user, case: ExceptionCase) -> str:
+    if not case.interchange_id or not user.has_perm(Perm.VIEW_PIPELINE):
+        return ""
+    return reverse("registrations:interchange-detail", args=[case.interchange_id])
+
+
+def _history(user, case: ExceptionCase, patient, show_address: bool) -> dict:
+    """The patient's registration history: PCRM's list entries and PDS's registered-GP periods, both of
+    which say where a restricted patient lives, so shown as restricted to a role that may not see that."""
+    numbers = [case.nhs_number, patient.nhs_number if patient else "", casework.superseded(case)]
+    restricted = bool(patient and patient.sensitive and not show_address)
+    return {
+        "history_restricted": restricted,
+        "registrations": [] if restricted else evidence.registrations(numbers),
+        "gp_periods": [] if restricted else evidence.gp_periods(patient),
+        "patient_href": patient_href(user, patient.nhs_number if patient else ""),
     }
 
 
@@ -158,6 +198,22 @@ def add_note(request, pk: int):
     return _move(
         request, pk, lambda: queue.add_note(pk, by=request.user, note=form.cleaned_data["note"]), "Note added."
     )
+
+
+@require_POST
+@permission_required(Perm.VIEW_PATIENT_RECORD, raise_exception=True)
+def trace(request, pk: int):
+    """Run a PDS trace on the message's details now; its candidates join the case's (the page audits them)."""
+    case = _case(pk)
+    if not request.user.has_perm(Perm.VIEW_QUEUE):
+        raise PermissionDenied("Your role cannot open cases")
+    try:
+        traced = tracing.trace_from_case(case, by=request.user)
+    except tracing.TraceRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{traced.summary}. The records found are under Candidates.")
+    return redirect(reverse("exceptions:case-detail", args=[pk]) + "#candidates")
 
 
 @require_http_methods(["GET", "POST"])

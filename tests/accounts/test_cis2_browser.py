@@ -29,7 +29,16 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-ALL_AREAS = ["Work queue", "Dashboard", "Interchanges", "Audit", "Capitation", "Admin"]
+ALL_AREAS = [
+    "Work queue",
+    "Dashboard",
+    "Find a patient",
+    "Interchanges",
+    "Audit",
+    "Capitation",
+    "Migration",
+    "Admin",
+]
 
 
 @pytest.fixture
@@ -64,14 +73,14 @@ ROLES = [
         "Alex Agent",
         None,
         "Admin/Clinical Support Access Role, NHS England (National Back Office)",
-        ["Work queue", "Dashboard", "Interchanges"],
+        ["Work queue", "Dashboard", "Find a patient", "Interchanges"],
         "/audit/",
     ),
     (
         "Terry Leader",
         "Team leader, National Back Office",
         "Team leader, National Back Office, NHS England (National Back Office)",
-        ["Work queue", "Dashboard", "Interchanges", "Audit"],
+        ["Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Migration"],
         "/registrations/capitation/",
     ),
     (
@@ -156,7 +165,7 @@ def test_changing_role_goes_back_through_cis2(browser_page: Page, live_server):
     expect(page.get_by_role("navigation", name="Account").get_by_test_id("role-in-use")).to_have_text(
         "Admin/Clinical Support Access Role, NHS England (National Back Office)"
     )
-    assert header_areas(page) == ["Work queue", "Dashboard", "Interchanges"]
+    assert header_areas(page) == ["Work queue", "Dashboard", "Find a patient", "Interchanges"]
     page.goto(f"{live_server.url}/audit/")
     expect(page.get_by_role("heading", level=1)).to_have_text("You do not have access to this page")
     user = StaffIdentity.objects.get(uid="555000000012").user

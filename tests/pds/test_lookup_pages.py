@@ -93,7 +93,8 @@ def test_a_restricted_record_hides_address_contact_and_gp_from_an_agent(as_agent
     timeline = as_agent.get(HISTORY)
     assertNotContains(timeline, "LS1 4AP")
     assertNotContains(timeline, "HIGH STREET")
-    assertContains(timeline, "hidden: restricted record")
+    assertContains(timeline, "Restricted")
+    assertNotContains(timeline, "Not held")
     results = as_agent.post(SEARCH, {"surname": "Smith", "forenames": "Jane", "birth_date": "1980-05-17"})
     assertNotContains(results, "LS1 4AP")
 

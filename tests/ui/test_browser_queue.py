@@ -65,7 +65,13 @@ def test_take_next_compare_choose_a_candidate_and_find_the_decision_in_the_audit
     page.get_by_label("Note (optional)").fill("Registered at the old practice, as the acceptance says.")
     assert_accessible(page)
     screenshot(page, "action")
-    page.get_by_role("button", name="Apply with this patient").click()
+    page.get_by_role("button", name="Continue").click()
+
+    # Then, because it sends the practices an F4 and an F2, she checks her answers first
+    expect(page.get_by_role("heading", level=1)).to_have_text("Are you sure you want to apply with this patient?")
+    expect(page.locator("#confirm-choices")).to_contain_text("An approval (F4)")
+    assert_accessible(page)
+    page.get_by_role("button", name="Yes, apply with this patient").click()
 
     # Then the case is resolved, says what was sent, and its timeline has the decision
     expect(page).to_have_url(f"{live_server.url}/cases/{case.pk}/")

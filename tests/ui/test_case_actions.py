@@ -56,10 +56,15 @@ def test_choosing_a_candidate_resolves_the_case_through_the_resolution_service(c
     assertContains(form, "943 476 5870, JANE STEVENS, born 17 May 1980, score 100%")
     assertContains(form, "Found by a manual trace")  # the action's reason codes, as radios
 
-    response = client.post(
-        action_url(case, "apply_with_patient"),
-        {"patient": "9434765919", "reason_code": "TRACED_MANUALLY", "note": "Same address as PDS."},
-    )
+    answers = {"patient": "9434765919", "reason_code": "TRACED_MANUALLY", "note": "Same address as PDS."}
+    # Applying an acceptance sends the practice an F4 (and the old one an F2): the answers are checked first.
+    check = client.post(action_url(case, "apply_with_patient"), answers)
+    assert check.status_code == 200
+    assertContains(check, "Are you sure you want to apply with this patient?")
+    assertContains(check, "An approval (F4) to the practice, and a deduction (F2)")
+    assertContains(check, "943 476 5919, JANE STEVENS")
+    assert not OutboxItem.objects.filter(caused_by=case.transaction).exists()
+    response = client.post(action_url(case, "apply_with_patient"), {**answers, "confirmed": "yes"})
     assertRedirects(response, reverse("exceptions:case-detail", args=[case.pk]), fetch_redirect_response=False)
     case.refresh_from_db()
     assert case.status == "RESOLVED"
@@ -94,7 +99,7 @@ def test_a_refusal_from_the_service_is_shown_in_the_error_summary(client, agent,
     queue.claim(case.pk, by=agent)
     response = client.post(
         action_url(case, "apply_with_patient"),
-        {"patient": "other", "other_nhs_number": "999 999 9999", "reason_code": "TRACED_MANUALLY"},
+        {"patient": "other", "other_nhs_number": "999 999 9999", "reason_code": "TRACED_MANUALLY", "confirmed": "yes"},
     )
     assert response.status_code == 400
     assertContains(response, "PDS has no record with that NHS number", status_code=400)

@@ -274,7 +274,10 @@ def test_a_sensitive_address_is_hidden_from_agents(client, agent, mismatch):
     Patient.objects.filter(nhs_number="9434765919").update(sensitive=True)
     response = client.get(url(mismatch))
     pds_side = response.text[response.text.index('id="compare-pds"') : response.text.index('id="candidates"')]
-    assert "Restricted (S flag): not shown" in pds_side
+    # Restricted, never "Not held": the role may not see these items, which is not the same as PDS lacking them.
+    for item in ("Place of birth", "Address", "Postcode", "GP practice"):
+        row = pds_side[pds_side.index(f">{item}</dt>") :]
+        assert row[: row.index("</dd>")].rstrip().endswith("Restricted"), item
     assert "LS1 4AP" not in pds_side
     assert "1 HIGH STREET" not in pds_side
     assert pds_side.count("Differs") == 1  # the surname; a hidden address is not shown as different
@@ -303,6 +306,8 @@ def test_every_kind_of_case_has_a_page_even_without_a_transaction(client, agent,
     response = client.get(url(case))
     assert response.status_code == 200
     assertContains(response, f"A {kind} case")
-    assertContains(response, "The message has no NHS number")
+    # No message, so no comparison with rows of "Not sent" / "Not held": the page shows what it has.
+    assertNotContains(response, "Not sent</dd>")
+    assertNotContains(response, "Not held</dd>")
     # Actions the resolution services would refuse for want of a transaction are not offered.
     assertNotContains(response, 'id="action-apply_with_patient"')

@@ -146,9 +146,12 @@ def test_the_audit_log_lists_newest_first_and_searches_by_nhs_number_with_spaces
 
     response = client.get(AUDIT, {"nhs_number": "943 476 5919"})
     text = response.text[response.text.index('id="audit-table"') :]
-    assert text.count('<td class="nhsuk-table__cell pcrm-nowrap">943 476 5919</td>') == 2
+    # Each NHS number links to the patient's record (whose page audits the view).
+    assert text.count('href="/pds/patients/9434765919/">943 476 5919</a>') == 2
     assert "943 476 5870" not in text
-    assert text.index("Reason: TRACED_MANUALLY") < text.index("Viewed a case")  # newest first
+    # The reason in the words the person chose it by, not its code; newest first.
+    assert "TRACED_MANUALLY" not in text
+    assert text.index("Reason: Found by a manual trace") < text.index("Viewed a case")
     assertContains(response, f'<a class="nhsuk-link" href="/cases/{case.pk}/">Case {case.pk}</a>')
     search = AuditEvent.objects.get(action="search_audit")
     assert (search.user, search.role, search.nhs_number) == (leader, "Team leader", "9434765919")

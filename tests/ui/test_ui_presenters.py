@@ -62,7 +62,13 @@ def test_nhs_number_filter_is_3_3_4(raw, shown):
 def test_navigation_follows_permissions_and_marks_the_current_area():
     agent = UserFactory(roles=["NBO agent"])
     items = shared.primary_navigation(agent, "registrations")
-    assert [(i.text, i.current) for i in items] == [("Work queue", False), ("Dashboard", False), ("Interchanges", True)]
+    assert [(i.text, i.current) for i in items] == [
+        ("Work queue", False),
+        ("Dashboard", False),
+        ("Find a patient", False),
+        ("Interchanges", True),
+    ]
+    assert [i.text for i in shared.primary_navigation(agent, "pds") if i.current] == ["Find a patient"]
     # Within the exceptions app the dashboard has its own link; a case page belongs to the work queue.
     items = shared.primary_navigation(agent, "exceptions", "dashboard")
     assert [i.text for i in items if i.current] == ["Dashboard"]
@@ -74,17 +80,21 @@ def test_navigation_follows_permissions_and_marks_the_current_area():
     assert [(i.text, i.current) for i in items] == [
         ("Work queue", False),
         ("Dashboard", False),
+        ("Find a patient", False),
         ("Interchanges", False),
         ("Audit", True),
+        ("Migration", False),
     ]
 
     admin = UserFactory(roles=["Administrator"], is_staff=True)
     assert [i.text for i in shared.primary_navigation(admin, None)] == [
         "Work queue",
         "Dashboard",
+        "Find a patient",
         "Interchanges",
         "Audit",
         "Capitation",
+        "Migration",
         "Admin",
     ]
 
