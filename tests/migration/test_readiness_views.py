@@ -163,3 +163,18 @@ def test_the_shadow_page_shows_pcrms_trace_beside_nhais_answer_and_is_audited(cl
     assert "1 decision" in page
     assert AuditEvent.objects.get(action="migration_view_shadow").user == leader
     assert client.get(f"/migration/KC/shadow/{run.pk}/").status_code == 404
+
+
+def test_a_migration_difference_case_reads_like_any_other(client, nhais_ha):
+    prepared(nhais_ha.ha, differ=True)
+    case = ExceptionCase.objects.get(kind="MIGRATION_DIFFERENCE")
+    assert case.evidence["differences"] == ["Surname differs from PDS"]
+    assert case.evidence["extract"]["practice_ods"] == "K81001"
+    client.force_login(UserFactory(roles=["Team leader"]))
+    page = client.get(f"/cases/{case.pk}/")
+    assert page.status_code == 200
+    assert "Migration difference" in page.content.decode()
+    readiness = client.get("/migration/BE/").content.decode()
+    assert "?kind=MIGRATION_DIFFERENCE" in readiness
+    queue = client.get("/cases/?kind=MIGRATION_DIFFERENCE")
+    assert queue.status_code == 200 and "NHAIS extract and PDS differ" in queue.content.decode()
