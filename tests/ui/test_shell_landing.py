@@ -29,13 +29,13 @@ def sign_in(client, username, next_url=""):
 @pytest.mark.parametrize(
     ("role", "lands_on", "menu"),
     [
-        ("NBO agent", QUEUE, ["Work queue", "Dashboard", "Interchanges"]),
-        ("Team leader", QUEUE, ["Work queue", "Dashboard", "Interchanges", "Audit", "Migration"]),
+        ("NBO agent", QUEUE, ["Work queue", "Dashboard", "Find a patient", "Interchanges"]),
+        ("Team leader", QUEUE, ["Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Migration"]),
         ("PCSE viewer", CAPITATION, ["Capitation"]),
         (
             "Administrator",
             QUEUE,
-            ["Work queue", "Dashboard", "Interchanges", "Audit", "Capitation", "Migration", "Admin"],
+            ["Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Capitation", "Migration", "Admin"],
         ),
     ],
 )
