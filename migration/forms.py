@@ -2,8 +2,9 @@
 checklist, or to cut back; the checklist itself is checked again by the service when the button is pressed."""
 
 from django import forms
+from django.utils import timezone
 
-from core.forms import NHSForm, NoteField
+from core.forms import NHSDateField, NHSForm, NoteField
 
 
 class CutOverForm(NHSForm):
@@ -32,3 +33,17 @@ class CutBackForm(NHSForm):
         max_length=500,
         error_messages={"required": "Enter why the HA is going back to NHAIS"},
     )
+
+
+class PlanForm(NHSForm):
+    planned_on = NHSDateField(
+        label="Planned cut-over date",
+        help_text="The day PCRM takes over the HA's traffic. For example, 4 1 2027",
+        error_messages={"required": "Enter the planned cut-over date"},
+    )
+
+    def clean_planned_on(self):
+        planned_on = self.cleaned_data["planned_on"]
+        if planned_on < timezone.localdate():
+            raise forms.ValidationError("The planned cut-over date must be today or in the future")
+        return planned_on

@@ -104,7 +104,7 @@ def checklist(ha: HealthAuthority) -> list[Check]:
             "planned",
             "Cut-over date planned",
             planned is not None,
-            f"Planned for {planned:%d %B %Y}." if planned else "No date planned yet.",
+            f"Planned for {planned.day} {planned:%B %Y}." if planned else "No date planned yet.",
         ),
     ]
 

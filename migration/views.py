@@ -16,10 +16,10 @@ from core.roles import Perm
 from registrations.models import HealthAuthority
 
 from . import selectors
-from .forms import CutBackForm, CutOverForm
+from .forms import CutBackForm, CutOverForm, PlanForm
 from .models import ImportKind, ShadowResult, ShadowRun, Verdict
 from .services import audit
-from .services.cutover import CutoverRefused, cut_back, cut_over
+from .services.cutover import CutoverRefused, cut_back, cut_over, plan
 
 VIEW = Perm.VIEW_MIGRATION_READINESS
 CUT_OVER = Perm.CUT_OVER_HA
@@ -132,3 +132,16 @@ def cut_back_view(request, cipher: str):
             messages.success(request, f"{ha.name} is back on NHAIS: its traffic is forwarded there again.")
             return redirect("migration:readiness", ha.cipher)
     return render(request, "migration/cut_back.html", {"ha": ha, "form": form, "links": selectors.links_of(ha)})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(CUT_OVER, raise_exception=True)
+def plan_view(request, cipher: str):
+    ha = _ha(cipher)
+    planned_on = selectors.planned_on(ha)
+    form = PlanForm(request.POST if request.method == "POST" else None, initial={"planned_on": planned_on})
+    if request.method == "POST" and form.is_valid():
+        plan(ha, form.cleaned_data["planned_on"], by=request.user.get_username(), user=request.user)
+        messages.success(request, f"Cut-over of {ha.name} planned for {form.cleaned_data['planned_on']:%-d %B %Y}.")
+        return redirect("migration:readiness", ha.cipher)
+    return render(request, "migration/plan.html", {"ha": ha, "form": form})

@@ -2,6 +2,7 @@
 cut-over while the checklist fails until they give a reason, cuts over, then cuts back. axe on each page."""
 
 import pytest
+from django.utils import timezone
 from factories import PatientFactory, UserFactory
 from playwright.sync_api import Page, expect
 from support import PASSWORD, assert_accessible, screenshot
@@ -85,6 +86,15 @@ def test_an_administrator_checks_readiness_overrides_to_cut_over_and_cuts_back(
     expect(results).to_contain_text("GP notes")
     assert_accessible(page)
     page.get_by_role("link", name="Back to Berkshire").click()
+
+    # When they plan the date with the NHS.UK date input, then the checklist's last item passes.
+    page.get_by_role("link", name="Plan the cut-over date").click()
+    page.get_by_label("Day").fill("4")
+    page.get_by_label("Month").fill("1")
+    page.get_by_label("Year").fill(str(timezone.localdate().year + 1))
+    assert_accessible(page)
+    page.get_by_role("button", name="Save the planned date").click()
+    expect(checklist.locator("[data-check=planned]")).to_contain_text("Passed")
 
     # When they try to cut over without a reason, then they are told to give one and nothing changes.
     page.get_by_role("button", name="Cut over to PCRM").click()

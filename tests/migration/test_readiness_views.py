@@ -178,3 +178,27 @@ def test_a_migration_difference_case_reads_like_any_other(client, nhais_ha):
     assert "?kind=MIGRATION_DIFFERENCE" in readiness
     queue = client.get("/cases/?kind=MIGRATION_DIFFERENCE")
     assert queue.status_code == 200 and "NHAIS extract and PDS differ" in queue.content.decode()
+
+
+def test_administrators_plan_the_date_with_the_nhs_date_input(admin_client, nhais_ha):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    assert "Plan the cut-over date" in admin_client.get("/migration/BE/").content.decode()
+    past = admin_client.post(
+        "/migration/BE/plan/", {"planned_on-day": "1", "planned_on-month": "1", "planned_on-year": "2020"}
+    )
+    assert "must be today or in the future" in past.content.decode()
+    day = timezone.localdate() + dt.timedelta(days=30)
+    data = {"planned_on-day": day.day, "planned_on-month": day.month, "planned_on-year": day.year}
+    assert admin_client.post("/migration/BE/plan/", data).status_code == 302
+    assert CutoverEvent.objects.get(action="PLAN").by == "ada"
+    assert AuditEvent.objects.get(action="migration_plan").detail["planned_on"] == day.isoformat()
+    page = admin_client.get("/migration/BE/").content.decode()
+    assert "Change the planned cut-over date" in page and f"Planned for {day.day} {day:%B %Y}" in page
+
+
+def test_team_leaders_cannot_plan(client, nhais_ha):
+    client.force_login(UserFactory(roles=["Team leader"]))
+    assert client.get("/migration/BE/plan/").status_code == 403
