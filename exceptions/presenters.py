@@ -48,6 +48,7 @@ KIND_COLOURS: dict[CaseKind, str] = {
     CaseKind.UNMATCHED_RECEP: _TRANSPORT,
     CaseKind.OUTBOUND_REFUSED: _DATA,
     CaseKind.WAITING_BEHIND: _TRANSPORT,
+    CaseKind.MIGRATION_DIFFERENCE: _PDS_MATCHING,
 }
 
 CASE_STATUS_COLOURS: dict[str, str] = {
