@@ -453,6 +453,22 @@ CELERY_IMPORTS = ("registrations.capitation.tasks",)
 CAPITATION_AUTO_CLOSE_WITHIN_DAYS = env_int("CAPITATION_AUTO_CLOSE_WITHIN_DAYS", 10)
 CAPITATION_SEND_MAX_ATTEMPTS = env_int("CAPITATION_SEND_MAX_ATTEMPTS", 5)
 CAPITATION_STALLED_AFTER_SECONDS = env_int("CAPITATION_STALLED_AFTER_SECONDS", 900)
+# The quarter closes when it is complete (#12; ADR 0014): after this many working days past its end
+# (PCSE works to about ten), transactions dated inside it still count for it. Working days skip
+# weekends and these bank holidays (England and Wales; extend the list for later years).
+CAPITATION_GRACE_WORKING_DAYS = env_int("CAPITATION_GRACE_WORKING_DAYS", 10)
+CAPITATION_BANK_HOLIDAYS = env_list(
+    "CAPITATION_BANK_HOLIDAYS",
+    "2026-01-01,2026-04-03,2026-04-06,2026-05-04,2026-05-25,2026-08-31,2026-12-25,2026-12-28,"
+    "2027-01-01,2027-03-26,2027-03-29,2027-05-03,2027-05-31,2027-08-30,2027-12-27,2027-12-28",
+)
+# Each nation's payer gets its own practices' capitation, never another's: PCSE (MESH_PCSE_MAILBOX)
+# gets this nation's; the others go to the mailboxes named here, e.g. "Wales=NWSSP001,Isle of Man=IOM001".
+# A nation with no mailbox is kept (the report page shows it) and not sent.
+CAPITATION_PCSE_NATION = env("CAPITATION_PCSE_NATION", "England")
+CAPITATION_NATION_RECIPIENTS = dict(
+    item.split("=", 1) for item in env_list("CAPITATION_NATION_RECIPIENTS", "") if "=" in item
+)
 CELERY_BEAT_SCHEDULE["close-quarter"] = {"task": "registrations.capitation.tasks.close_due_quarter", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["capitation-acknowledgements"] = {
     "task": "registrations.capitation.tasks.check_capitation_acknowledgements",

@@ -478,6 +478,9 @@ class QuarterClose(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # The other nations' reports (#12): {nation: {"csv": message id, "summary": message id}} once MESH
+    # accepted each; PCSE (England) is the csv/summary above.
+    nation_deliveries = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-quarter_end"]
@@ -507,6 +510,8 @@ class CapitationLine(models.Model):
     practice_ods = models.CharField("practice", max_length=10)
     practice_name = models.CharField(max_length=100, blank=True)
     ha_cipher = models.CharField("HA", max_length=3, blank=True)
+    # The HA's nation: each nation's payer gets its own practices only ("" = not in reference data).
+    nation = models.CharField(max_length=30, blank=True)
     gp_code = models.CharField("GP code", max_length=20, blank=True)
     patients = models.PositiveIntegerField()
     male = models.PositiveIntegerField()
@@ -517,6 +522,9 @@ class CapitationLine(models.Model):
     deductions = models.PositiveIntegerField(null=True, blank=True)
     previous_patients = models.PositiveIntegerField(null=True, blank=True)
     change = models.IntegerField(null=True, blank=True)
+    # Patients on the list whose registration carries the dispensing marker / a residential institute.
+    dispensing = models.PositiveIntegerField(null=True, blank=True)
+    residential = models.PositiveIntegerField("in a residential institute", null=True, blank=True)
 
     class Meta:
         ordering = ["practice_ods", "level", "gp_code"]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from .. import mesh
 from ..models import QuarterClose, QuarterStatus
 from ..ports import CaseKind, CaseRequest, open_case
-from . import quarters
+from . import quarters, snapshot
 from .snapshot import csv_filename, summary_filename
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def send_to_pcse(quarter_id: int) -> QuarterClose:
                 )
                 setattr(quarter, id_field, message_id)
                 quarter.save(update_fields=[id_field])
+        _send_other_nations(client, quarter_id)
     with transaction.atomic():
         quarter = QuarterClose.objects.select_for_update().get(pk=quarter_id)
         if quarter.status in SENDABLE and quarter.csv_message_id and quarter.summary_message_id:
@@ -78,6 +79,39 @@ def send_to_pcse(quarter_id: int) -> QuarterClose:
             quarter.failed_at = None
             quarter.save(update_fields=["status", "sent_at", "last_error", "failed_at"])
     return quarter
+
+
+def _send_other_nations(client, quarter_id: int) -> None:
+    """Each other nation's practices go to that nation's payer (CAPITATION_NATION_RECIPIENTS), never to
+    PCSE; a nation with no recipient configured is kept and not sent. Each file once, like PCSE's."""
+    quarter = QuarterClose.objects.get(pk=quarter_id)
+    for nation in snapshot.other_nations(quarter):
+        recipient = settings.CAPITATION_NATION_RECIPIENTS.get(nation)
+        if not recipient:
+            continue
+        csv_bytes, summary = snapshot.nation_files(quarter, nation)
+        files = (
+            ("csv", csv_bytes, snapshot.csv_filename, "text/csv"),
+            ("summary", summary, snapshot.summary_filename, "application/json"),
+        )
+        for part, body, filename, content_type in files:
+            with transaction.atomic():
+                quarter = QuarterClose.objects.select_for_update().get(pk=quarter_id)
+                sent = quarter.nation_deliveries.get(nation, {})
+                if sent.get(part):
+                    continue
+                sent[part] = mesh.send(
+                    client,
+                    recipient=recipient,
+                    body=body,
+                    workflow=mesh.WORKFLOW_CAPITATION,
+                    local_id=local_id(quarter.quarter_end, f"{snapshot.nation_slug(nation).lstrip('-')}-{part}"),
+                    subject=f"PCRM capitation ({nation}), {quarters.label(quarter.quarter_end)}",
+                    filename=filename(quarter.quarter_end, nation),
+                    content_type=content_type,
+                )
+                quarter.nation_deliveries = {**quarter.nation_deliveries, nation: sent}
+                quarter.save(update_fields=["nation_deliveries"])
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 
 from celery.result import AsyncResult
+from django.conf import settings
 from django.utils import timezone
 
 from core.presenters import Tag
@@ -67,6 +68,11 @@ def summary_rows(quarter: QuarterClose, summary: dict) -> list[dict]:
         {"key": "Patients with no GP known to PCRM", "value": f"{totals['unattributed_patients']:,}"},
         {"key": "Acceptances in the quarter", "value": f"{totals['acceptances']:,}"},
         {"key": "Deductions in the quarter", "value": f"{totals['deductions']:,}"},
+        {"key": "Patients of dispensing practices (DM)", "value": f"{totals.get('dispensing_patients', 0):,}"},
+        {
+            "key": "Patients in a residential institute (RIC)",
+            "value": f"{totals.get('residential_institute_patients', 0):,}",
+        },
     ]
     if previous:
         change = totals["patients"] - previous["patients"]
@@ -81,12 +87,24 @@ def summary_rows(quarter: QuarterClose, summary: dict) -> list[dict]:
     return rows
 
 
+def _nation_delivery(quarter: QuarterClose, nation: str) -> str:
+    recipient = settings.CAPITATION_NATION_RECIPIENTS.get(nation)
+    if not recipient:
+        return "Not sent: no recipient configured (CAPITATION_NATION_RECIPIENTS); never included in PCSE's"
+    sent = quarter.nation_deliveries.get(nation, {})
+    return f"Sent to {recipient}" if sent.get("csv") and sent.get("summary") else f"Not yet sent to {recipient}"
+
+
 def delivery_rows(quarter: QuarterClose) -> list[dict]:
     rows = [
         {"key": "Closed by", "value": quarter.closed_by},
         {"key": "F8 close-quarter notifications", "value": f"{quarter.f8_count:,} linked practices"},
         {"key": "CSV checksum (SHA-256)", "value": quarter.csv_sha256},
         {"key": "Sent to PCSE", "value": _when(quarter.sent_at)},
+        *[
+            {"key": f"{nation} (reported separately)", "value": _nation_delivery(quarter, nation)}
+            for nation in snapshot.other_nations(quarter)
+        ],
         {"key": "Acknowledged by PCSE", "value": _when(quarter.acknowledged_at)},
     ]
     if quarter.last_error:

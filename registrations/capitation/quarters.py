@@ -47,3 +47,21 @@ def day_label(day: dt.date) -> str:
 def label(quarter_end: dt.date) -> str:
     """The quarter as "quarter ending 31 March 2026"."""
     return f"quarter ending {day_label(quarter_end)}"
+
+
+def working_days_after(day: dt.date, count: int, holidays: frozenset[dt.date] = frozenset()) -> dt.date:
+    """The `count`-th working day after `day` (Monday to Friday, not a holiday); `day` itself if 0."""
+    current = day
+    while count > 0:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5 and current not in holidays:
+            count -= 1
+    return current
+
+
+def last_closable_quarter(today: dt.date, grace_end) -> dt.date:
+    """The latest quarter whose grace period (`grace_end(quarter_end)`, its last day) is over by `today`."""
+    quarter_end = last_ended_quarter(today)
+    while grace_end(quarter_end) >= today:
+        quarter_end = previous_quarter_end(quarter_end)
+    return quarter_end

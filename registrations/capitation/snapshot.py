@@ -27,6 +27,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -59,6 +60,8 @@ CSV_COLUMNS = (
     *CELL_COLUMNS,
     "acceptances",
     "deductions",
+    "dispensing_patients",
+    "residential_institute_patients",
 )
 SUMMARY_SCHEMA = "pcrm-capitation-summary/1"
 # The aggregate sorts and hashes a row per registration period; give it room to do so in memory.
@@ -73,7 +76,9 @@ def _cell(sex: int, band: int) -> int:
 
 
 def aggregate_sql() -> str:
-    """The one aggregate: rows of (practice, GP code or "", sex, band, listed, accepted, deducted).
+    """The one aggregate: rows of (practice, GP code or "", sex, band, listed, accepted, deducted,
+    dispensing, residential): the last two count listed patients whose registration carries the
+    dispensing marker or a residential institute code (G1/G2 HEA+DM, NAD+RIC).
 
     GPs are carried as ids through the big joins and named only on the few aggregated rows; the
     practice figures are the sums of its GP rows (Python adds them up), which keeps the aggregate a
@@ -102,7 +107,8 @@ def aggregate_sql() -> str:
               AND (p.death_date IS NULL OR p.death_date > %(previous_end)s)
         ),
         attributed AS (
-            SELECT DISTINCT ON (r.nhs_number, r.practice_id) r.nhs_number, r.practice_id, r.gp_id
+            SELECT DISTINCT ON (r.nhs_number, r.practice_id) r.nhs_number, r.practice_id, r.gp_id,
+                   r.dispensing, r.residential_institute <> '' AS residential
             FROM {Registration._meta.db_table} r
             WHERE r.acceptance_date <= %(quarter_end)s AND r.gp_id IS NOT NULL
             ORDER BY r.nhs_number, r.practice_id, r.acceptance_date DESC, r.id DESC
@@ -114,14 +120,16 @@ def aggregate_sql() -> str:
                    m.band,
                    count(*) FILTER (WHERE m.stop > %(quarter_end)s) AS listed,
                    count(*) FILTER (WHERE m.start > %(previous_end)s) AS accepted,
-                   count(*) FILTER (WHERE m.stop <= %(quarter_end)s) AS deducted
+                   count(*) FILTER (WHERE m.stop <= %(quarter_end)s) AS deducted,
+                   count(*) FILTER (WHERE m.stop > %(quarter_end)s AND a.dispensing) AS dispensing,
+                   count(*) FILTER (WHERE m.stop > %(quarter_end)s AND a.residential) AS residential
             FROM periods m
             LEFT JOIN attributed a ON a.nhs_number = m.nhs_number AND a.practice_id = m.practice_id
             WHERE m.stop > m.start
             GROUP BY m.practice_ods, a.gp_id, m.sex, m.band
         )
         SELECT f.practice_ods, COALESCE(gp.national_code || ',' || gp.local_code, ''), f.sex, f.band,
-               f.listed, f.accepted, f.deducted
+               f.listed, f.accepted, f.deducted, f.dispensing, f.residential
         FROM figures f
         LEFT JOIN {GP._meta.db_table} gp ON gp.id = f.gp_id
     """
@@ -141,6 +149,8 @@ class Figures:
     cells: list[int] = field(default_factory=lambda: [0] * len(CELL_COLUMNS))
     acceptances: int = 0
     deductions: int = 0
+    dispensing: int = 0
+    residential: int = 0
 
     def add(self, sex: int, band: int, count: int) -> None:
         self.cells[_cell(sex, band)] += count
@@ -158,11 +168,13 @@ def compute(quarter_end: dt.date) -> tuple[dict[str, Figures], dict[tuple[str, s
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute(aggregate_sql(), aggregate_params(quarter_end))
-        for ods, gp_code, sex, band, listed, accepted, deducted in cursor.fetchall():
+        for ods, gp_code, sex, band, listed, accepted, deducted, dispensing, residential in cursor.fetchall():
             practice = practices.setdefault(ods, Figures())
             practice.add(sex, band, listed)
             practice.acceptances += accepted
             practice.deductions += deducted
+            practice.dispensing += dispensing
+            practice.residential += residential
             if listed:
                 gps.setdefault((ods, gp_code), Figures()).add(sex, band, listed)
     return practices, gps
@@ -188,24 +200,27 @@ def build_lines(quarter: QuarterClose, practices, gps, *, today: dt.date) -> lis
     for ods in sorted(set(practices) | set(known)):
         practice = known.get(ods)
         name, cipher = (practice.name, practice.ha.cipher) if practice else ("", "")
+        nation = practice.ha.nation if practice else ""
         figures = practices.get(ods, Figures())
         before = previous.get(ods) if previous else None
         lines.append(
-            _line(quarter, CapitationLine.Level.PRACTICE, ods, name, cipher, "", figures)
+            _line(quarter, CapitationLine.Level.PRACTICE, ods, name, cipher, "", figures, nation)
             | {
                 "acceptances": figures.acceptances,
                 "deductions": figures.deductions,
+                "dispensing": figures.dispensing,
+                "residential": figures.residential,
                 "previous_patients": before,
                 "change": None if not previous else figures.patients - (before or 0),
             }
         )
         # Named GPs in code order, then the patients attributed to no GP.
         for gp_code, gp_figures in sorted(gps_by_practice.get(ods, []), key=lambda g: (g[0] == "", g[0])):
-            lines.append(_line(quarter, CapitationLine.Level.GP, ods, name, cipher, gp_code, gp_figures))
+            lines.append(_line(quarter, CapitationLine.Level.GP, ods, name, cipher, gp_code, gp_figures, nation))
     return [CapitationLine(**line) for line in lines]
 
 
-def _line(quarter, level, ods, name, cipher, gp_code, figures: Figures) -> dict:
+def _line(quarter, level, ods, name, cipher, gp_code, figures: Figures, nation: str) -> dict:
     male, female, other = figures.by_sex()
     return {
         "quarter": quarter,
@@ -213,6 +228,7 @@ def _line(quarter, level, ods, name, cipher, gp_code, figures: Figures) -> dict:
         "practice_ods": ods,
         "practice_name": name,
         "ha_cipher": cipher,
+        "nation": nation,
         "gp_code": gp_code,
         "patients": figures.patients,
         "male": male,
@@ -252,17 +268,44 @@ def render_csv(quarter_end: dt.date, lines: list[CapitationLine]) -> bytes:
                 *line.cells,
                 line.acceptances if practice_row else "",
                 line.deductions if practice_row else "",
+                line.dispensing if practice_row else "",
+                line.residential if practice_row else "",
             ]
         )
     return buffer.getvalue().encode("utf-8")
 
 
-def csv_filename(quarter_end: dt.date) -> str:
-    return f"pcrm-capitation-{quarter_end.isoformat()}.csv"
+def nation_slug(nation: str) -> str:
+    """ "" for PCSE's (English) files, which keep their names; "-wales" etc. for the other nations'."""
+    if nation == settings.CAPITATION_PCSE_NATION:
+        return ""
+    return "-" + "-".join(nation.lower().split())
 
 
-def summary_filename(quarter_end: dt.date) -> str:
-    return f"pcrm-capitation-{quarter_end.isoformat()}.json"
+def csv_filename(quarter_end: dt.date, nation: str | None = None) -> str:
+    return f"pcrm-capitation{nation_slug(nation or settings.CAPITATION_PCSE_NATION)}-{quarter_end.isoformat()}.csv"
+
+
+def summary_filename(quarter_end: dt.date, nation: str | None = None) -> str:
+    return f"pcrm-capitation{nation_slug(nation or settings.CAPITATION_PCSE_NATION)}-{quarter_end.isoformat()}.json"
+
+
+def lines_of_nation(lines: list[CapitationLine], nation: str) -> list[CapitationLine]:
+    """The lines one nation's payer gets: its practices only, never another nation's (#12)."""
+    return [line for line in lines if line.nation == nation]
+
+
+def nation_files(quarter: QuarterClose, nation: str) -> tuple[bytes, bytes]:
+    """Another nation's CSV and summary, rendered from the stored lines (the same bytes every time)."""
+    lines = lines_of_nation(stored_lines(quarter), nation)
+    csv_bytes = render_csv(quarter.quarter_end, lines)
+    return csv_bytes, render_summary(quarter.quarter_end, lines, csv_bytes, nation=nation)
+
+
+def other_nations(quarter: QuarterClose) -> list[str]:
+    """The nations other than PCSE's with practices in the quarter's lines (never "": no reference data)."""
+    found = set(quarter.lines.exclude(nation="").values_list("nation", flat=True))
+    return sorted(found - {settings.CAPITATION_PCSE_NATION})
 
 
 def totals(lines: list[CapitationLine]) -> dict:
@@ -279,6 +322,8 @@ def totals(lines: list[CapitationLine]) -> dict:
         ),
         "acceptances": sum(line.acceptances or 0 for line in practice_lines),
         "deductions": sum(line.deductions or 0 for line in practice_lines),
+        "dispensing_patients": sum(line.dispensing or 0 for line in practice_lines),
+        "residential_institute_patients": sum(line.residential or 0 for line in practice_lines),
         "by_sex": {sex: sum(cells[i * n : (i + 1) * n]) for i, sex in enumerate(SEXES)},
         "by_age_band": {band[1]: sum(cells[i * n + b] for i in range(len(SEXES))) for b, band in enumerate(BANDS)},
         "by_sex_and_age_band": {
@@ -287,16 +332,20 @@ def totals(lines: list[CapitationLine]) -> dict:
     }
 
 
-def render_summary(quarter_end: dt.date, lines: list[CapitationLine], csv_bytes: bytes) -> bytes:
+def render_summary(
+    quarter_end: dt.date, lines: list[CapitationLine], csv_bytes: bytes, *, nation: str | None = None
+) -> bytes:
     """The summary JSON: what the CSV holds, its checksum, the totals, and the previous quarter's total."""
+    nation = nation or settings.CAPITATION_PCSE_NATION
     practice_lines = [line for line in lines if line.level == CapitationLine.Level.PRACTICE]
     compared = [line for line in practice_lines if line.change is not None]
     document = {
         "schema": SUMMARY_SCHEMA,
+        "nation": nation,
         "quarter_start": quarters.quarter_start(quarter_end).isoformat(),
         "quarter_end": quarter_end.isoformat(),
         "csv": {
-            "filename": csv_filename(quarter_end),
+            "filename": csv_filename(quarter_end, nation),
             "sha256": hashlib.sha256(csv_bytes).hexdigest(),
             "bytes": len(csv_bytes),
             "rows": len(lines),
@@ -327,8 +376,10 @@ def take_snapshot(quarter_id: int, *, progress: Progress | None = None, today: d
     report(2, STEPS, "Comparing with the previous quarter")
     lines = build_lines(quarter, practices, gps, today=today)
     report(3, STEPS, "Writing the CSV and summary")
-    csv_bytes = render_csv(quarter.quarter_end, lines)
-    summary = render_summary(quarter.quarter_end, lines, csv_bytes)
+    # PCSE pays English practices: its files hold those only; other nations' are rendered apart.
+    pcse_lines = lines_of_nation(lines, settings.CAPITATION_PCSE_NATION)
+    csv_bytes = render_csv(quarter.quarter_end, pcse_lines)
+    summary = render_summary(quarter.quarter_end, pcse_lines, csv_bytes)
     with transaction.atomic():
         quarter = QuarterClose.objects.select_for_update().get(pk=quarter_id)
         if quarter.status != QuarterStatus.GENERATING:
@@ -337,7 +388,7 @@ def take_snapshot(quarter_id: int, *, progress: Progress | None = None, today: d
         quarter.csv = csv_bytes
         quarter.csv_sha256 = hashlib.sha256(csv_bytes).hexdigest()
         quarter.summary = summary
-        quarter.patients = sum(line.patients for line in lines if line.level == CapitationLine.Level.PRACTICE)
+        quarter.patients = sum(line.patients for line in pcse_lines if line.level == CapitationLine.Level.PRACTICE)
         quarter.generated_at = timezone.now()
         quarter.status = QuarterStatus.GENERATED
         quarter.save(update_fields=["csv", "csv_sha256", "summary", "patients", "generated_at", "status"])

@@ -44,12 +44,15 @@ class PracticeLineTable(tables.Table):
     practice_ods = tables.Column(verbose_name="Practice", attrs=_NOWRAP)
     practice_name = tables.Column(verbose_name="Name", default="Not a PCRM practice")
     ha_cipher = tables.Column(verbose_name="HA", default="—")
+    nation = tables.Column(verbose_name="Nation", default="Not known")
     patients = tables.Column(verbose_name="Patients", attrs=_NUMERIC)
     male = tables.Column(verbose_name="Male", attrs=_NUMERIC)
     female = tables.Column(verbose_name="Female", attrs=_NUMERIC)
     other_sex = tables.Column(verbose_name="Other", attrs=_NUMERIC)
     acceptances = tables.Column(verbose_name="Accepted", attrs=_NUMERIC)
     deductions = tables.Column(verbose_name="Deducted", attrs=_NUMERIC)
+    dispensing = tables.Column(verbose_name="Dispensing", default="—", attrs=_NUMERIC)
+    residential = tables.Column(verbose_name="In a residential institute", default="—", attrs=_NUMERIC)
     change = tables.Column(verbose_name="Change", default="—", attrs=_NUMERIC)
 
     class Meta:
@@ -58,12 +61,15 @@ class PracticeLineTable(tables.Table):
             "practice_ods",
             "practice_name",
             "ha_cipher",
+            "nation",
             "patients",
             "male",
             "female",
             "other_sex",
             "acceptances",
             "deductions",
+            "dispensing",
+            "residential",
             "change",
         )
         order_by = ("practice_ods",)

@@ -20,7 +20,7 @@ from core.htmx import page_or_partial
 from core.roles import Perm
 
 from ..models import CapitationLine, QuarterClose, QuarterStatus
-from . import delivery, presenters, quarters, snapshot, tasks
+from . import close, delivery, presenters, quarters, snapshot, tasks
 from .filters import PracticeLineFilter
 from .forms import CloseQuarterForm
 from .tables import PracticeLineTable, QuarterTable
@@ -35,7 +35,7 @@ CLOSE = Perm.CLOSE_QUARTER
 def quarter_list(request):
     table = QuarterTable(QuarterClose.objects.defer("csv", "summary"))
     RequestConfig(request, paginate={"per_page": 20}).configure(table)
-    due = quarters.last_ended_quarter(timezone.localdate())
+    due = close.closable_quarter(timezone.localdate())
     can_close = request.user.has_perm(CLOSE) and not QuarterClose.objects.filter(quarter_end=due).exists()
     context = {
         "table": table,
@@ -53,9 +53,7 @@ def close_quarter(request):
     data = (
         request.POST
         if request.method == "POST"
-        else {
-            "quarter_end": request.GET.get("quarter") or quarters.last_ended_quarter(timezone.localdate()).isoformat()
-        }
+        else {"quarter_end": request.GET.get("quarter") or close.closable_quarter(timezone.localdate()).isoformat()}
     )
     form = CloseQuarterForm(data)
     if form.is_valid():

@@ -26,7 +26,7 @@ from registrations.models import Registration
 Q = dt.date(2026, 3, 31)
 PREVIOUS = dt.date(2025, 12, 31)
 AFTER_Q = dt.date(2026, 4, 1)
-CLOSING_DAY = dt.date(2026, 4, 1)
+CLOSING_DAY = dt.date(2026, 4, 17)  # after the grace period: ten working days, Easter skipped
 
 
 @dataclass

@@ -103,8 +103,24 @@ def test_f8s_for_two_quarters_to_one_practice_go_in_separate_messages(world):
     assert [m.quarter_end for m in messages] == [dt.date(2025, 12, 31), Q]
 
 
-def test_the_scheduler_closes_only_a_quarter_that_has_just_ended():
+def test_the_scheduler_closes_a_quarter_once_its_grace_period_is_over():
+    # Ten working days after 31 March 2026, Good Friday and Easter Monday skipped: 16 April.
+    assert close.grace_end(Q) == dt.date(2026, 4, 16)
+    assert close.quarter_due_for_closing(dt.date(2026, 4, 1), within_days=10) is None, "just ended: grace"
+    assert close.quarter_due_for_closing(dt.date(2026, 4, 16), within_days=10) is None, "last day of grace"
+    assert close.quarter_due_for_closing(dt.date(2026, 4, 17), within_days=10) == Q
+    assert close.quarter_due_for_closing(dt.date(2026, 4, 26), within_days=10) == Q
+    assert close.quarter_due_for_closing(dt.date(2026, 4, 27), within_days=10) is None, "too long ago"
+    # 30 June 2026 is a Tuesday: grace to 14 July.
+    assert close.quarter_due_for_closing(dt.date(2026, 7, 15), within_days=10) == dt.date(2026, 6, 30)
+
+
+def test_the_grace_period_is_a_setting(settings):
+    settings.CAPITATION_GRACE_WORKING_DAYS = 0
     assert close.quarter_due_for_closing(dt.date(2026, 4, 1), within_days=10) == Q
-    assert close.quarter_due_for_closing(dt.date(2026, 4, 10), within_days=10) == Q
-    assert close.quarter_due_for_closing(dt.date(2026, 4, 11), within_days=10) is None
-    assert close.quarter_due_for_closing(dt.date(2026, 7, 1), within_days=10) == dt.date(2026, 6, 30)
+
+
+def test_a_quarter_in_its_grace_period_cannot_be_closed_by_hand(world):
+    with pytest.raises(close.QuarterNotClosable, match="grace period until 16 April 2026"):
+        close.close_quarter(quarter_end=Q, by="admin", today=dt.date(2026, 4, 16))
+    assert not QuarterClose.objects.exists() and not OutboxItem.objects.filter(tx_type="F8").exists()

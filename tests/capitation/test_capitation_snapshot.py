@@ -65,7 +65,9 @@ def test_practice_lists_by_sex_and_age_band_as_at_the_quarter_end(world):
     assert (d.patients, d.acceptances, d.deductions, d.practice_name, d.ha_cipher) == (0, 0, 0, "Surgery D", "XX1")
     z = lines[("PRACTICE", "Z99999", "")]
     assert (z.cells, z.acceptances, z.deductions, z.practice_name, z.ha_cipher) == (cells(O_45_64=1), 1, 0, "", "")
-    assert quarter.patients == 5 + 5 + 1 + 0 + 1
+    assert z.nation == "" and {line.nation for key, line in lines.items() if key[1] != "Z99999"} == {"England"}
+    # PCSE pays English practices: Z99999 (no reference data, so no nation) is not in its total.
+    assert quarter.patients == 5 + 5 + 1 + 0
     assert quarter.status == QuarterStatus.GENERATED
 
 
@@ -90,7 +92,7 @@ def test_per_gp_lists_use_the_latest_registration_accepted_by_the_quarter_end(wo
 
 
 def test_each_list_moves_by_acceptances_less_deductions_and_the_change_is_shown(world):
-    before = lines_by_key(closed(PREVIOUS, today=dt_after(PREVIOUS)))
+    before = lines_by_key(closed(PREVIOUS, today=CLOSING_DAY))
     assert before[("PRACTICE", "A00001", "")].patients == 6  # P1 P2 P3 P6 P7 P17 (P9 died before)
     assert before[("PRACTICE", "B00002", "")].patients == 5  # P4 P5 P8 P10 P16
     after = lines_by_key(closed())
@@ -121,11 +123,12 @@ def test_the_csv_has_the_documented_header_and_one_row_per_line(world):
             for sex in ("male", "female", "other")
             for band in ("0_4", "5_14", "15_44", "45_64", "65_74", "75_84", "85_plus", "age_unknown")
         )
-        + ",acceptances,deductions\r\n"
+        + ",acceptances,deductions,dispensing_patients,residential_institute_patients\r\n"
     )
     assert text.startswith(header)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == quarter.lines.count()
+    assert len(rows) == quarter.lines.filter(nation="England").count()
+    assert "Z99999" not in {r["practice_ods"] for r in rows}, "only English practices go to PCSE"
     a = next(r for r in rows if r["record"] == "PRACTICE" and r["practice_ods"] == "A00001")
     assert (a["quarter_end"], a["ha_cipher"], a["patients"], a["female_45_64"], a["acceptances"]) == (
         "2026-03-31",
@@ -152,23 +155,24 @@ def test_the_summary_states_the_totals_and_the_csv_checksum(world):
     summary = json.loads(bytes(quarter.summary))
     assert summary["quarter_end"] == "2026-03-31" and summary["quarter_start"] == "2026-01-01"
     assert summary["csv"]["sha256"] == quarter.csv_sha256
-    assert summary["csv"]["rows"] == quarter.lines.count()
+    assert summary["csv"]["rows"] == quarter.lines.filter(nation="England").count()
+    assert summary["nation"] == "England"
     totals = summary["totals"]
-    assert totals["patients"] == 12
-    assert totals["by_sex"] == {"male": 5, "female": 5, "other": 2}
+    assert totals["patients"] == 11
+    assert totals["by_sex"] == {"male": 5, "female": 5, "other": 1}
     assert totals["by_age_band"] == {
         "0–4": 1,
         "5–14": 1,
         "15–44": 4,
-        "45–64": 2,
+        "45–64": 1,
         "65–74": 1,
         "75–84": 1,
         "85+": 1,
         "Not known": 1,
     }
-    assert (totals["acceptances"], totals["deductions"]) == (5, 5)
-    assert totals["practices"] == 5
-    assert totals["unattributed_patients"] == 2 + 1 + 1 + 1  # A: P3 P11; B: P15; C: P14; Z: P13
+    assert (totals["acceptances"], totals["deductions"]) == (4, 5)
+    assert totals["practices"] == 4
+    assert totals["unattributed_patients"] == 2 + 1 + 1  # A: P3 P11; B: P15; C: P14 (Z99999 is not PCSE's)
     assert summary["previous_quarter"] is None
 
 
@@ -176,7 +180,7 @@ def test_the_same_quarter_always_gives_the_same_bytes(world):
     first = closed()
     stored_csv, stored_summary = bytes(first.csv), bytes(first.summary)
     # Rendered again from the stored lines: identical.
-    lines = snapshot.stored_lines(first)
+    lines = snapshot.lines_of_nation(snapshot.stored_lines(first), "England")
     assert snapshot.render_csv(Q, lines) == stored_csv
     assert snapshot.render_summary(Q, lines, stored_csv) == stored_summary
     # Computed afresh from PDS after the quarter was over and things moved on (a move dated after Q):

@@ -6,7 +6,7 @@ import pytest
 from capitation_population import CLOSING_DAY, Q, build_world
 from django.utils import timezone
 
-from registrations.capitation import close, quarters, snapshot, tasks
+from registrations.capitation import close, snapshot, tasks
 from registrations.models import OutboxItem, QuarterClose
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
@@ -18,8 +18,8 @@ def world(db):
 
 
 def test_the_hourly_job_closes_the_quarter_just_ended_once(world, settings, django_capture_on_commit_callbacks):
-    due = quarters.last_ended_quarter(timezone.localdate())
-    settings.CAPITATION_AUTO_CLOSE_WITHIN_DAYS = (timezone.localdate() - due).days
+    due = close.closable_quarter(timezone.localdate())
+    settings.CAPITATION_AUTO_CLOSE_WITHIN_DAYS = (timezone.localdate() - close.grace_end(due)).days
 
     with django_capture_on_commit_callbacks() as started:
         assert tasks.close_due_quarter() == f"closed {due}"

@@ -80,12 +80,12 @@ def test_the_quarters_list_shows_each_quarter_with_its_status_and_offers_the_due
     response = client.get(LIST)
     assertContains(response, f'<a href="{report_url()}">Quarter ending 31 March 2026</a>', html=True)
     assertInHTML('<strong class="nhsuk-tag nhsuk-tag--grey">Ready to send</strong>', response.text)
-    due = quarters.last_ended_quarter(timezone.localdate())
+    due = close.closable_quarter(timezone.localdate())
     assertContains(response, f"{CLOSE}?quarter={due.isoformat()}")
 
 
 def test_closing_from_the_confirmation_page(client, world, admin):
-    due = quarters.last_ended_quarter(timezone.localdate())
+    due = close.closable_quarter(timezone.localdate())
     page = client.get(CLOSE)
     assert page.status_code == 200
     assertContains(page, f"Close the {quarters.label(due)}?")
@@ -147,9 +147,10 @@ def test_the_report_shows_totals_charts_practices_and_changes(client, world, adm
 
     assert response.status_code == 200
     rows = {row["key"]: row["value"] for row in response.context["summary_rows"]}
-    assert rows["Registered patients"] == "12"
-    assert rows["Acceptances in the quarter"] == "5" and rows["Deductions in the quarter"] == "5"
-    assert rows["Change since the previous quarter"] == "0 (from 12)"
+    # PCSE's figures: English practices only (Z99999 has no reference data, so no nation).
+    assert rows["Registered patients"] == "11"
+    assert rows["Acceptances in the quarter"] == "4" and rows["Deductions in the quarter"] == "5"
+    assert rows["Change since the previous quarter"] == "−1 (from 12)"
     charts = response.context["chart_data"]
     assert charts["practices"]["values"] == [5, 5, 1, 1, 0]
     assert charts["bands"]["series"][0] == {"label": "Male", "values": [1, 1, 1, 0, 1, 0, 0, 1]}
