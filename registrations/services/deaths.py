@@ -23,6 +23,7 @@ from ..rules.base import Trace
 from ..rules.evidence import pds_snapshot, practice_summary, registration_history
 from ..selectors import served_by_pcrm
 from .apply import SYSTEM, deduct
+from .ordering import lock_nhs_number
 
 BATCH = 500
 FORMAL = "formal"
@@ -51,6 +52,15 @@ def act_on_death(nhs_number: str, *, by: str = SYSTEM) -> DeathNotice | None:
     """Deduct (formal) or open a case (informal) for a deceased registered patient, once; None when
     there is nothing (more) to do."""
     try:
+        with transaction.atomic():
+            lock_nhs_number(nhs_number)  # processing about this patient finishes first, or waits
+            return _notice(nhs_number, by=by)
+    except IntegrityError:
+        return None  # acted on already (this notification status), or by a sweep running alongside
+
+
+def _notice(nhs_number: str, *, by: str) -> DeathNotice | None:
+    try:
         patient = get_gateway().get(nhs_number)
     except PatientNotFound:
         return None
@@ -59,18 +69,15 @@ def act_on_death(nhs_number: str, *, by: str = SYSTEM) -> DeathNotice | None:
     practice = Practice.objects.select_related("ha").filter(ods_code=patient.gp_practice).first()
     if practice is None or not served_by_pcrm(practice):
         return None  # a practice under an HA still on NHAIS: NHAIS deducts its own patients
-    try:
-        with transaction.atomic():
-            notice = DeathNotice.objects.create(
-                nhs_number=patient.nhs_number,
-                death_date=patient.death_date,
-                death_status=patient.death_status,
-                practice=practice,
-                outcome=DeathNotice.Outcome.CASE,
-            )
-            _act(notice, patient, practice, by=by)
-    except IntegrityError:
-        return None  # acted on already (this notification status), or by a sweep running alongside
+    with transaction.atomic():
+        notice = DeathNotice.objects.create(
+            nhs_number=patient.nhs_number,
+            death_date=patient.death_date,
+            death_status=patient.death_status,
+            practice=practice,
+            outcome=DeathNotice.Outcome.CASE,
+        )
+        _act(notice, patient, practice, by=by)
     return notice
 
 

@@ -22,6 +22,7 @@ from ..rules.base import Trace
 from ..rules.evidence import address_dict, pds_snapshot, practice_summary
 from ..selectors import at_practices_pcrm_serves, home_link, registered_gp, served_by_pcrm
 from .apply import SYSTEM, deduct, gp_links_text
+from .ordering import lock_nhs_number
 from .outbox import queue_transaction
 
 
@@ -197,6 +198,7 @@ def _expire_one(pk: int, *, today: dt.date, by: str) -> bool:
     )
     if flag is None:
         return False
+    lock_nhs_number(flag.nhs_number)
     trace = Trace()
     try:
         patient = get_gateway().get(flag.nhs_number)

@@ -56,6 +56,13 @@ def lock_patient(tx: Transaction) -> None:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
+def lock_nhs_number(nhs_number: str) -> None:
+    """The same per-patient lock, for work outside processing that changes a patient (deaths, held
+    deductions, FP69 expiry): it waits for processing about that NHS number, and processing for it."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(f"nhs:{nhs_number}")])
+
+
 def _lock_id(key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"patient:{key}".encode()).digest()[:8], "big", signed=True)
 

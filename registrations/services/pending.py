@@ -19,6 +19,7 @@ from ..models import PendingDeduction, PendingDeductionStatus, Transaction
 from ..rules.base import Trace
 from ..selectors import at_practices_pcrm_serves
 from .apply import SYSTEM, deduct
+from .ordering import lock_nhs_number
 
 BATCH = 1000
 
@@ -40,6 +41,7 @@ def _deduct_one(pk: int, *, today: dt.date, by: str) -> bool:
     )
     if row is None:
         return False
+    lock_nhs_number(row.nhs_number)
     trace = Trace()
     try:
         patient = get_gateway().get(row.nhs_number)
