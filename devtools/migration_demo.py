@@ -14,6 +14,7 @@ gave that PCRM would not, so the readiness page has something to show.
 import csv
 import datetime as dt
 import io
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,9 @@ PREPARED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=ZoneInfo("Europe/London"))
 
 
 def demo_dir() -> Path:
-    return Path(settings.BASE_DIR) / ".run" / "demo-migration" / CIPHER
+    """Where the demo's files go: .run/demo-migration/BE (untracked), or PCRM_DEMO_MIGRATION_DIR (tests)."""
+    chosen = os.environ.get("PCRM_DEMO_MIGRATION_DIR")
+    return Path(chosen) if chosen else Path(settings.BASE_DIR) / ".run" / "demo-migration" / CIPHER
 
 
 def _row(patient, practice, gp, **extra) -> dict:

@@ -165,20 +165,20 @@ def _bring_across(ha, rows, compared, run, report: ImportReport, *, open_cases: 
         result = compared[row.row]
         if record is not None and record.fingerprint == row.fingerprint:
             report.unchanged += 1
+            if (record.reconciliation, record.differences) != (result.result, result.differences):
+                record.reconciliation, record.differences = result.result, result.differences
+                record.save(update_fields=["reconciliation", "differences", "updated_at"])
         else:
             practice = practices[row.practice_ods]
-            record = _apply_row(ha, row, practice, gps[(row.gp_national_code, row.gp_local_code)], record, run, today)
+            gp = gps[(row.gp_national_code, row.gp_local_code)]
+            record = _apply_row(ha, row, practice, gp, record, run, result, today)
             report.imported += 1
-        changed = record.reconciliation != result.result or record.differences != result.differences
-        if changed:
-            record.reconciliation, record.differences = result.result, result.differences
-            record.save(update_fields=["reconciliation", "differences", "updated_at"])
         if open_cases and result.differences and record.case_differences != result.differences:
             _open_case(ha, row, record, result)
             report.cases_opened += 1
 
 
-def _apply_row(ha, row: ExtractRow, practice: Practice, gp: GP, record: ExtractRecord | None, run, today):
+def _apply_row(ha, row: ExtractRow, practice: Practice, gp: GP, record: ExtractRecord | None, run, result, today):
     registration = record.registration if record is not None else None
     values = {
         "nhs_number": row.nhs_number,
@@ -206,6 +206,7 @@ def _apply_row(ha, row: ExtractRow, practice: Practice, gp: GP, record: ExtractR
     record.fp69 = fp69
     record.pending_deduction_id = pending_id
     record.run = run
+    record.reconciliation, record.differences = result.result, result.differences
     record.save()
     return record
 
@@ -228,7 +229,11 @@ def _fp69(row: ExtractRow, practice, gp, flag: FP69Flag | None, today) -> FP69Fl
 
 
 def _pending(row: ExtractRow, practice, gp, pending_id: int | None, today) -> int | None:
-    pending = PendingDeduction.objects.filter(pk=pending_id, status=PendingDeductionStatus.PENDING).first()
+    pending = (
+        PendingDeduction.objects.filter(pk=pending_id, status=PendingDeductionStatus.PENDING).first()
+        if pending_id
+        else None
+    )
     if row.pending_deduction_date is None:
         if pending is not None:
             pending.status = PendingDeductionStatus.CANCELLED

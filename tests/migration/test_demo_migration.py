@@ -12,7 +12,8 @@ from registrations.models import HealthAuthority
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_shows_a_migration_in_progress():
+def test_seed_demo_shows_a_migration_in_progress(tmp_path, monkeypatch):
+    monkeypatch.setenv("PCRM_DEMO_MIGRATION_DIR", str(tmp_path))  # not the developer's .run/demo-migration
     call_command("seed_demo", patients=600, no_backlog=True)
     ha = HealthAuthority.objects.get(cipher="BE")
     assert not ha.migrated
@@ -36,3 +37,4 @@ def test_seed_demo_shows_a_migration_in_progress():
         "cases": False,
         "planned": True,
     }
+    assert (tmp_path / "extract.csv").is_file() and len(list((tmp_path / "inbound").iterdir())) == 21

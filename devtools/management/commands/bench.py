@@ -16,6 +16,7 @@ AREAS = {
     "queue": "devtools.benchmarks.queue.run",
     "capitation": "devtools.benchmarks.capitation.run",
     "rules": "devtools.benchmarks.autoprocessing.run",
+    "migration": "devtools.benchmarks.migration.run",
 }
 
 
