@@ -436,6 +436,10 @@ REMOVAL_NOTICE_DAYS = env_int("REMOVAL_NOTICE_DAYS", 30)
 SENSITIVE_TRANSFER_DEDUCTION_REASON = env("SENSITIVE_TRANSFER_DEDUCTION_REASON", "13")
 # F3 means "wrong HA" to GP systems: other refusals of an acceptance send nothing over GP Links (ADR 0014).
 PROCESSING_F3_FOR_OTHER_REFUSALS = env_bool("PROCESSING_F3_FOR_OTHER_REFUSALS", False)
+# F1 amendments (#12): the practice is told a re-keyed NHS number, and name, birth date or sex changes a
+# person makes in PDS on a case.
+PROCESSING_F1_ON_REKEY = env_bool("PROCESSING_F1_ON_REKEY", True)
+PROCESSING_F1_ON_CORRECTION = env_bool("PROCESSING_F1_ON_CORRECTION", True)
 PROCESSING_REMOVAL_AUTO = env_bool("PROCESSING_REMOVAL_AUTO", False)  # True: a clean G3 starts the notice itself
 CELERY_BEAT_SCHEDULE["held-deductions"] = {"task": "registrations.tasks.deduct_held", "schedule": 3600.0}
 # Deaths recorded in PDS by any route are acted on (F2 reason 1, or a case when informal) every 15 minutes.

@@ -52,6 +52,7 @@ from registrations.services.apply import (
     hold_deduction,
     reject_acceptance,
     reject_deduction_request,
+    tell_practice_of_correction,
 )
 
 
@@ -593,6 +594,7 @@ def accept_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") 
     patient = _apply_changes(patient, changes, by=by, reason=f"case {case.pk}: transaction {tx.pk}")
     trace = Trace()
     trace.add("PDS update", "changed", f"{', '.join(c['label'] for c in changes)} changed as the practice asked.")
+    told = tell_practice_of_correction(patient, changes, trace=trace, caused_by=tx)
     return _finish(
         case,
         "accept_change",
@@ -604,6 +606,7 @@ def accept_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") 
         tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
+        applied=told,
     )
 
 

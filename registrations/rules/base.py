@@ -87,6 +87,17 @@ class HoldDeduction:
 
 
 @dataclass(frozen=True)
+class AmendGP:
+    """F1 to the practice: what PDS now holds that the practice's system does not (a re-keyed NHS number,
+    a corrected name, birth date or sex). `wire_number` is the number the practice knows the patient by."""
+
+    practice: Practice
+    wire_number: str
+    items: tuple[tuple[str, Any], ...]
+    why: str
+
+
+@dataclass(frozen=True)
 class KeepRegistrationDetails:
     """A G2's dispensing marker and residential institute code, kept on the practice's registration."""
 
@@ -94,7 +105,16 @@ class KeepRegistrationDetails:
     practice: Practice
 
 
-Effect = Approve | CloseOldHaList | RejectAcceptance | Deduct | HoldDeduction | ChangeAddress | KeepRegistrationDetails
+Effect = (
+    Approve
+    | CloseOldHaList
+    | RejectAcceptance
+    | Deduct
+    | HoldDeduction
+    | ChangeAddress
+    | KeepRegistrationDetails
+    | AmendGP
+)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ..models import (
     Transaction,
 )
 from ..rules.base import (
+    AmendGP,
     Approve,
     ChangeAddress,
     CloseOldHaList,
@@ -160,6 +161,15 @@ def apply_effect(tx: Transaction, effect: Effect, *, trace: Trace, by: str = SYS
                 by=by,
                 gp=effect.gp,
                 wire_number=effect.wire_number,
+            )
+        case AmendGP():
+            return amend_gp(
+                practice=effect.practice,
+                wire_number=effect.wire_number,
+                items=dict(effect.items),
+                why=effect.why,
+                trace=trace,
+                caused_by=tx,
             )
         case KeepRegistrationDetails():
             return keep_registration_details(tx, nhs_number=effect.nhs_number, practice=effect.practice, trace=trace)
@@ -501,6 +511,54 @@ def cancel_pending(
             f"The deduction from {row.practice.ods_code} that was waiting until {row.due_on} is cancelled: {why}.",
         )
     return len(rows)
+
+
+def amend_gp(
+    *,
+    practice: Practice,
+    wire_number: str,
+    items: dict,
+    why: str,
+    trace: Trace,
+    caused_by: Transaction | None = None,
+) -> Applied:
+    """F1 to the practice with what PDS now holds (`items` in the codec's JSON keys: amended_nhs_number,
+    surname, forenames, birth_date, sex), quoting the patient by the number the practice uses.
+    Nothing is sent when the practice cannot be told over GP Links."""
+    link = home_link(practice)
+    if link is None or not served_by_pcrm(practice):
+        trace.add("amendment to the GP", "not sent", f"{practice.ods_code} is not linked to PCRM for GP Links.")
+        return Applied()
+    gp = registered_gp(items.get("amended_nhs_number") or wire_number, practice)
+    payload = {"gp_code": gp.gp_code if gp else "", "nhs_number": wire_number, **items}
+    item = queue_transaction(link=link, tx_type="F1", caused_by=caused_by, payload=payload)
+    trace.add("amendment to the GP", "F1 queued", f"{practice.ods_code} is told {why}.")
+    return Applied(f"F1 amendment sent to {practice.ods_code}", _sent(item))
+
+
+F1_ITEMS = ("surname", "forenames", "title", "birth_date", "sex", "previous_surname")
+
+
+def tell_practice_of_correction(patient, changes: list[dict], *, trace: Trace, caused_by=None) -> Applied:
+    """A person changed name, birth date or sex in PDS on a case: the practice the patient is registered
+    with gets an F1 with what PDS now holds (PROCESSING_F1_ON_CORRECTION)."""
+    patient = record_of(patient)
+    items = {c["item"]: c["requested"] for c in changes if c["item"] in F1_ITEMS}
+    if not items or not settings.PROCESSING_F1_ON_CORRECTION:
+        return Applied()
+    practice = Practice.objects.select_related("ha").filter(ods_code=patient.gp_practice or "").first()
+    if practice is None:
+        trace.add("amendment to the GP", "not sent", "PDS shows no GP Links practice for the patient.")
+        return Applied()
+    labels = ", ".join(c["label"] for c in changes if c["item"] in items)
+    return amend_gp(
+        practice=practice,
+        wire_number=patient.nhs_number,
+        items=items,
+        why=f"the {labels} PDS now holds",
+        trace=trace,
+        caused_by=caused_by,
+    )
 
 
 def reject_deduction_request(tx: Transaction, *, text: str, trace: Trace) -> Applied:
