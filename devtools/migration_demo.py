@@ -176,6 +176,26 @@ def build_shadow_set(practices, people) -> _Traffic:
         traffic.gp_sends(practice, tx)
         if i != 1:  # NHAIS's answer to this one is outside the period: unmatched
             traffic.nhais_sends(practice, "F4", {"tn": tx["tn"], "gp_code": gp.gp_code, "nhs_number": None})
+    for patient in [next(spare) for _ in range(2)]:  # moves within the HA: F4, and F2 reason 3 to the practice left
+        left = practice_of(patient)
+        practice = next(p for p in ours if p != left)
+        gp = practice.gps.first()
+        tx = _person(
+            patient,
+            gp,
+            next(tn),
+            acceptance_type="3",
+            previous_gp="DR PREVIOUS",
+            previous_address=["1 OLD ROAD", "READING"],
+        )
+        traffic.gp_sends(practice, tx)
+        traffic.nhais_sends(practice, "F4", {"tn": tx["tn"], "gp_code": gp.gp_code, "nhs_number": None})
+        traffic.nhais_sends(
+            left,
+            "F2",
+            {"gp_code": left.gps.first().gp_code, "nhs_number": patient.nhs_number, "deduction_reason": "3",
+             "deduction_date": tx["acceptance_date"]},
+        )  # fmt: skip
     for patient in [next(spare) for _ in range(4)]:  # address changes: neither system answers the practice
         practice = practice_of(patient)
         address = {"house": "", "road": "12 NEW ROAD", "locality": "", "post_town": "READING", "county": "",

@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 
 from registrations.gplinks import CodecError, parse_interchange, to_json
@@ -175,6 +176,9 @@ class Decided:
     case_kind: str = ""
     trace: list = field(default_factory=list)
     practice_ods: str = ""
+    # An approval also deducts the patient from the practice they leave; when that practice is on this HA's
+    # links NHAIS's F2 to it is in the set too: (its link code, NHS number, reason).
+    old_practice_f2: tuple[str, str, str] | None = None
 
 
 def _decide_without_effect(ha: HealthAuthority, inbound: list[Inbound]) -> list[Decided]:
@@ -221,7 +225,24 @@ def _decide_one(item: Inbound, ha: HealthAuthority) -> Decided:
         case_kind=str(outcome.case_kind or ""),
         trace=list(decision.trace.steps),
         practice_ods=outcome.practice_ods,
+        old_practice_f2=_old_practice_f2(outcome, ha),
     )
+
+
+def _old_practice_f2(outcome, ha: HealthAuthority) -> tuple[str, str, str] | None:
+    """The F2 an approval sends the practice the patient leaves, when that practice is on this HA's links
+    (the reason as apply chooses it: 3 within the HA, the restricted-record reason for an S-flagged one)."""
+    approve = next((e for e in outcome.effects if type(e).__name__ == "Approve"), None)
+    if approve is None:
+        return None
+    previous = approve.patient.gp_practice
+    if not previous or previous == approve.gp.practice.ods_code:
+        return None
+    old = Link.objects.select_related("practice").filter(ha=ha, practice__ods_code=previous).first()
+    if old is None:
+        return None
+    reason = settings.SENSITIVE_TRANSFER_DEDUCTION_REASON if approve.patient.sensitive else "3"
+    return old.practice.link_code, approve.patient.nhs_number, reason
 
 
 def _pcrm_answer(outcome) -> str:
@@ -257,6 +278,24 @@ def _describe(answer: dict | None) -> str:
     return answer["type"]
 
 
+def _old_practice(decided: Decided, answers: Answers, nhais: dict) -> tuple[str, str]:
+    """Both approved: do they also agree on the F2 to the practice the patient left (when it is in the set)?"""
+    if decided.old_practice_f2 is None:
+        return Verdict.AGREED, "Both sent the same answer."
+    link, nhs_number, reason = decided.old_practice_f2
+    deduction = answers.claim_patient(("F2",), nhs_number, link)
+    if deduction is None:
+        return Verdict.AGREED, f"Both approved; NHAIS's F2 to the old practice ({link}) is not in the set."
+    nhais["old_practice_f2"] = deduction
+    if deduction.get("deduction_reason") == reason:
+        return Verdict.AGREED, f"Both approved and deducted from the old practice ({link}) with reason {reason}."
+    return (
+        Verdict.DISAGREED,
+        f"Both approved, but PCRM would deduct from the old practice ({link}) with reason {reason}; "
+        f"NHAIS used reason {deduction.get('deduction_reason', '?')}.",
+    )
+
+
 def _compare(item: Inbound, decided: Decided, answers: Answers) -> ShadowResult:
     nhais = _nhais_answer(item, answers)
     nhais_answer = _describe(nhais)
@@ -265,7 +304,7 @@ def _compare(item: Inbound, decided: Decided, answers: Answers) -> ShadowResult:
         verdict = Verdict.AGREED if quiet else Verdict.UNMATCHED
         note = "Neither answered the practice automatically." if quiet else "NHAIS sent no answer to compare with."
     elif decided.answer == nhais_answer:
-        verdict, note = Verdict.AGREED, "Both sent the same answer."
+        verdict, note = _old_practice(decided, answers, nhais)
     else:
         verdict = Verdict.DISAGREED
         if decided.answer == PERSON:

@@ -26,7 +26,7 @@ def test_seed_demo_shows_a_migration_in_progress(tmp_path, monkeypatch):
         reconciliation["differ"] + reconciliation["not_in_pds"]
     )
     run = ShadowRun.objects.get(ha=ha)
-    assert (run.transactions, run.agreed, run.disagreed, run.unmatched) == (21, 18, 2, 1)
+    assert (run.transactions, run.agreed, run.disagreed, run.unmatched) == (23, 20, 2, 1)
     assert set(run.by_type) == {"G1", "G2", "G3", "G5"}
     checks = {c.key: c.ok for c in selectors.checklist(ha)}
     assert checks == {
@@ -37,4 +37,4 @@ def test_seed_demo_shows_a_migration_in_progress(tmp_path, monkeypatch):
         "cases": False,
         "planned": True,
     }
-    assert (tmp_path / "extract.csv").is_file() and len(list((tmp_path / "inbound").iterdir())) == 21
+    assert (tmp_path / "extract.csv").is_file() and len(list((tmp_path / "inbound").iterdir())) == 23

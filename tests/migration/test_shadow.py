@@ -226,3 +226,21 @@ def test_the_command_prints_the_json_and_reports_unreadable_files(nhais_ha, move
     }
     assert ShadowResult.objects.get().verdict == "agreed"
     assert [u["file"] for u in ShadowResult.objects.get().run.unread] == ["zz-garbage.edi"]
+
+
+def test_an_approval_within_the_ha_is_also_compared_on_the_f2_to_the_practice_left(nhais_ha, tmp_path):
+    files = Files(tmp_path)
+    # Aisha (at K81002, link PAM5) moves to K81001 (PAL5); Jane (at K81001) moves to K81002.
+    files.gp("PAL5", person(41, "9434765870", "PATEL", "AISHA", GP1))
+    files.nhais("PAL5", "F4", tn=41, gp_code=GP1)
+    files.nhais("PAM5", "F2", gp_code=GP2, nhs_number="9434765870", deduction_reason="3", deduction_date="2026-11-16")
+    files.gp("PAM5", person(42, "9434765919", "STEVENS", "JANE", GP2))
+    files.nhais("PAM5", "F4", tn=42, gp_code=GP2)
+    files.nhais("PAL5", "F2", gp_code=GP1, nhs_number="9434765919", deduction_reason="2", deduction_date="2026-11-16")
+    run = shadow(nhais_ha, files)
+    agreed, disagreed = run.results.get(tn=41), run.results.get(tn=42)
+    assert agreed.verdict == "agreed"
+    assert agreed.note == "Both approved and deducted from the old practice (PAM5) with reason 3."
+    assert agreed.nhais_detail["old_practice_f2"]["deduction_reason"] == "3"
+    assert disagreed.verdict == "disagreed"
+    assert "PCRM would deduct from the old practice (PAL5) with reason 3; NHAIS used reason 2" in disagreed.note
