@@ -14,6 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from core.nhs_number import is_valid
+from registrations.gplinks import codes
 
 REGISTRATION_COLUMNS = (
     "nhs_number",
@@ -185,15 +186,15 @@ def _code_errors(v: dict, row: int, errors: list[RowError]) -> None:
     _check(not ric or bool(RIC.fullmatch(ric)), errors, row, "residential_institute_code", "Letters or digits only.")
 
 
-def _paired(v, row, errors, date_name, reason_name, *, reasons: re.Pattern) -> tuple[dt.date | None, str]:
+def _paired(v, row, errors, date_name, reason_name, *, allowed, words: str) -> tuple[dt.date | None, str]:
     """A date and its reason come together or not at all (an FP69 flag, a pending deduction)."""
     when = _date(v, date_name, row, errors, required=False)
     reason = v[reason_name]
     if bool(v[date_name]) != bool(reason):
         missing = reason_name if v[date_name] else date_name
         errors.append(RowError(row, missing, f"Required with {reason_name if missing == date_name else date_name}."))
-    elif reason and not reasons.fullmatch(reason):
-        errors.append(RowError(row, reason_name, "Not a reason code (1 or 2 digits)."))
+    elif reason and not allowed(reason):
+        errors.append(RowError(row, reason_name, f"Not {words}."))
     return when, reason
 
 
@@ -202,7 +203,8 @@ def parse_registrations(data: bytes, *, today: dt.date) -> Parsed:
     parsed = Parsed()
     rows, parsed.errors = read_csv(data, REGISTRATION_COLUMNS)
     seen: dict[str, int] = {}
-    reason_code = re.compile(r"[0-9]{1,2}")
+    # FP69 reasons beyond 8 are not published (protocol 3.6): any code of their width is accepted.
+    fp69_code = re.compile(rf"[0-9]{{1,{codes.FP69_REASON_MAX_DIGITS}}}")
     for row, v in rows:
         parsed.total += 1
         parsed.raw[row] = v
@@ -217,9 +219,23 @@ def parse_registrations(data: bytes, *, today: dt.date) -> Parsed:
             errors.append(RowError(row, "acceptance_date", "In the future."))
         if born and accepted and accepted < born:
             errors.append(RowError(row, "acceptance_date", "Before the date of birth."))
-        fp69_on, fp69_reason = _paired(v, row, errors, "fp69_date", "fp69_reason", reasons=reason_code)
+        fp69_on, fp69_reason = _paired(
+            v,
+            row,
+            errors,
+            "fp69_date",
+            "fp69_reason",
+            allowed=fp69_code.fullmatch,
+            words="an FP69 reason (1 or 2 digits)",
+        )
         due, deduction_reason = _paired(
-            v, row, errors, "pending_deduction_date", "pending_deduction_reason", reasons=reason_code
+            v,
+            row,
+            errors,
+            "pending_deduction_date",
+            "pending_deduction_reason",
+            allowed=codes.DEDUCTION_REASONS.__contains__,
+            words="a GP Links deduction reason (1 to 22)",
         )
         number = v["nhs_number"].replace(" ", "")
         if number in seen:

@@ -33,6 +33,7 @@ def test_each_bad_value_is_an_error_on_its_row_and_field():
         {**ROW, "nhs_number": "9000000025", "acceptance_date": "2027-01-01", "postcode": "NOT A POSTCODE"},  # row 7
         {**ROW, "nhs_number": "9434765870"},  # row 8: the same patient as row 4
         {**ROW, "nhs_number": "9000000033", "gp_national_code": "12", "dispensing": "X"},  # row 9
+        {**ROW, "nhs_number": "9000000041", "pending_deduction_date": "2027-01-01", "pending_deduction_reason": "23"},
     ]
     assert errors_of(extract(*rows)) == [
         (2, "nhs_number"),
@@ -47,6 +48,7 @@ def test_each_bad_value_is_an_error_on_its_row_and_field():
         (8, "nhs_number"),
         (9, "gp_national_code"),
         (9, "dispensing"),
+        (10, "pending_deduction_reason"),
     ]
 
 
