@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from core.admin import LabelledListEditableMixin
+
 from .models import BreakGlassAccount, NationalRoleMapping, StaffIdentity
 
 
 @admin.register(NationalRoleMapping)
-class NationalRoleMappingAdmin(admin.ModelAdmin):
+class NationalRoleMappingAdmin(LabelledListEditableMixin, admin.ModelAdmin):
     """The table that turns a CIS2 role profile into PCRM roles. A change applies from each person's next
     sign-in (permissions are worked out at sign-in, never carried over)."""
 

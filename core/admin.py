@@ -1,0 +1,47 @@
+"""Helpers every app's Django admin shares: accessible names for the inputs Django renders without labels."""
+
+from django import forms
+
+
+def _name_inputs(form, model, describe: str) -> None:
+    """aria-label every visible input of `form` as "<field> for <describe>" (e.g. "Active for XX1 Leeds")."""
+    verbose = {f.name: f.verbose_name for f in model._meta.get_fields() if hasattr(f, "verbose_name")}
+    for name, field in form.fields.items():
+        if name in verbose and not isinstance(field.widget, forms.HiddenInput):
+            field.widget.attrs["aria-label"] = f"{str(verbose[name]).capitalize()} for {describe}"
+
+
+class LabelledListEditableMixin:
+    """Give each list-editable input on a change list an accessible name. Django renders them without
+    labels (axe: "Form elements must have labels"); a column header alone does not name an input."""
+
+    def get_changelist_formset(self, request, **kwargs):
+        formset = super().get_changelist_formset(request, **kwargs)
+        model = self.model
+
+        class Labelled(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                _name_inputs(form, model, str(form.instance))
+
+        return Labelled
+
+
+class LabelledTabularInline:
+    """The same for a tabular inline's rows: "National GP code for GP 1" (or the saved GP's name)."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        model = self.model
+
+        class Labelled(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                row = (
+                    f"{model._meta.verbose_name} {index + 1}"
+                    if index is not None
+                    else f"new {model._meta.verbose_name}"
+                )
+                _name_inputs(form, model, str(form.instance) if form.instance.pk else row)
+
+        return Labelled
