@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import GP, Link, Practice, Registration, Transaction
+from .models import GP, Link, PendingDeduction, PendingDeductionStatus, Practice, Registration, Transaction
 
 
 def gp_for(tx: Transaction) -> GP | None:
@@ -68,3 +68,21 @@ def registered_gp(nhs_number: str, practice: Practice) -> GP | None:
     if reg:
         return reg.gp
     return practice.gps.filter(active=True).order_by("id").first()
+
+
+def registrations_of(nhs_number: str, limit: int = 10) -> list[Registration]:
+    """PCRM's registration history for a patient, latest first, with what PDS does not hold (GP, DM, RIC)."""
+    return list(
+        Registration.objects.filter(nhs_number=nhs_number)
+        .select_related("practice", "gp")
+        .order_by("-acceptance_date", "-id")[:limit]
+    )
+
+
+def waiting_deduction(nhs_number: str) -> PendingDeduction | None:
+    """The deduction held for the patient until its date (a removal's notice, a future-dated deduction)."""
+    return (
+        PendingDeduction.objects.select_related("practice")
+        .filter(nhs_number=nhs_number, status=PendingDeductionStatus.PENDING)
+        .first()
+    )

@@ -68,7 +68,8 @@ FORENAMES = ["OLIVIA", "AMELIA", "GEORGE", "ARTHUR", "MARGARET", "PATRICIA", "MI
 def run(options: dict) -> dict:
     n = options.get("size") or 1000
     creation = connection.creation
-    connection.settings_dict["TEST"]["NAME"] = "pcrm_bench_rules"
+    # Named after this installation's database, so two installations on one server never share it.
+    connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_bench_rules"
     old_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     sandbox = MeshSandbox()
     settings.MESH_URL = sandbox.url
@@ -76,7 +77,9 @@ def run(options: dict) -> dict:
         demo = _demo()
         call_command("flush", interactive=False, verbosity=0)
         synthetic = _synthetic(n)
-        return {"demo": demo, "synthetic": synthetic}
+        call_command("flush", interactive=False, verbosity=0)
+        adversarial = _adversarial(options.get("adversarial") or ADVERSARIAL_EACH)
+        return {"demo": demo, "synthetic": synthetic, "adversarial": adversarial}
     finally:
         sandbox.stop()
         creation.destroy_test_db(old_name, verbosity=0)
@@ -415,3 +418,135 @@ def _synthetic(n: int) -> dict:
     figures["seconds"] = round(elapsed, 2)
     figures["decisions_per_s"] = round(len(decided) / elapsed, 1)
     return figures
+
+
+# --- the adversarial population (#12) -----------------------------------------------------------------
+# Each scenario sets a trap: the practice means one person, and PDS also holds someone easily taken for
+# them. "wrongly_applied" counts automatic changes made to anyone but the person meant; it must be 0.
+# Expected: "auto" when certain identity allows PCRM to act alone, "case" when a person must look.
+
+ADVERSARIAL_EACH = 20
+ADVERSARIAL = [
+    ("twin, NHS number mistyped onto the twin", "case"),
+    ("twin, no NHS number", "case"),  # the twin scores within the margin: a person checks
+    ("sibling: same name and postcode, another birth date, no NHS number", "case"),
+    ("day and month transposed onto a real person, no NHS number", "case"),
+    ("day and month transposed, with the NHS number", "case"),
+    ("mistyped digit lands on a stranger", "case"),
+    ("hyphenated names sent with spaces", "auto"),
+    ("anglicised forename", "case"),
+]
+
+
+def _person(world: "World", surname: str, forenames: list[str], born: dt.date, sex: str, postcode: str, at=None):
+    from core.nhs_number import from_serial
+    from pds.models import GPPeriod, Patient, PatientAddress, PatientName
+
+    world.serial += 1
+    patient = Patient.objects.create(
+        nhs_number=from_serial(61_000_000 + world.serial * 7), gender=sex, birth_date=born, place_of_birth="LEEDS"
+    )
+    PatientName.objects.create(patient=patient, family=surname, given=forenames, prefix="")
+    PatientAddress.objects.create(
+        patient=patient, road="12 MILL LANE", post_town="LEEDS", postcode=postcode, start=dt.date(2012, 1, 1)
+    )
+    if at:
+        GPPeriod.objects.create(patient=patient, practice_ods=at, start=dt.date(2015, 1, 1))
+    return Patient.objects.prefetch_related("names", "addresses", "gp_periods").get(pk=patient.pk)
+
+
+def _trap(world: "World", name: str, gp: GP, elsewhere: str, i: int) -> tuple[dict, str | None]:
+    """The G1 the practice sends and the NHS number of the person it means (None: not in PDS)."""
+    family = f"{SURNAMES[i % len(SURNAMES)]}{chr(65 + i // len(SURNAMES) % 26)}"
+    born, sex, postcode = dt.date(1980 + i % 30, 5, 7), "2", f"LS{i % 27 + 1} 4AP"
+    meant = _person(world, family, ["JANE"], born, sex, postcode, at=elsewhere)
+    as_sent = {"surname": family, "forenames": ["JANE"], "birth_date": born.isoformat(), "sex": sex}
+    if name == "twin, NHS number mistyped onto the twin":
+        twin = _person(world, family, ["JOAN"], born, sex, postcode, at=elsewhere)
+        return _acceptance(world, gp, meant, nhs_number=twin.nhs_number, **as_sent), meant.nhs_number
+    if name == "twin, no NHS number":
+        _person(world, family, ["JOAN"], born, sex, postcode, at=elsewhere)
+        return _acceptance(world, gp, meant, nhs_number=None, acceptance_type="2", place_of_birth="LEEDS"), (
+            meant.nhs_number
+        )
+    if name == "sibling: same name and postcode, another birth date, no NHS number":
+        # The one meant is new to PDS; their older sister of the same name lives at the same address.
+        sister = meant
+        tx = _acceptance(world, gp, sister, nhs_number=None, acceptance_type="2", place_of_birth="LEEDS")
+        return {**tx, "birth_date": born.replace(year=born.year + 3).isoformat()}, None
+    if name == "day and month transposed onto a real person, no NHS number":
+        other = _person(world, family, ["JANE"], born.replace(month=7, day=5), sex, postcode, at=elsewhere)
+        tx = _acceptance(world, gp, meant, nhs_number=None, acceptance_type="2", place_of_birth="LEEDS")
+        return {**tx, "birth_date": other.birth_date.isoformat()}, meant.nhs_number
+    if name == "day and month transposed, with the NHS number":
+        return {**_acceptance(world, gp, meant), "birth_date": born.replace(month=7, day=5).isoformat()}, (
+            meant.nhs_number
+        )
+    if name == "mistyped digit lands on a stranger":
+        stranger = _person(world, f"X{family}", ["PETER"], dt.date(1950, 1, 1), "1", "LS9 9ZZ", at=elsewhere)
+        return _acceptance(world, gp, meant, nhs_number=stranger.nhs_number, **as_sent), meant.nhs_number
+    if name == "hyphenated names sent with spaces":
+        hyphenated = _person(world, f"{family}-JONES", ["MARY-ANN"], born, sex, postcode, at=elsewhere)
+        tx = _acceptance(world, gp, hyphenated, surname=f"{family} JONES", forenames=["MARY ANN"])
+        return tx, hyphenated.nhs_number
+    if name == "anglicised forename":
+        # PDS holds the name given at birth; the practice wrote the English form it is known by.
+        born_as = _person(world, family, ["GIUSEPPE"], born, "1", postcode, at=elsewhere)
+        return _acceptance(world, gp, born_as, forenames=["JOSEPH"]), born_as.nhs_number
+    raise ValueError(name)
+
+
+def _adversarial(each: int) -> dict:
+    from registrations.models import Registration
+    from registrations.services import inbound
+
+    rng = random.Random(20261202)
+    world = World(rng)
+    meant: dict[tuple[str, int], tuple[str, str | None]] = {}
+    stored = []
+    for s_index, (name, _) in enumerate(ADVERSARIAL):
+        for k in range(each):
+            practice = world.practices[k % len(world.practices)]
+            tx, who = _trap(world, name, practice.gps.first(), world.other(practice).ods_code, s_index * each + k)
+            meant[(practice.link_code, tx["tn"])] = (name, who)
+            document = {
+                "sender": practice.link_code,
+                "recipient": practice.ha.link_code,
+                "sis": world.tn,
+                "prepared_at": "2026-11-03T09:00:00+00:00",
+                "warnings": [],
+                "messages": [{"sms": world.tn, "type": "G1", "ha_cipher": practice.ha.cipher, "transactions": [tx]}],
+            }
+            row, _ = inbound.store_inbound(
+                mesh_message_id=f"adversarial-{world.tn}",
+                body=build_interchange(from_json(document)),
+                workflow="NHAIS_REG",
+                message_type="DATA",
+                sender=practice.mesh_mailbox,
+                recipient="PCRMHUB01",
+            )
+            stored.append(row.pk)
+    _decide_all(stored)
+    expected = dict(ADVERSARIAL)
+    per: dict[str, Counter] = defaultdict(Counter)
+    wrong = 0
+    for tx in Transaction.objects.prefetch_related("cases"):
+        name, who = meant[(tx.sender, tx.tn)]
+        automatic = tx.status in AUTOMATIC
+        applied_to = set(Registration.objects.filter(transaction=tx).values_list("nhs_number", flat=True))
+        wrongly = automatic and bool(applied_to) and applied_to != {who}
+        wrong += wrongly
+        per[name]["total"] += 1
+        per[name]["automatic"] += automatic
+        per[name]["as_expected"] += ("auto" if automatic else "case") == expected[name]
+        per[name]["wrongly_applied"] += wrongly
+    total = sum(c["total"] for c in per.values())
+    automatic = sum(c["automatic"] for c in per.values())
+    return {
+        "transactions": total,
+        "automatic": automatic,
+        "auto_rate": round(automatic / total, 3) if total else None,
+        "wrongly_applied": wrong,
+        "decided_as_expected": round(sum(c["as_expected"] for c in per.values()) / total, 3) if total else None,
+        "per_scenario": {name: dict(per[name]) for name, _ in ADVERSARIAL},
+    }

@@ -96,11 +96,3 @@ def _add_to_trace(tx: Transaction | None, trace: Trace) -> None:
     if tx is None:
         return
     Transaction.objects.filter(pk=tx.pk).update(rule_trace=[*tx.rule_trace, *trace.steps], updated_at=timezone.now())
-
-
-def waiting_for(nhs_number: str) -> PendingDeduction | None:
-    return (
-        PendingDeduction.objects.select_related("practice")
-        .filter(nhs_number=nhs_number, status=PendingDeductionStatus.PENDING)
-        .first()
-    )

@@ -14,6 +14,7 @@ from exceptions.services import resolution
 from pds.models import GPPeriod
 from registrations.models import PendingDeduction, TxStatus
 from registrations.models import Transaction as TxRow
+from registrations.selectors import waiting_deduction
 from registrations.services import pending
 from registrations.tasks import deduct_held
 
@@ -50,7 +51,7 @@ def test_an_approved_removal_waits_thirty_days_then_deducts_with_the_removal_rea
     assert held.transaction_id == tx.pk and held.case_id == ExceptionCase.objects.get(transaction=tx).pk
     assert replies() == [], "nothing is sent while the patient has notice"
     assert GPPeriod.objects.get(patient=jane).end is None, "PDS unchanged"
-    assert pending.waiting_for(JANE) == held, "visible while it waits"
+    assert waiting_deduction(JANE) == held, "visible while it waits"
 
     assert pending.deduct_due(today=held.due_on - dt.timedelta(days=1)) == []
     assert pending.deduct_due(today=held.due_on) == [held.pk]
