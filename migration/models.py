@@ -3,6 +3,7 @@ and the cut-over plan. Registrations, FP69 flags and pending deductions themselv
 these rows remember where they came from so that an import can be repeated without changing anything.
 """
 
+import pgtrigger
 from django.db import models
 
 from registrations.models import FP69Flag, HealthAuthority, Registration
@@ -191,6 +192,13 @@ class CutoverEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        # Append-only in the database too: who moved an HA, and why, cannot be rewritten afterwards.
+        triggers = [pgtrigger.Protect(name="mig_cutover_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} for {self.ha_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise ValueError("Cut-over events are append-only")
+        super().save(*args, **kwargs)

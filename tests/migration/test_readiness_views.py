@@ -202,3 +202,14 @@ def test_administrators_plan_the_date_with_the_nhs_date_input(admin_client, nhai
 def test_team_leaders_cannot_plan(client, nhais_ha):
     client.force_login(UserFactory(roles=["Team leader"]))
     assert client.get("/migration/BE/plan/").status_code == 403
+
+
+def test_cutover_events_cannot_be_rewritten(nhais_ha):
+    from django.db import ProgrammingError, transaction
+
+    cutover.plan(nhais_ha.ha, None, by="tester")
+    event = CutoverEvent.objects.get()
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+    with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
+        CutoverEvent.objects.filter(pk=event.pk).update(reason="rewritten")
