@@ -22,7 +22,8 @@ class LabelledListEditableMixin:
         class Labelled(formset):
             def add_fields(self, form, index):
                 super().add_fields(form, index)
-                _name_inputs(form, model, str(form.instance))
+                # The formset's blank template row has an unsaved instance, whose __str__ may need fields it lacks.
+                _name_inputs(form, model, str(form.instance) if form.instance.pk else "a new row")
 
         return Labelled
 

@@ -115,6 +115,11 @@ def test_sequence_counters_change_only_with_a_reason_recorded_with_who(client, a
 
 
 def test_list_editable_inputs_have_names(client, admin_user):
-    # The national role mapping table ships with rows (accounts' data migration).
+    from django.contrib.auth.models import Group
+
+    from accounts.models import NationalRoleMapping
+
+    agents = Group.objects.get(name="NBO agent")
+    NationalRoleMapping.objects.get_or_create(code="B0825", organisation="", pcrm_role=agents)
     page = client.get(reverse("admin:accounts_nationalrolemapping_changelist"))
     assertContains(page, 'aria-label="Active for')
