@@ -5,6 +5,7 @@ has running can take or feed their messages.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -102,8 +103,18 @@ class Worker:
     """A real `celery worker` process on the given database, broker and MESH server."""
 
     def __init__(
-        self, *, database: str, broker: str, mesh_url: str, concurrency: int = 1, queue: str = "celery", extra_env=None
+        self,
+        *,
+        database: str,
+        broker: str,
+        mesh_url: str,
+        concurrency: int = 1,
+        queue: str = "celery",
+        extra_env=None,
+        hostname: str = "",
     ):
+        """`hostname`: run as a separate "node" with that host name (its own UTS namespace when this
+        process may create one, as root can; otherwise only Celery's node name carries it)."""
         self.log_path = RUN / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
         env = {
             **os.environ,
@@ -118,23 +129,26 @@ class Worker:
         }
         RUN.mkdir(exist_ok=True)
         self.log = self.log_path.open("w")
+        command = [
+            str(REPO / ".venv/bin/celery"),
+            "-A",
+            "pcrm_site",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            "-Q",
+            queue,
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"w{time.monotonic_ns()}@{hostname or '%h'}",
+        ]
+        if hostname and os.geteuid() == 0 and shutil.which("unshare"):
+            command = ["unshare", "--uts", "--", "sh", "-c", 'hostname "$0" && exec "$@"', hostname, *command]
         self.proc = subprocess.Popen(
-            [
-                str(REPO / ".venv/bin/celery"),
-                "-A",
-                "pcrm_site",
-                "worker",
-                "--pool=prefork",
-                f"--concurrency={concurrency}",
-                "-Q",
-                queue,
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"w{time.monotonic_ns()}@%h",
-            ],
+            command,
             cwd=REPO,
             env=env,
             stdout=self.log,
@@ -153,6 +167,10 @@ class Worker:
             time.sleep(0.2)
         raise RuntimeError(f"celery worker not ready: {self.log_path.read_text()[-2000:]}")
 
+    def pids(self) -> list[int]:
+        """The worker's processes (its main process and pool children: one process group)."""
+        return group_pids(self.proc.pid)
+
     def kill_hard(self) -> None:
         """SIGKILL the whole worker process group, as a machine crash would."""
         os.killpg(self.proc.pid, signal.SIGKILL)
@@ -167,6 +185,65 @@ class Worker:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.log.close()
+
+
+# --- what processes cost, from their own accounting (/proc; Linux) ---------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: split after its closing parenthesis.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields and int(fields[2]) == pgid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def tree_pids(root: int) -> list[int]:
+    """`root` and every process descended from it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """User + system CPU seconds of each live process, as the kernel accounts them."""
+    out = {}
+    for pid in pids:
+        fields = _stat(pid)
+        if fields:
+            out[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    fields = _stat(pid)
+    return int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20 if fields else 0.0
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings (a process born meanwhile counts from zero)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def ordering_audit() -> dict:

@@ -4,17 +4,46 @@ Selectors only read. Rules use them to decide; services use them to apply; nothi
 """
 
 import datetime as dt
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import GP, Link, PendingDeduction, PendingDeductionStatus, Practice, Registration, Transaction
 
+# Reference data (GPs, links) read once per batch of transactions instead of once per transaction.
+_memo: ContextVar[dict | None] = ContextVar("reference_memo", default=None)
+
+
+@contextmanager
+def reference_memo():
+    """Within this block, reference data read through these selectors is read once. A pipeline run
+    opens one per batch of transactions (under a second), so a change an admin makes meanwhile is
+    seen by the next batch. Nothing here writes, and the objects are shared only within the block."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _memoised(key: tuple, load):
+    memo = _memo.get()
+    if memo is None:
+        return load()
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
 
 def gp_for(tx: Transaction) -> GP | None:
     """The GP a transaction names (national code, local code), with its practice and HA."""
     national, _, local = (tx.data.get("gp_code") or "").partition(",")
-    return GP.objects.select_related("practice__ha").filter(national_code=national, local_code=local).first()
+    return _memoised(
+        ("gp", national, local),
+        lambda: GP.objects.select_related("practice__ha").filter(national_code=national, local_code=local).first(),
+    )
 
 
 def accepted_on(tx: Transaction) -> dt.date:
@@ -38,7 +67,14 @@ def at_practices_pcrm_serves(queryset, on: dt.date):
 
 
 def home_link(practice: Practice) -> Link | None:
-    return Link.objects.select_related("practice", "ha").filter(practice=practice, ha=practice.ha, active=True).first()
+    return _memoised(
+        ("home", practice.pk),
+        lambda: (
+            Link.objects.select_related("practice", "ha")
+            .filter(practice=practice, ha=practice.ha_id, active=True)
+            .first()
+        ),
+    )
 
 
 def reply_link(tx: Transaction, practice: Practice) -> Link | None:
@@ -49,7 +85,8 @@ def reply_link(tx: Transaction, practice: Practice) -> Link | None:
     """
     link = tx.message.interchange.link
     if link is not None and link.practice_id == practice.pk:
-        link = Link.objects.select_related("practice", "ha").get(pk=link.pk)
+        pk = link.pk
+        link = _memoised(("link", pk), lambda: Link.objects.select_related("practice", "ha").get(pk=pk))
     else:
         link = home_link(practice)
     if link is None or not link.active or not link.ha.is_served_by_pcrm(timezone.localdate()):

@@ -30,8 +30,18 @@ def backoff(attempt: int) -> float:
 def poll_mesh_inbox() -> int:
     if not settings.MESH_POLLING_ENABLED:
         return 0
-    result = inbound.poll_inbox(on_batch=lambda rows: queue_partner_runs({row.mesh_sender for row in rows}))
+    result = inbound.poll_inbox(on_batch=read_and_queue)
     return len(result.stored)
+
+
+def read_and_queue(rows) -> None:
+    """After each stored batch: read it in arrival order, then ask for the partners' runs (ADR 0015)."""
+    read = partner_run.read_stored(rows)
+    for gap in read.gaps:
+        confirm_sequence_gap.apply_async(kwargs=gap, countdown=settings.SEQUENCE_GAP_GRACE_SECONDS)
+    queue_partner_runs(read.mailboxes)
+    if read.mailboxes:
+        trigger_relay()  # the RECEPs are queued
 
 
 def queue_partner_runs(mailboxes) -> None:

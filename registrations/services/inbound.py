@@ -120,9 +120,13 @@ def _ingest(interchange_id: int) -> IngestResult:
             _record_recep(ic, parsed, partner, result)
         else:
             _record_fhsreg(ic, parsed, partner, result)
-    ic.save()
+    # Not the raw bytes again: only what reading the interchange changed.
+    ic.save(update_fields=INGEST_FIELDS)
     result.status = ic.status
     return result
+
+
+INGEST_FIELDS = ["sender", "recipient", "warnings", "sis", "prepared_at", "link", "status", "error", "duplicate_of"]
 
 
 def _out_of_range(parsed) -> int | None:
@@ -172,9 +176,18 @@ def _authenticate(ic: Interchange, parsed) -> Partner | None:
     person vouches for the sender instead). Held interchanges are not applied, receipted or
     forwarded: a reprocess after the configuration is corrected carries them through.
     """
-    practice = Practice.objects.select_related("ha").filter(link_code=parsed.sender).first()
-    ha = HealthAuthority.objects.filter(link_code=parsed.recipient).first()
-    link = Link.objects.select_for_update().filter(practice=practice, ha=ha).first() if practice and ha else None
+    # The usual case in one query: the link between the two, locked (its counters move), with both ends.
+    link = (
+        Link.objects.select_for_update(of=("self",))
+        .select_related("practice__ha", "ha")
+        .filter(practice__link_code=parsed.sender, ha__link_code=parsed.recipient)
+        .first()
+    )
+    if link is not None:
+        practice, ha = link.practice, link.ha
+    else:
+        practice = Practice.objects.select_related("ha").filter(link_code=parsed.sender).first()
+        ha = HealthAuthority.objects.filter(link_code=parsed.recipient).first()
     problem = ""
     if practice is None:
         problem = f"sender link code {parsed.sender} is not a known practice"
@@ -250,7 +263,6 @@ def _record_fhsreg(ic: Interchange, parsed, partner: Partner, result: IngestResu
         ic.duplicate_of = earlier
     else:
         ic.status = InterchangeStatus.PARSED
-    ic.save()
 
     answered = dict(earlier.messages.values_list("sms", "recep_code")) if earlier else {}
     codes_by_sms: dict[int, str] = {}
@@ -275,8 +287,7 @@ def _record_fhsreg(ic: Interchange, parsed, partner: Partner, result: IngestResu
             if not earlier:
                 _reject_message(ic, message, partner, error)
             continue
-        for tx_data in msg_data["transactions"]:
-            tx = _record_transaction(ic, message, msg_data, tx_data, forwarding=forwarding)
+        for tx in _record_transactions(ic, message, msg_data, forwarding=forwarding):
             new_content |= not tx.is_duplicate
             if tx.status == TxStatus.PARSED:
                 result.new_transaction_ids.append(tx.pk)
@@ -343,8 +354,24 @@ def _comparable(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("warnings", "errors")}
 
 
-def _record_transaction(ic, message, msg_data, tx_data, *, forwarding: bool) -> Transaction:
-    fields = fit(
+def _record_transactions(ic, message, msg_data, *, forwarding: bool) -> list[Transaction]:
+    """A message's transactions, in TN order: all in one insert when none of them was seen before
+    (the usual case), otherwise one by one so each repeat is recorded as what it is."""
+    rows = [
+        _transaction_fields(ic, message, msg_data, tx_data, forwarding=forwarding)
+        for tx_data in msg_data["transactions"]
+    ]
+    if ic.status != InterchangeStatus.DUPLICATE and rows:
+        try:
+            with transaction.atomic():
+                return Transaction.objects.bulk_create([Transaction(**fields) for fields in rows])
+        except IntegrityError:
+            pass
+    return [_record_transaction(ic, fields) for fields in rows]
+
+
+def _transaction_fields(ic, message, msg_data, tx_data, *, forwarding: bool) -> dict:
+    return fit(
         Transaction,
         message=message,
         sender=ic.sender,
@@ -358,6 +385,9 @@ def _record_transaction(ic, message, msg_data, tx_data, *, forwarding: bool) -> 
         gp_code=tx_data.get("gp_code") or "",
         status=TxStatus.FORWARDED if forwarding else TxStatus.PARSED,
     )
+
+
+def _record_transaction(ic, fields: dict) -> Transaction:
     if ic.status == InterchangeStatus.DUPLICATE:
         return _record_duplicate(fields)
     try:

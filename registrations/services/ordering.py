@@ -51,9 +51,9 @@ def lock_patient(tx: Transaction) -> None:
     one order, so two transactions about the same people never deadlock. A wait longer than the
     caller's lock_timeout raises OperationalError, which processing treats as transient."""
     ids = sorted({_lock_id(key) for key in patient_keys(tx)})
+    # One round trip; the select list is evaluated left to right, so the keys are taken in order.
     with connection.cursor() as cur:
-        for key in ids:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        cur.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(ids)), ids)
 
 
 def lock_nhs_number(nhs_number: str) -> None:
@@ -95,6 +95,21 @@ def blocker(tx: Transaction) -> Transaction | None:
         if candidate.status != S.MANUAL or not independent(candidate, tx):
             return candidate
     return None
+
+
+def first_unread(*, within: dt.timedelta) -> int | None:
+    """The oldest interchange stored and not read yet that processing would wait for (see unread_before)."""
+    return (
+        Interchange.objects.filter(
+            direction=Direction.INBOUND,
+            status=InterchangeStatus.RECEIVED,
+            ingest_attempts=0,
+            received_at__gte=timezone.now() - within,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def unread_before(tx: Transaction, *, within: dt.timedelta) -> int | None:

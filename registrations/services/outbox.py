@@ -211,12 +211,13 @@ def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -
         sis=link.last_sis_sent,
         now=now,
     )
-    for message in messages:
-        Message.objects.create(interchange=ic, sms=message["sms"], type=message["type"], ha_cipher=message["ha_cipher"])
+    Message.objects.bulk_create(
+        [Message(interchange=ic, sms=m["sms"], type=m["type"], ha_cipher=m["ha_cipher"]) for m in messages]
+    )
     for item in items:
         item.status = OutboxStatus.BATCHED
         item.interchange = ic
-        item.save(update_fields=["status", "interchange", "tn"])
+    OutboxItem.objects.bulk_update(items, ["status", "interchange", "tn"])
     link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
     ha.save(update_fields=["last_tn_sent", "updated_at"])
     return ic.pk

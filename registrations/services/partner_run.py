@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from core.locks import advisory_lock
@@ -26,7 +26,8 @@ from pds.errors import Transient as PdsTransient
 from pds.errors import VersionConflict
 
 from ..models import Direction, Interchange, InterchangeStatus, Transaction, TxStatus
-from . import inbound, processing
+from ..selectors import reference_memo
+from . import inbound, ordering, processing
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ TRANSIENT = (OperationalError, VersionConflict, PdsTransient, processing.Transie
 BACKOFF_CAP_SECONDS = 300
 # Another partner's transaction about the same patient is queued: look again this soon.
 OTHER_PARTNER_WAIT_SECONDS = 1.0
+# Transactions decided in one database transaction: one commit, reference data read once. Small, so
+# the patients' locks are held for well under a second.
+BATCH = 20
 # An interchange stored earlier by another partner is being read: look again this soon.
 UNREAD_WAIT_SECONDS = 0.2
 PENDING = (TxStatus.PARSED, TxStatus.PROCESSING, TxStatus.RETRY_WAIT)
@@ -116,32 +120,66 @@ def _process_pending(mailbox: str, result: RunResult, deadline: float) -> int:
     pending = list(
         Transaction.objects.filter(message__interchange__mesh_sender=mailbox, status__in=PENDING)
         .order_by("message__interchange_id", "pk")
-        .values_list("pk", "status", "attempts", "updated_at")[:500]
+        .values_list("pk", "status", "attempts", "updated_at", "message__interchange_id")[:500]
     )
-    count = 0
+    if not pending:
+        return 0
+    # One look, for the whole pass, for an interchange stored earlier and not read yet: ids only grow,
+    # so none can appear below these transactions' interchanges later.
+    unread = ordering.first_unread(within=dt.timedelta(seconds=settings.ORDERING_WAIT_SECONDS))
+    check_unread = unread is not None and unread < max(row[4] for row in pending)
     now = timezone.now()
-    for pk, status, attempts, updated_at in pending:
+    ready = []
+    for pk, status, attempts, updated_at, _ in pending:
         result.last_tx = max(result.last_tx, pk)
         if status == TxStatus.RETRY_WAIT:
             due = updated_at + dt.timedelta(seconds=backoff(attempts, salt=pk))
             if due > now:
                 result.wake((due - now).total_seconds())
                 continue
-        count += _process_one(pk, result)
+        ready.append(pk)
+    count = 0
+    for start in range(0, len(ready), BATCH):
+        count += _process_batch(ready[start : start + BATCH], result, check_unread)
         if time.monotonic() >= deadline:
             break
     return count
 
 
-def _process_one(pk: int, result: RunResult) -> int:
+def _process_batch(pks: list[int], result: RunResult, check_unread: bool) -> int:
+    """Several transactions in one database transaction (one commit, reference data read once). If
+    any of them raises, the whole batch is undone and each is processed again on its own, so a
+    failure is recorded against the transaction that caused it."""
     try:
-        done = processing.process_transaction(pk, ordered=True)
+        with transaction.atomic(), reference_memo():
+            processing.set_lock_timeout()
+            outcomes = [
+                (pk, processing.process_transaction(pk, ordered=True, batched=True, check_unread=check_unread))
+                for pk in pks
+            ]
+            count = sum(_settle(pk, done, result) for pk, done in outcomes)
+    except Exception as exc:  # any failure: redo one by one, where it is handled or raised
+        log.info("batch of %s transactions redone one by one (%s)", len(pks), type(exc).__name__)
+        count = 0
+        for pk in pks:
+            with reference_memo():
+                count += _process_one(pk, result, check_unread)
+    return count
+
+
+def _process_one(pk: int, result: RunResult, check_unread: bool = True) -> int:
+    try:
+        done = processing.process_transaction(pk, ordered=True, check_unread=check_unread)
     except TRANSIENT as exc:
         status = processing.record_retry(pk, f"{type(exc).__name__}: {exc}")
         if status == TxStatus.RETRY_WAIT:
             attempts = Transaction.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 1
             result.wake(backoff(attempts, salt=pk))
         return 1
+    return _settle(pk, done, result)
+
+
+def _settle(pk: int, done: processing.ProcessResult, result: RunResult) -> int:
     if done.ran:
         result.decided += 1
         return 1
@@ -182,6 +220,42 @@ def _arrived_since(mailbox: str, result: RunResult) -> bool:
         message__interchange__mesh_sender=mailbox, status=TxStatus.PARSED, pk__gt=result.last_tx
     )
     return received.exists() or parsed.exists()
+
+
+@dataclass
+class ReadResult:
+    mailboxes: set[str] = field(default_factory=set)
+    gaps: list[dict] = field(default_factory=list)
+
+
+def read_stored(rows: list[Interchange]) -> ReadResult:
+    """The poller reads what it has just stored, in the order MESH delivered it, before any run is
+    asked for: transactions then exist in arrival order across every partner, and no run waits for
+    another partner's interchange to be read. A partner whose earlier interchange is still unread
+    (its reading failed and waits for a retry) is left to its own run, which reads in order."""
+    result = ReadResult()
+    rows = sorted(rows, key=lambda r: r.pk)
+    if not rows:
+        return result
+    result.mailboxes = {row.mesh_sender for row in rows}
+    # One query for the batch: partners with an interchange from before it still unread.
+    behind = set(
+        Interchange.objects.filter(
+            direction=Direction.INBOUND,
+            status=InterchangeStatus.RECEIVED,
+            mesh_sender__in=result.mailboxes,
+            pk__lt=rows[0].pk,
+        ).values_list("mesh_sender", flat=True)
+    )
+    for row in rows:
+        if row.mesh_sender in behind:
+            continue
+        read = inbound.ingest_interchange(row.pk)
+        if read.retry:
+            behind.add(row.mesh_sender)
+        if read.suspected_gap:
+            result.gaps.append(read.suspected_gap)
+    return result
 
 
 def mailboxes_of(*, interchange_ids=(), transaction_ids=()) -> set[str]:

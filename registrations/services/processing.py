@@ -41,7 +41,9 @@ class ProcessResult:
     waiting_unread: int | None = None
 
 
-def process_transaction(tx_id: int, *, ordered: bool = False) -> ProcessResult:
+def process_transaction(
+    tx_id: int, *, ordered: bool = False, batched: bool = False, check_unread: bool = True
+) -> ProcessResult:
     """Decide and apply one transaction. Re-running on a transaction that moved on does nothing.
 
     The patient's lock (services.ordering) is held while deciding and applying, whoever calls: a
@@ -49,20 +51,23 @@ def process_transaction(tx_id: int, *, ordered: bool = False) -> ProcessResult:
     (pipeline runs) also waits for any earlier transaction about the patient that is not settled: the
     transaction is left as it is and `waiting_for` says for what. A person's reprocess is not ordered:
     it is a decision to process this one now.
+
+    `batched`: the caller (a partner run) holds a database transaction around several of these, with
+    the lock timeout set, and redoes them one by one if any raises; `check_unread=False`: the caller
+    has checked that no interchange stored before this one is unread.
     """
-    with transaction.atomic():
-        # A record held by someone else is a transient condition: fail fast and retry later rather
-        # than tie up a worker (and the visibility timeout) waiting for it.
-        with connection.cursor() as cur:
-            cur.execute("SELECT set_config('lock_timeout', %s, true)", [f"{settings.PROCESSING_LOCK_TIMEOUT_MS}ms"])
+    with transaction.atomic(savepoint=not batched):
+        if not batched:
+            set_lock_timeout()
         tx = Transaction.objects.select_for_update().select_related("message__interchange").get(pk=tx_id)
         if tx.status not in RUNNABLE:
             return ProcessResult(tx.status, ran=False)
         ordering.lock_patient(tx)
         if ordered:
-            unread = ordering.unread_before(tx, within=dt.timedelta(seconds=settings.ORDERING_WAIT_SECONDS))
-            if unread is not None:
-                return ProcessResult(tx.status, ran=False, waiting_unread=unread)
+            if check_unread:
+                unread = ordering.unread_before(tx, within=dt.timedelta(seconds=settings.ORDERING_WAIT_SECONDS))
+                if unread is not None:
+                    return ProcessResult(tx.status, ran=False, waiting_unread=unread)
             earlier = ordering.blocker(tx)
             if earlier is not None:
                 _note_wait(tx, ordering.describe(earlier))
@@ -119,6 +124,13 @@ def hold_behind(tx_id: int, earlier_id: int) -> str:
             )
         )
         return tx.status
+
+
+def set_lock_timeout() -> None:
+    # A record held by someone else is a transient condition: fail fast and retry later rather than
+    # tie up a worker (and the visibility timeout) waiting for it.
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", [f"{settings.PROCESSING_LOCK_TIMEOUT_MS}ms"])
 
 
 # The case a person works when PCRM decided a PDS change it may not make itself (docs/pds.md: under

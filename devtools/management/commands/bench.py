@@ -27,13 +27,16 @@ class Command(BaseCommand):
         parser.add_argument("area", choices=sorted(AREAS))
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("-n", "--size", type=int, default=None, help="override the area's default size")
+        parser.add_argument("--nodes", type=int, default=0, help="pipeline: workers as N separate nodes")
+        parser.add_argument("--soak", type=float, default=0, help="pipeline: offer national peak for MINUTES")
+        parser.add_argument("--steady", type=float, default=0, help="pipeline: seconds of steady 30 tx/s offered")
 
-    def handle(self, *args, area, size=None, **options):
+    def handle(self, *args, area, size=None, nodes=0, soak=0, steady=0, **options):
         try:
             run = import_string(AREAS[area])
         except ImportError as exc:
             raise CommandError(f"benchmark area '{area}' is not built yet ({exc})") from exc
-        figures = run({"size": size})
+        figures = run({"size": size, "nodes": nodes, "soak": soak, "steady": steady})
         if options["json"]:
             self.stdout.write(_dumps(figures))
         else:
