@@ -67,10 +67,11 @@ class NHSBoundField(BoundField):
     def nhs_template(self) -> str:
         """The component template for this field's widget (templates/components/field_*.html)."""
         widget = self.field.widget
-        if isinstance(widget, forms.RadioSelect):
-            return "components/field_radios.html"
+        # CheckboxSelectMultiple is a RadioSelect to Django: ask about it first.
         if isinstance(widget, forms.CheckboxSelectMultiple):
             return "components/field_checkboxes.html"
+        if isinstance(widget, forms.RadioSelect):
+            return "components/field_radios.html"
         if isinstance(widget, forms.Textarea) and getattr(self.field, "character_count", None):
             return "components/field_character_count.html"
         if isinstance(widget, NHSDateInput):

@@ -64,6 +64,7 @@ class BulkActionForm(NHSForm):
 # --- resolution actions on the case page ------------------------------------------------------------
 
 OTHER_PATIENT = "other"
+THEN_NEXT, YES = "then_next", "yes"
 ADDRESS_FIELDS = (
     ("house", "House name or number"),
     ("road", "Road"),
@@ -88,7 +89,9 @@ class ActionForm(NHSForm):
         help_text="For colleagues: what you checked and why you decided this. The practice does not see it.",
     )
 
-    def __init__(self, *args, case, action: str, candidates=(), pds_number: str = "", **kwargs):
+    def __init__(
+        self, *args, case, action: str, candidates=(), pds_number: str = "", next_after: bool = False, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.case, self.action = case, action
         self.info = actions.get(action)
@@ -112,6 +115,17 @@ class ActionForm(NHSForm):
                 self.fields[part] = forms.CharField(
                     label=label, required=part in ("road", "postcode"), max_length=35, initial=current.get(part) or ""
                 )
+        if self.info and self.info.outcome:
+            # Only an action that closes the case has a "next": an escalation leaves it open.
+            self.fields[THEN_NEXT] = forms.MultipleChoiceField(
+                label="After this case",
+                choices=[(YES, "Open my next case straight away")],
+                widget=forms.CheckboxSelectMultiple,
+                required=False,
+                initial=[YES] if next_after else [],
+                help_text="The most urgent unassigned case in the queue view you last used. "
+                "PCRM remembers your choice.",
+            )
 
     def _patient_fields(self, candidates, pds_number: str) -> None:
         choices = [(c.nhs_number, self._candidate_label(c)) for c in candidates]
@@ -155,6 +169,13 @@ class ActionForm(NHSForm):
         return ", ".join(parts)
 
     @property
+    def then_next(self) -> bool | None:
+        """Whether the person wants their next case after this one (None: the action offers no choice)."""
+        if THEN_NEXT not in self.fields:
+            return None
+        return YES in (self.cleaned_data.get(THEN_NEXT) or [])
+
+    @property
     def tx_type(self) -> str | None:
         tx = self.case.transaction if self.case.transaction_id else None
         return tx.type if tx is not None else None
@@ -196,7 +217,7 @@ class ActionForm(NHSForm):
             rows.append({"key": "Sent to the practice", "value": sent})
         for name, field in self.fields.items():
             value = data.get(name)
-            if value in (None, ""):
+            if value in (None, "", []) or name == THEN_NEXT:
                 continue
             if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
                 value = dict(field.choices).get(value, value)

@@ -191,3 +191,17 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WorkPreference(models.Model):
+    """How a person likes to work the queue; one row per person, made the first time they choose."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="work_preference"
+    )
+    # After resolving a case, open the next one (within the queue's filters) instead of the resolved case.
+    next_case_after_resolving = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"work preferences of user {self.user_id}"

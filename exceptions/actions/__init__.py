@@ -142,7 +142,8 @@ _DECLARED = (
         confirm=True,
         inputs=("text",),
         sends={
-            "G1": "A rejection (F3) to the practice, with the words below",
+            "G1": "For a wrong HA, a rejection (F3) to the practice so it re-sends to the right HA; for any "
+            "other reason nothing over GP Links (PCSE tells the practice)",
             "G5": "A refusal (F11) to the practice, with the words below",
         },
     ),

@@ -321,6 +321,8 @@ def rule_trace(case: ExceptionCase) -> list[TraceStep]:
 
 # --- the timeline ---------------------------------------------------------------------------------
 
+STILL_NEEDS_A_PERSON = "still_needs_a_person"  # processing ran again for the case and it still needs a person
+
 EVENT_WORDS = {
     "opened": "Case opened",
     "claimed": "Claimed",
@@ -328,6 +330,8 @@ EVENT_WORDS = {
     "assigned": "Assigned",
     "note": "Note added",
     TRACED: "PDS trace run",
+    STILL_NEEDS_A_PERSON: "Processed again: still needs a person",
+    "closed": "Closed",
 }
 
 

@@ -1,17 +1,70 @@
 """Writes to cases. Every change appends a CaseEvent in the same database transaction."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
 from exceptions.models import OPEN_STATUSES, CaseEvent, CaseStatus, ExceptionCase
+from exceptions.selectors.casework import STILL_NEEDS_A_PERSON
 from exceptions.sla import due_at_for
 from registrations.ports import CaseRequest
 
 SYSTEM_PROCESSING = "processing"
 
 
+# The case whose transaction is being processed again (exceptions.services.resolution.reprocess): a case
+# processing opens for that transaction continues it instead of starting another.
+@dataclass
+class Continuation:
+    case: ExceptionCase
+    carried_on: bool = False  # processing asked for a person again, and this case took the new result
+
+
+_continuing: ContextVar[Continuation | None] = ContextVar("continuing_case", default=None)
+
+
+@contextmanager
+def continuing(case: ExceptionCase) -> Iterator[Continuation]:
+    """While processing runs again for `case`'s transaction, a new case for it updates `case` instead."""
+    continuation = Continuation(case)
+    token = _continuing.set(continuation)
+    try:
+        yield continuation
+    finally:
+        _continuing.reset(token)
+
+
+def _carry_on(case: ExceptionCase, request: CaseRequest) -> ExceptionCase:
+    """The same case with the new result: its assignee, notes, history and SLA clock stay; its kind, summary,
+    evidence and rule trace become what processing found this time."""
+    before = case.kind
+    case.kind = request.kind.value
+    case.summary = request.summary[:200]
+    case.evidence = request.evidence
+    case.rule_trace = request.rule_trace
+    case.nhs_number = request.nhs_number or case.nhs_number
+    case.practice_ods = request.practice_ods or case.practice_ods
+    case.save(update_fields=["kind", "summary", "evidence", "rule_trace", "nhs_number", "practice_ods"])
+    CaseEvent.objects.create(
+        case=case,
+        system=SYSTEM_PROCESSING,
+        action=STILL_NEEDS_A_PERSON,
+        note=request.summary,
+        detail={"summary": request.summary, "kind_before": before, "kind": case.kind},
+    )
+    return case
+
+
 @transaction.atomic
 def open_case(request: CaseRequest) -> ExceptionCase:
+    current = _continuing.get()
+    if current is not None and request.transaction_id and request.transaction_id == current.case.transaction_id:
+        current.carried_on = True
+        return _carry_on(current.case, request)
     now = timezone.now()
     case = ExceptionCase.objects.create(
         kind=request.kind.value,

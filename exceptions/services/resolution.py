@@ -28,7 +28,7 @@ from exceptions.actions import ACTIONS
 from exceptions.kinds import info
 from exceptions.models import OPEN_STATUSES, CaseStatus, ExceptionCase
 from exceptions.services import audit
-from exceptions.services.cases import open_case, record_event
+from exceptions.services.cases import continuing, open_case, record_event
 from pds.errors import InvalidChange, PatientNotFound, PdsError
 from pds.gateway import PatientRecord, get_gateway
 from registrations.gplinks.codes import DEDUCTION_REASONS
@@ -131,15 +131,18 @@ def _finish(
     trace: Trace | None = None,
     nhs_number: str = "",
     applied: Applied | None = None,
+    keep_open: bool = False,
 ) -> Resolution:
-    status = ACTIONS[action].outcome
+    status = "" if keep_open else ACTIONS[action].outcome
     now = timezone.now()
     if status:
         case.status = status
         case.closed_at = now
         case.closed_by = by
         case.save(update_fields=["status", "closed_at", "closed_by"])
-    elif case.status == CaseStatus.OPEN:
+    elif case.status == CaseStatus.OPEN and not keep_open:
+        # (A reprocessed case that carries on keeps its status: in progress with nobody holding it means
+        # escalated, which a bulk reprocess of unclaimed cases must not make them.)
         case.status = CaseStatus.IN_PROGRESS
         case.save(update_fields=["status"])
     steps = trace.steps if trace else []
@@ -777,20 +780,38 @@ def mark_returned_mail(
 
 @transaction.atomic
 def reprocess(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
-    """Run processing again now that the cause is fixed; a new case opens if it still needs a person."""
+    """Run processing again now that the cause is fixed. If the transaction still needs a person, this
+    case carries on with the new result (kind, summary, evidence, rule trace) and keeps its assignee,
+    notes and SLA clock: one case per transaction, never a closed one and a fresh one in the queue."""
     case = _begin(case, "reprocess", by, reason_code)
     tx = case.transaction
-    if tx is not None:
-        if tx.status not in (TxStatus.MANUAL, TxStatus.DEAD):
-            raise ActionNotAllowed(f"the transaction is already {tx.get_status_display().lower()}")
+    if tx is None:
+        summary, detail = _reprocess_interchange(case)
+        return _finish(case, "reprocess", by=by, reason_code=reason_code, note=note, summary=summary, detail=detail)
+    if tx.status not in (TxStatus.MANUAL, TxStatus.DEAD):
+        raise ActionNotAllowed(f"the transaction is already {tx.get_status_display().lower()}")
+    kind_before = case.kind
+    with continuing(case) as continuation:
         processing.reprocess(tx.pk)
         result = processing.process_transaction(tx.pk)
-        tx.refresh_from_db()
-        summary = f"Reprocessed: {tx.get_status_display().lower()}; {tx.outcome}"
-        detail = {"transaction_status": result.status}
+    tx.refresh_from_db()
+    still_open = continuation.carried_on
+    detail = {"transaction_status": result.status}
+    if still_open:
+        summary = f"Reprocessed: still needs a person: {case.summary}"
+        detail["kind_before"] = kind_before
     else:
-        summary, detail = _reprocess_interchange(case)
-    return _finish(case, "reprocess", by=by, reason_code=reason_code, note=note, summary=summary, detail=detail)
+        summary = f"Reprocessed: {tx.get_status_display().lower()}; {tx.outcome}"
+    return _finish(
+        case,
+        "reprocess",
+        by=by,
+        reason_code=reason_code,
+        note=note,
+        summary=summary,
+        detail=detail,
+        keep_open=still_open,
+    )
 
 
 def _reprocess_interchange(case: ExceptionCase) -> tuple[str, dict]:

@@ -20,8 +20,9 @@ from exceptions import actions, kinds, presenters, sla
 from exceptions.forms import ActionForm, AssignForm, NoteForm
 from exceptions.models import OPEN_STATUSES, ExceptionCase
 from exceptions.selectors import cases, casework, evidence
-from exceptions.services import audit, queue, tracing
+from exceptions.services import audit, preferences, queue, tracing
 from exceptions.services.resolution import ResolutionError
+from exceptions.views import queue as queue_views
 from exceptions.views.queue import queue_url
 from pds.templatetags.patients import patient_href
 
@@ -240,6 +241,7 @@ def case_action(request, pk: int, action: str):
         candidates=candidates,
         pds_number=own.nhs_number if own and own.nhs_number == case.nhs_number else "",
         initial={"patient": patient.nhs_number} if patient and compare else None,
+        next_after=preferences.next_after_resolving(request.user),
     )
     context = {
         "case": case,
@@ -258,9 +260,20 @@ def case_action(request, pk: int, action: str):
             form.add_error(None, _sentence(str(exc)))
         else:
             messages.success(request, _sentence(result.summary))
-            return redirect("exceptions:case-detail", pk=case.pk)
+            return _after(request, form, case)
     status = 400 if request.method == "POST" else 200
     return render(request, "exceptions/case_action.html", context, status=status)
+
+
+def _after(request, form: ActionForm, case: ExceptionCase):
+    """Where a person goes once an action is done: their next case if they chose it (remembered as their
+    preference; "Take next" within the queue view they last used), else back to this case."""
+    wanted = form.then_next
+    if wanted is not None and wanted != preferences.next_after_resolving(request.user):
+        preferences.set_next_after_resolving(request.user, wanted)
+    if wanted:
+        return queue_views.take_next(request)
+    return redirect("exceptions:case-detail", pk=case.pk)
 
 
 def _sentence(text: str) -> str:

@@ -212,13 +212,46 @@ def test_reprocess_after_reference_data_is_fixed(world, agent, patient):
     assert {i.tx_type for i in replies()} == {"F4", "F2"}
 
 
-def test_reprocess_that_still_fails_opens_a_fresh_case(world, agent, patient):
+def test_reprocess_that_still_fails_keeps_the_case_with_the_new_result(world, agent, patient):
+    """#16 item 7: one case per transaction. Its holder, notes and SLA clock stay; the new result joins it."""
+    from exceptions.services import queue
+
     tx = process(world.gp_new, g1(41, "4826949,299"))[0]
-    resolution.reprocess(case_for(tx), by=agent, reason_code="REFERENCE_DATA_FIXED")
-    assert list(ExceptionCase.objects.filter(transaction=tx).values_list("status", flat=True).order_by("id")) == [
-        "CLOSED",
-        "OPEN",
+    case = case_for(tx)
+    queue.claim(case.pk, by=agent)
+    queue.add_note(case.pk, by=agent, note="Asked the practice for the right GP code.")
+    due = case_for(tx).due_at
+
+    result = resolution.reprocess(case_for(tx), by=agent, reason_code="REFERENCE_DATA_FIXED")
+
+    case = case_for(tx)  # still exactly one case for the transaction
+    assert (case.status, case.assigned_to, case.due_at, case.kind) == ("IN_PROGRESS", agent, due, "UNKNOWN_GP")
+    assert "still needs a person" in result.summary
+    assert list(case.events.values_list("action", flat=True)) == [
+        "opened",
+        "claimed",
+        "note",
+        "still_needs_a_person",
+        "reprocess",
     ]
+    assert_recorded(case, "reprocess", agent, "REFERENCE_DATA_FIXED")
+    tx.refresh_from_db()
+    assert tx.status == TxStatus.MANUAL
+
+
+def test_reprocess_that_fails_for_another_reason_carries_the_new_kind_and_evidence(world, agent):
+    """The GP code is fixed, but PDS has no record with the NHS number: the same case becomes a no-trace one."""
+    tx = process(world.gp_new, g1(41, "4826949,299"))[0]
+    first = case_for(tx)
+    GPFactory(practice=world.new, national_code="4826949", local_code="299")
+
+    resolution.reprocess(first, by=agent, reason_code="REFERENCE_DATA_FIXED")
+
+    case = case_for(tx)
+    assert case.pk == first.pk and case.status == "OPEN"
+    assert case.kind != "UNKNOWN_GP" and case.rule_trace != first.rule_trace
+    still = case.events.get(action="still_needs_a_person")
+    assert still.detail["kind_before"] == "UNKNOWN_GP" and still.detail["kind"] == case.kind
 
 
 def test_escalate_keeps_the_case_open_for_a_leader(world, agent, leader):

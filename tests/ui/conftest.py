@@ -23,6 +23,7 @@ from factories import (
 from support import PASSWORD
 
 from exceptions.models import ExceptionCase
+from pds.models import SupersededNumber
 from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
 from registrations.gplinks.jsonio import transaction_to_json
 from registrations.models import HealthAuthority
@@ -119,6 +120,16 @@ def sign_in_as(client):
         return user
 
     return _sign_in
+
+
+@pytest.fixture
+def superseded_case(casework):
+    """9434765870 was merged into 9434765919, whose forename is not the message's: a person must decide."""
+    retained = PatientFactory(nhs_number="9434765919", name="STEVENS JOAN", registered_at="B20002")
+    SupersededNumber.objects.create(nhs_number="9434765870", patient=retained)
+    case = casework.open(nhs_number="9434765870")
+    assert case.kind == "SUPERSEDED_NUMBER", case.summary
+    return case
 
 
 # --- browser tests ----------------------------------------------------------------------------------

@@ -13,17 +13,15 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from exceptions.models import AuditEvent, CaseEvent
 from exceptions.services import queue
-from pds.models import Patient, SupersededNumber
+from pds.models import Patient
 from registrations.models import Registration
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def agent(client):
-    user = UserFactory(username="agent1", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    client.force_login(user)
-    return user
+def agent(sign_in_as):
+    return sign_in_as("NBO agent", username="agent1", first_name="Asha", last_name="Patel")
 
 
 def page(client, case, **params) -> str:
@@ -34,16 +32,6 @@ def page(client, case, **params) -> str:
 
 def section(html: str, start: str, end: str) -> str:
     return html[html.index(start) : html.index(end, html.index(start))]
-
-
-@pytest.fixture
-def superseded_case(casework):
-    """9434765870 was merged into 9434765919, whose forename is not the message's: a person must decide."""
-    retained = PatientFactory(nhs_number="9434765919", name="STEVENS JOAN", registered_at="B20002")
-    SupersededNumber.objects.create(nhs_number="9434765870", patient=retained)
-    case = casework.open(nhs_number="9434765870")
-    assert case.kind == "SUPERSEDED_NUMBER", case.summary
-    return case
 
 
 def test_a_superseded_number_case_sets_the_retained_record_beside_the_message(client, agent, superseded_case):
