@@ -17,6 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 from joserfc.jwk import RSAKey
 
 
+class ClientKeyUnavailable(Exception):
+    """CIS2 sign-in is configured, but PCRM's client key (CIS2_CLIENT_KEY_FILE) cannot be read or is not
+    a key: nothing can be signed, so no sign-in can start or finish until an operator fixes it."""
+
+
 def enabled() -> bool:
     return bool(settings.CIS2_ISSUER)
 
@@ -47,7 +52,11 @@ def client():
 
 @functools.lru_cache(maxsize=8)
 def _client(issuer: str, client_id: str, key_file: str, key_id: str, scope: str, acr: str, _hour: int):
-    key = RSAKey.import_key(Path(key_file).read_bytes())
+    try:
+        key = RSAKey.import_key(Path(key_file).read_bytes())
+    except (OSError, ValueError) as error:
+        # Not cached (lru_cache keeps only results), so the key is picked up once it is in place.
+        raise ClientKeyUnavailable(type(error).__name__) from error
     oauth = OAuth()
     return oauth.register(
         "cis2",

@@ -46,9 +46,17 @@ def _authorize(request, **params):
     callback = request.build_absolute_uri(reverse("accounts:cis2-callback"))
     try:
         return cis2.client().authorize_redirect(request, callback, **params)
+    except cis2.ClientKeyUnavailable as error:
+        return _not_ready(request, error)
     except RequestException as error:  # the discovery document could not be fetched
         log.warning("CIS2 could not be reached: %s", type(error).__name__)
         return _failed(request, "unavailable", status=502)
+
+
+def _not_ready(request, error: cis2.ClientKeyUnavailable):
+    # An operator's problem, not the person's: say so plainly, and log only the setting and the error's class.
+    log.error("CIS2 sign-in cannot be used: the client key (CIS2_CLIENT_KEY_FILE) cannot be read (%s)", error)
+    return _failed(request, "not_ready", status=503)
 
 
 @login_not_required
@@ -78,8 +86,8 @@ def _failed(request, reason: str, status: int = 400):
 @require_GET
 def cis2_callback(request):
     """CIS2 sends the browser back here with a code: check it, read the role profile, start the session."""
-    app = cis2.client()
     try:
+        app = cis2.client()
         token = app.authorize_access_token(
             request, claims_options=cis2.claims_options(), leeway=settings.CIS2_CLOCK_SKEW_SECONDS
         )
@@ -87,6 +95,8 @@ def cis2_callback(request):
         if not id_claims:
             return _failed(request, "no_id_token")
         userinfo = dict(app.userinfo(token=token))
+    except cis2.ClientKeyUnavailable as error:
+        return _not_ready(request, error)
     except MismatchingStateError:
         # No sign-in was started from this browser with this state: possibly a forged or replayed link.
         return _failed(request, "state")

@@ -76,6 +76,9 @@ def refused(request) -> str | None:
         return "The address contains a character that cannot be stored (such as a null byte)."
     sources = [request.GET]
     if request.method == "POST" and request.content_type in FORM_TYPES:
+        # Read the body before parsing the form: parsing a multipart body otherwise consumes the stream,
+        # and a view that reads request.body (the FHIR API) would fail on it. No view here takes files.
+        request.body  # noqa: B018
         sources.append(request.POST)
     for params in sources:
         for name, values in params.lists():

@@ -97,6 +97,20 @@ def assert_documented_json_shape(data: dict) -> None:
                 assert set(tx["address"]) == ADDRESS_KEYS
 
 
+# --- people ------------------------------------------------------------------------------------------
+
+
+def role_user(role: str | None, **fields):
+    """A person holding one role of core/roles.py (None: signed in, with none of PCRM's roles), and staff
+    exactly when signing in would make them staff (accounts.services.STAFF_ROLES: the Django admin)."""
+    from factories import UserFactory
+
+    from accounts.services import STAFF_ROLES
+
+    fields.setdefault("is_staff", role in STAFF_ROLES)
+    return UserFactory(roles=[role] if role else [], **fields)
+
+
 # --- browser helpers ---------------------------------------------------------------------------------
 PASSWORD = "correct-horse-battery"  # every UserFactory user's (tests/factories.py)
 
