@@ -177,6 +177,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "admin/registrations/healthauthority/<path:object_id>/delete/": staff("403", "403"),
     "admin/registrations/healthauthority/<path:object_id>/change/": staff("200", "200"),
     "admin/registrations/healthauthority/<path:object_id>/": staff("302", "302"),
+    "admin/registrations/healthauthority/<int:pk>/counters/": staff("200", "200"),
+    "admin/registrations/link/<int:pk>/counters/": staff("200", "200"),
     "admin/registrations/practice/": staff("200", "200"),
     "admin/registrations/practice/add/": staff("200", "200"),
     "admin/registrations/practice/<path:object_id>/history/": staff("200", "200"),
@@ -330,7 +332,7 @@ def _client(person=None) -> Client:
 def sample_url(route: str, world: dict) -> str:
     """The route with each path value filled by an object of the world (or a harmless sample)."""
     values = {
-        "pk": world["interchange"].pk if route.startswith("registrations/interchanges/") else world["case"].pk,
+        "pk": _pk(route, world),
         "action": actions.available(world["case"])[0],
         "cipher": "XX1",  # the HA the factories' practices belong to
         "quarter_end": world["quarter"].quarter_end.isoformat(),
@@ -351,6 +353,12 @@ def sample_url(route: str, world: dict) -> str:
     url = re.sub(r"\(\?P<url>[^)]*\)", "nowhere/", url)
     url = re.sub(r"<(?:(\w+):)?(\w+)>", fill, url)
     return "/" + url.replace("^", "").replace("$", "").replace("\\", "")
+
+
+def _pk(route: str, world: dict):
+    if route.startswith("admin/"):
+        return _admin_object_id(route)
+    return world["interchange"].pk if route.startswith("registrations/interchanges/") else world["case"].pk
 
 
 def _admin_object_id(route: str) -> str:
