@@ -119,11 +119,12 @@ def test_reject_with_a_reason_goes_through_a_confirmation_page(open_browser, liv
     expect(summary).to_be_focused()
     assert_accessible(page)
 
-    # When she gives a reason, then she is asked to confirm, and nothing has happened yet
-    page.get_by_label("Not enough detail to identify the patient").check()
+    # When she gives a reason, then she is asked to confirm, and nothing has happened yet (an F3 is only
+    # ever for a wrong HA: ADR 0014)
+    page.get_by_label("Wrong health authority").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Are you sure you want to reject to the practice?")
-    expect(page.locator("#confirm-choices")).to_contain_text("Not enough detail to identify the patient")
+    expect(page.locator("#confirm-choices")).to_contain_text("Wrong health authority")
     assert ExceptionCase.objects.get(pk=case.pk).status == "IN_PROGRESS"
     assert_accessible(page)
     screenshot(page, "confirm")
