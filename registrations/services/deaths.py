@@ -11,10 +11,11 @@ PCRM serves, or, when PDS cannot list them (the FHIR API), reads the patients PC
 """
 
 import datetime as dt
+import logging
 
 from django.db import IntegrityError, transaction
 
-from pds.errors import PatientNotFound
+from pds.errors import PatientNotFound, PdsError
 from pds.gateway import PatientRecord, get_gateway
 
 from ..models import DeathNotice, HealthAuthority, Practice, Registration
@@ -24,6 +25,8 @@ from ..rules.evidence import pds_snapshot, practice_summary, registration_histor
 from ..selectors import served_by_pcrm
 from .apply import SYSTEM, deduct
 from .ordering import lock_nhs_number
+
+log = logging.getLogger(__name__)
 
 BATCH = 500
 FORMAL = "formal"
@@ -44,8 +47,18 @@ def sweep(*, today: dt.date, by: str = SYSTEM) -> list[int]:
             .values_list("nhs_number", flat=True)
             .distinct()
         )
-    notices = (act_on_death(number, by=by) for number in numbers)
-    return [notice.pk for notice in notices if notice is not None]
+    acted = []
+    for number in numbers:
+        try:
+            notice = act_on_death(number, by=by)
+        except PdsError as exc:
+            # PDS refused or failed for this one (its whole change rolled back): the next sweep tries
+            # again, and the others go ahead. No NHS number in the log.
+            log.warning("death not acted on this sweep: %s", type(exc).__name__)
+            continue
+        if notice is not None:
+            acted.append(notice.pk)
+    return acted
 
 
 def act_on_death(nhs_number: str, *, by: str = SYSTEM) -> DeathNotice | None:
