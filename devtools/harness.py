@@ -253,8 +253,8 @@ def ordering_audit() -> dict:
     interchange. `patient_violations`: two transactions about the same NHS number decided in the
     other order. `partner_violations`: a partner's transaction decided after a later one of the
     same partner although it had nothing to wait for (no earlier transaction about its patient from
-    another partner). `double_applied`: transactions with more than one reply of a type, or more
-    than one registration.
+    another partner, no passing failure of its own). `double_applied`: transactions with more than
+    one reply of a type, or more than one registration.
     """
     from collections import Counter, defaultdict
 
@@ -263,7 +263,7 @@ def ordering_audit() -> dict:
 
     rows = list(
         TxRow.objects.filter(processed_at__isnull=False, is_duplicate=False)
-        .values_list("message__interchange_id", "pk", "sender", "nhs_number", "processed_at")
+        .values_list("message__interchange_id", "pk", "sender", "nhs_number", "processed_at", "attempts")
         .order_by("message__interchange_id", "pk")
     )
     by_patient, by_partner = defaultdict(list), defaultdict(list)
@@ -278,8 +278,9 @@ def ordering_audit() -> dict:
         for later in group[i + 1 :]
         if later[4] < earlier[4]
     )
-    # A transaction may wait (and be overtaken by its partner's next) only behind another partner's.
-    excused = set()
+    # A transaction may wait (and be overtaken by its partner's next) only behind another partner's, or
+    # while it waits to retry after a passing failure (it was attempted more than once).
+    excused = {row[1] for row in rows if row[5] > 1}
     for group in by_patient.values():
         seen: set[str] = set()
         for row in group:

@@ -344,7 +344,7 @@ def _bare_limit(sandbox: MeshSandbox, items) -> float:
 # --- end to end ------------------------------------------------------------------------------------
 
 
-def _poll_until(done, timeout: float) -> None:
+def _poll_until(done, timeout: float, on_tick=None) -> None:
     from registrations.tasks import poll_mesh_inbox
 
     deadline = time.monotonic() + timeout
@@ -354,6 +354,8 @@ def _poll_until(done, timeout: float) -> None:
             # What beat does, at a benchmark-friendly interval; a poll not started by the next is dropped.
             poll_mesh_inbox.apply_async(expires=POLL_SECONDS * 2)
             last_poll = time.monotonic()
+        if on_tick:
+            on_tick()
         if done():
             return
         time.sleep(0.05)
@@ -377,28 +379,42 @@ def _relayed() -> bool:
 
 
 class Meter:
-    """CPU of PCRM's processes (the workers), the scratch database's backends and the sandbox."""
+    """CPU of PCRM's processes (the workers), the scratch database's backends and the sandbox.
+
+    Backends come and go (a worker's connection is closed after CONN_MAX_AGE or an error), so they are
+    sampled while the run goes on and each counts from its first sighting (from zero if born during the
+    run) to its last."""
 
     def __init__(self, workers: list[Worker], sandbox: MeshSandbox):
         self.workers, self.sandbox = workers, sandbox
-        self.backends: list[int] = []
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.started = False
 
-    def read(self) -> dict[str, dict[int, float]]:
+    def _backends(self) -> list[int]:
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-            backends = [row[0] for row in cur.fetchall()]
-        self.backends = backends
+            return [row[0] for row in cur.fetchall()]
+
+    def sample(self) -> None:
+        for pid, value in cpu_seconds(self._backends()).items():
+            self.first.setdefault(pid, value if not self.started else 0.0)
+            self.last[pid] = value
+
+    def read(self) -> dict[str, dict[int, float]]:
+        self.sample()
+        self.started = True
         return {
             "pcrm": cpu_seconds(pid for w in self.workers for pid in w.pids()),
-            "postgres": cpu_seconds(backends),
             "mesh": cpu_seconds(tree_pids(self.sandbox.proc.pid)),
         }
 
-    @staticmethod
-    def used(before, after) -> dict[str, float]:
-        return {k: cpu_used(before[k], after[k]) for k in before}
+    def used(self, before, after) -> dict[str, float]:
+        used = {k: cpu_used(before[k], after[k]) for k in before}
+        used["postgres"] = sum(self.last[pid] - self.first[pid] for pid in self.last)
+        return used
 
 
 def _end_to_end(sandbox: MeshSandbox, items, workers) -> dict:
@@ -408,11 +424,11 @@ def _end_to_end(sandbox: MeshSandbox, items, workers) -> dict:
     meter = Meter(workers, sandbox)
     before = meter.read()
     start_wall = time.time()
-    _poll_until(_all_decided(expected), timeout=900)
+    _poll_until(_all_decided(expected), timeout=900, on_tick=meter.sample)
     last = TxRow.objects.aggregate(last=Max("processed_at"))["last"]
     elapsed = max(0.001, (last.timestamp() if last else time.time()) - start_wall)
-    _poll_until(_relayed, timeout=300)
-    used = Meter.used(before, meter.read())
+    _poll_until(_relayed, timeout=300, on_tick=meter.sample)
+    used = meter.used(before, meter.read())
     count = TxRow.objects.count()
     tx_per_s = count / elapsed
     limit = count / _bare_limit(sandbox, items)
@@ -424,7 +440,7 @@ def _end_to_end(sandbox: MeshSandbox, items, workers) -> dict:
         "cpu_ms_per_tx": round(1000 * used["pcrm"] / count, 2),
         "postgres_cpu_ms_per_tx": round(1000 * used["postgres"] / count, 2),
         "mesh_cpu_ms_per_tx": round(1000 * used["mesh"] / count, 2),
-        "postgres_backends_measured": len(meter.backends),
+        "postgres_backends_seen": len(meter.last),
         "outcomes": outcomes,
     }
 

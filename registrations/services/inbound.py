@@ -78,7 +78,7 @@ def _failed(interchange_id: int, exc: Exception) -> IngestResult:
     # people with access, never logged.
     log.warning("ingest of interchange %s failed (%s)", interchange_id, type(exc).__name__)
     with transaction.atomic():
-        ic = Interchange.objects.select_for_update().get(pk=interchange_id)
+        ic = Interchange.objects.select_for_update(no_key=True).get(pk=interchange_id)
         result = IngestResult(interchange_id, status=ic.status)
         if ic.status != InterchangeStatus.RECEIVED:
             return result
@@ -95,7 +95,7 @@ def _failed(interchange_id: int, exc: Exception) -> IngestResult:
 
 
 def _ingest(interchange_id: int) -> IngestResult:
-    ic = Interchange.objects.select_for_update().get(pk=interchange_id)
+    ic = Interchange.objects.select_for_update(no_key=True).get(pk=interchange_id)
     result = IngestResult(interchange_id)
     if ic.status != InterchangeStatus.RECEIVED:
         result.status = ic.status
@@ -178,7 +178,7 @@ def _authenticate(ic: Interchange, parsed) -> Partner | None:
     """
     # The usual case in one query: the link between the two, locked (its counters move), with both ends.
     link = (
-        Link.objects.select_for_update(of=("self",))
+        Link.objects.select_for_update(no_key=True, of=("self",))
         .select_related("practice__ha", "ha")
         .filter(practice__link_code=parsed.sender, ha__link_code=parsed.recipient)
         .first()

@@ -120,6 +120,9 @@ def relay(*, now: dt.datetime | None = None, send: bool = True) -> RelayResult:
 def build_pending(*, now: dt.datetime) -> list[int]:
     """Batch queued items into interchanges, allocating SIS/SMS per link and TN per HA.
 
+    Counters are locked FOR NO KEY UPDATE: processing goes on inserting outbox items and registrations
+    that refer to the same link and HA rows (a key-share lock) while a build holds them.
+
     Each build runs in its own savepoint: an item that cannot be built is REFUSED with a case and
     the rest go out, so one bad item never holds up the outbox.
     """
@@ -156,21 +159,21 @@ def _build_link(link_id: int, items: list[OutboxItem], now: dt.datetime) -> list
     """One interchange for a link's items; if it cannot be built, each on its own, so only the bad one is refused."""
     try:
         with transaction.atomic():
-            return [_build_transactions(Link.objects.select_for_update().get(pk=link_id), items, now)]
+            return [_build_transactions(Link.objects.select_for_update(no_key=True).get(pk=link_id), items, now)]
     except Exception:
         pass
     built = []
     for item in items:
 
         def alone(item=item):
-            return _build_transactions(Link.objects.select_for_update().get(pk=link_id), [item], now)
+            return _build_transactions(Link.objects.select_for_update(no_key=True).get(pk=link_id), [item], now)
 
         built.extend(_guarded([item], alone))
     return built
 
 
 def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -> int:
-    ha = HealthAuthority.objects.select_for_update().get(pk=link.ha_id)
+    ha = HealthAuthority.objects.select_for_update(no_key=True).get(pk=link.ha_id)
     groups: dict[tuple[str, str, str | None], list[OutboxItem]] = defaultdict(list)
     for item in items:
         # An F8's quarter end is message-level (DTM+206), so F8s for different quarters need separate messages.
@@ -224,7 +227,9 @@ def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -
 
 
 def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
-    link = Link.objects.select_for_update().select_related("practice", "ha").get(pk=item.link_id)
+    link = (
+        Link.objects.select_for_update(no_key=True, of=("self",)).select_related("practice", "ha").get(pk=item.link_id)
+    )
     # RECEPs share the pair's SIS/SMS counters with registration interchanges.
     link.last_sis_sent = _next(link.last_sis_sent)
     link.last_sms_sent = _next(link.last_sms_sent)

@@ -37,8 +37,8 @@ BACKOFF_CAP_SECONDS = 300
 # Another partner's transaction about the same patient is queued: look again this soon.
 OTHER_PARTNER_WAIT_SECONDS = 1.0
 # Transactions decided in one database transaction: one commit, reference data read once. Small, so
-# the patients' locks are held for well under a second.
-BATCH = 20
+# the patients' locks are held briefly even on a busy machine.
+BATCH = 10
 # An interchange stored earlier by another partner is being read: look again this soon.
 UNREAD_WAIT_SECONDS = 0.2
 PENDING = (TxStatus.PARSED, TxStatus.PROCESSING, TxStatus.RETRY_WAIT)

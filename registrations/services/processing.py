@@ -59,7 +59,13 @@ def process_transaction(
     with transaction.atomic(savepoint=not batched):
         if not batched:
             set_lock_timeout()
-        tx = Transaction.objects.select_for_update().select_related("message__interchange").get(pk=tx_id)
+        # Only the transaction's own row: locking its interchange too would stop RECEPs and replies that
+        # refer to it (a key-share lock) from being written while it is decided.
+        tx = (
+            Transaction.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("message__interchange")
+            .get(pk=tx_id)
+        )
         if tx.status not in RUNNABLE:
             return ProcessResult(tx.status, ran=False)
         ordering.lock_patient(tx)
@@ -93,7 +99,7 @@ def hold_behind(tx_id: int, earlier_id: int) -> str:
     earlier one is dead-lettered): stop waiting silently. It becomes MANUAL with a case saying what it
     waits for; a person reprocesses it once the earlier one is settled, or decides otherwise."""
     with transaction.atomic():
-        tx = Transaction.objects.select_for_update().select_related("message").get(pk=tx_id)
+        tx = Transaction.objects.select_for_update(no_key=True, of=("self",)).select_related("message").get(pk=tx_id)
         earlier = Transaction.objects.filter(pk=earlier_id).first()
         if tx.status not in RUNNABLE or earlier is None:
             return tx.status
@@ -183,7 +189,7 @@ def _record(tx: Transaction, decision: Decision, outcome, applied: Applied) -> N
 def record_retry(tx_id: int, error: str) -> str:
     """After a transient failure: RETRY_WAIT, or DEAD with a case once attempts are used up."""
     with transaction.atomic():
-        tx = Transaction.objects.select_for_update().select_related("message").get(pk=tx_id)
+        tx = Transaction.objects.select_for_update(no_key=True, of=("self",)).select_related("message").get(pk=tx_id)
         if tx.status not in RUNNABLE:
             return tx.status
         attempts = tx.attempts + 1
