@@ -11,16 +11,26 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from core.forms import NHSForm
+from core.forms import NHSForm, NHSNumberField
 
-from .models import Direction, InterchangeStatus
+from .models import Direction, InterchangeStatus, Transaction
 
 
 def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+class NHSNumberFilter(django_filters.CharFilter):
+    field_class = NHSNumberField
+
+
 class InterchangeFilter(django_filters.FilterSet):
+    nhs_number = NHSNumberFilter(
+        label="NHS number",
+        method="filter_nhs_number",
+        help_text="Interchanges carrying a transaction about this patient (searching is recorded)",
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10", "inputmode": "numeric", "autocomplete": "off"}),
+    )
     partner = django_filters.CharFilter(
         label="Partner",
         method="filter_partner",
@@ -59,6 +69,10 @@ class InterchangeFilter(django_filters.FilterSet):
             | Q(mesh_recipient__iexact=value)
             | Q(link__practice__ods_code__iexact=value)
         )
+
+    def filter_nhs_number(self, queryset, name, value):
+        # Transaction.nhs_number is indexed: the interchanges are those its transactions' messages belong to.
+        return queryset.filter(pk__in=Transaction.objects.filter(nhs_number=value).values("message__interchange_id"))
 
     def filter_from(self, queryset, name, value):
         return queryset.filter(created_at__gte=_start_of(value))

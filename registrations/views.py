@@ -15,6 +15,7 @@ from .models import Interchange
 from .tables import InterchangeTable
 
 VIEW_INTERCHANGE = "view_interchange"
+SEARCH_INTERCHANGES = "search_interchanges"
 
 
 @require_GET
@@ -24,9 +25,14 @@ def interchange_list(request):
     found = InterchangeFilter(
         request.GET, queryset=Interchange.objects.defer("raw").annotate(message_count=Count("messages"))
     )
-    table = InterchangeTable(found.qs if found.is_valid() else Interchange.objects.none())
+    valid = found.is_valid()
+    table = InterchangeTable(found.qs if valid else Interchange.objects.none())
+    searched_for = found.form.cleaned_data.get("nhs_number") if valid else ""
+    if searched_for:
+        # Which interchanges carry a patient's transactions is about that patient: recorded like any search.
+        audit.record(action=SEARCH_INTERCHANGES, user=request.user, nhs_number=searched_for, object_type="interchange")
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    context = {"table": table, "filter": found, "filter_errors": bool(found.form.errors)}
+    context = {"table": table, "filter": found, "filter_errors": not valid}
     return render(request, page_or_partial(request, "registrations/interchange_list.html", "table"), context)
 
 

@@ -49,6 +49,7 @@ ACTION_LABELS = {
     "api_create_patient": "Created a patient record (FHIR API)",
     "fp69_set": "Set an FP69 flag",
     "view_interchange": "Viewed an interchange (its transactions or raw EDIFACT)",
+    "search_interchanges": "Searched interchanges by NHS number",
     # Written by accounts (through the sink exceptions.apps registers).
     "sign_in": "Signed in",
     "sign_in_refused": "Sign-in refused: the role gives no access",

@@ -179,3 +179,20 @@ def test_only_roles_that_may_search_pds_can_trace_and_never_a_closed_case(client
     assertContains(response, "nothing to trace for")
     assertNotContains(response, "Run a PDS trace now")
     assert not CaseEvent.objects.filter(case=case, action="traced").exists()
+
+
+def test_interchanges_are_searchable_by_nhs_number_and_the_search_is_recorded(client, agent, casework, two_janes):
+    case = casework.open(nhs_number="9434765919", acceptance_code="D")
+    other = two_janes.case  # a G1 without an NHS number, in another interchange
+    url = reverse("registrations:interchange-list")
+    response = client.get(url, {"nhs_number": "943 476 5919"})
+    assert response.status_code == 200
+    table = section(response.text, 'id="interchange-count"', "</table>")
+    assert f'href="/registrations/interchanges/{case.interchange_id}/"' in table
+    assert f'href="/registrations/interchanges/{other.interchange_id}/"' not in table
+    assert AuditEvent.objects.filter(action="search_interchanges", user=agent, nhs_number="9434765919").exists()
+    response = client.get(url, {"nhs_number": "123"})
+    assert "Error: Interchanges" in response.text and "Enter a 10-digit NHS number" in response.text
+    # The interchange page links each transaction's NHS number to the patient.
+    detail = client.get(reverse("registrations:interchange-detail", args=[case.interchange_id]))
+    assert 'href="/pds/patients/9434765919/">943 476 5919</a>' in detail.text
