@@ -93,8 +93,8 @@ def shadow_report(request, cipher: str, pk: int):
 @permission_required(CUT_OVER, raise_exception=True)
 def cut_over_view(request, cipher: str):
     ha = _ha(cipher)
-    if ha.is_served_by_pcrm(timezone.localdate()):
-        messages.info(request, f"{ha.name} is already served by PCRM.")
+    if ha.migrated:
+        messages.info(request, f"{ha.name} is already cut over to PCRM.")
         return redirect("migration:readiness", ha.cipher)
     checks = selectors.checklist(ha)
     failing = [c for c in checks if not c.ok]

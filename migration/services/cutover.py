@@ -32,8 +32,9 @@ def plan(ha: HealthAuthority, planned_on: dt.date | None, *, by: str, user=None)
 def cut_over(ha: HealthAuthority, *, by: str, user=None, override_reason: str = "") -> CutoverEvent:
     ha = HealthAuthority.objects.select_for_update().get(pk=ha.pk)
     today = timezone.localdate()
-    if ha.is_served_by_pcrm(today):
-        raise CutoverRefused(f"{ha.cipher} is already served by PCRM.")
+    if ha.migrated:
+        when = f" from {ha.cutover_date:%d %B %Y}" if ha.cutover_date else ""
+        raise CutoverRefused(f"{ha.cipher} is already cut over to PCRM{when}.")
     checks = checklist(ha)
     failing = [c for c in checks if not c.ok]
     override_reason = override_reason.strip()

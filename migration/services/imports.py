@@ -51,6 +51,10 @@ def import_registrations(
     today = today or timezone.localdate()
     parsed = parse_registrations(data, today=today)
     rows, errors = _reference_checks(ha, parsed.rows)
+    if ha.is_served_by_pcrm(today):
+        # From cut-over PCRM holds the live list: an NHAIS extract would overwrite it with an older picture.
+        errors.append(RowError(1, "ha", f"{ha.cipher} is already cut over: PCRM's registrations are live."))
+        rows = []
     errors = sorted([*parsed.errors, *errors], key=lambda e: (e.row, e.field))
     report = ImportReport(rows=parsed.total, errors=errors, dry_run=dry_run)
     report.invalid = len({e.row for e in errors})  # a broken header (row 1) counts: nothing could be read

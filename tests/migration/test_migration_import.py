@@ -228,3 +228,11 @@ def test_imported_flags_and_held_deductions_wait_until_the_ha_is_cut_over(nhais_
     HealthAuthority.objects.filter(pk=nhais_ha.ha.pk).update(migrated=True, cutover_date=TODAY)
     assert len(fp69.expire_due(today=TODAY)) == 1 and len(pending.deduct_due(today=TODAY)) == 1
     assert FP69Flag.objects.get().status == "EXPIRED" and PendingDeduction.objects.get().status == "DEDUCTED"
+
+
+def test_an_extract_is_refused_once_pcrm_serves_the_ha(nhais_ha):
+    HealthAuthority.objects.filter(pk=nhais_ha.ha.pk).update(migrated=True, cutover_date=TODAY)
+    nhais_ha.ha.refresh_from_db()
+    report = run(nhais_ha.ha, extract(*three_patients()), skip_invalid=True)
+    assert report.errors[0].field == "ha" and report.imported == 0 and report.invalid == 1
+    assert not Registration.objects.exists()

@@ -213,3 +213,16 @@ def test_cutover_events_cannot_be_rewritten(nhais_ha):
         event.save()
     with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
         CutoverEvent.objects.filter(pk=event.pk).update(reason="rewritten")
+
+
+def test_an_ha_cut_over_for_a_later_date_is_not_cut_over_twice(admin_client, nhais_ha):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    later = timezone.localdate() + dt.timedelta(days=10)
+    HealthAuthority.objects.filter(pk=nhais_ha.ha.pk).update(migrated=True, cutover_date=later)
+    assert admin_client.post("/migration/BE/cut-over/", {"reason": "again"}).status_code == 302
+    assert not CutoverEvent.objects.exists()
+    with pytest.raises(CutoverRefused, match="already cut over"):
+        cutover.cut_over(HealthAuthority.objects.get(cipher="BE"), by="tester", override_reason="again")
