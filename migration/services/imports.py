@@ -33,6 +33,7 @@ from .report import ImportReport
 from .runs import run_file
 
 SET_BY = "migration from NHAIS"
+BATCH = 1000
 FP69_MONTHS = 6  # NHAIS's notice period: the flag was set this long before its expiry
 
 
@@ -164,9 +165,13 @@ def _bring_across(ha, rows, compared, run, report: ImportReport, *, open_cases: 
         .select_related("registration", "fp69")
         .filter(ha=ha, nhs_number__in=[r.nhs_number for r in rows])
     }
+    fresh: list[ExtractRow] = []
     for row in rows:
         record = records.get(row.nhs_number)
         result = compared[row.row]
+        if record is None and not row.fp69_date and not row.pending_deduction_date:
+            fresh.append(row)  # the common case, written in batches below
+            continue
         if record is not None and record.fingerprint == row.fingerprint:
             report.unchanged += 1
             if (record.reconciliation, record.differences) != (result.result, result.differences):
@@ -177,9 +182,45 @@ def _bring_across(ha, rows, compared, run, report: ImportReport, *, open_cases: 
             gp = gps[(row.gp_national_code, row.gp_local_code)]
             record = _apply_row(ha, row, practice, gp, record, run, result, today)
             report.imported += 1
-        if open_cases and result.differences and record.case_differences != result.differences:
-            _open_case(ha, row, record, result)
-            report.cases_opened += 1
+        records[row.nhs_number] = record
+    for start in range(0, len(fresh), BATCH):
+        records.update(_create_batch(ha, fresh[start : start + BATCH], practices, gps, compared, run))
+        report.imported += len(fresh[start : start + BATCH])
+    if open_cases:
+        for row in rows:
+            record, result = records[row.nhs_number], compared[row.row]
+            if result.differences and record.case_differences != result.differences:
+                _open_case(ha, row, record, result)
+                report.cases_opened += 1
+
+
+def _create_batch(ha, rows: list[ExtractRow], practices, gps, compared, run) -> dict[str, ExtractRecord]:
+    """New patients with nothing pending: their registrations and records in two INSERTs per batch."""
+    registrations = Registration.objects.bulk_create(
+        Registration(
+            nhs_number=row.nhs_number,
+            practice=practices[row.practice_ods],
+            gp=gps[(row.gp_national_code, row.gp_local_code)],
+            acceptance_date=row.acceptance_date,
+            dispensing=row.dispensing,
+            residential_institute=row.residential_institute_code,
+        )
+        for row in rows
+    )
+    records = ExtractRecord.objects.bulk_create(
+        ExtractRecord(
+            ha=ha,
+            nhs_number=row.nhs_number,
+            practice_ods=row.practice_ods,
+            fingerprint=row.fingerprint,
+            registration=registration,
+            run=run,
+            reconciliation=compared[row.row].result,
+            differences=compared[row.row].differences,
+        )
+        for row, registration in zip(rows, registrations, strict=True)
+    )
+    return {record.nhs_number: record for record in records}
 
 
 def _apply_row(ha, row: ExtractRow, practice: Practice, gp: GP, record: ExtractRecord | None, run, result, today):
