@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from factories import PatientFactory
 from processing_support import g5, only_reply, process, replies
+from test_remote_pds import remote_pds  # noqa: F401  (the fixture)
 
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod
@@ -78,3 +79,16 @@ def test_the_practices_own_death_request_afterwards_changes_nothing(world):
     tx = process(world.gp_new, g5(53, GP, JANE, "1", on=DIED))[0]
     assert tx.status == TxStatus.DONE and "Already deducted" in tx.outcome
     assert len(replies(tx_type="F2")) == 1 and not ExceptionCase.objects.exists()
+
+
+@pytest.mark.usefixtures("remote_pds")
+def test_with_a_remote_pds_the_sweep_reads_the_patients_pcrm_registered(world):
+    """The FHIR API cannot list deaths: the sweep reads each patient PCRM holds a registration for, and
+    the deduction goes to PDS as a PATCH (the local store is not touched: remote_pds makes it fail)."""
+    patient = _died(world)
+    assert deaths.sweep(today=TODAY) == [DeathNotice.objects.get().pk]
+    f2 = only_reply("F2")
+    assert (f2.payload["deduction_reason"], f2.payload["deduction_date"]) == ("1", DIED.isoformat())
+    # Ended in PDS through the API, which dates the end itself (RemoteGateway.end_registration).
+    assert GPPeriod.objects.get(patient=patient).end is not None
+    assert deaths.sweep(today=TODAY) == [], "once"
