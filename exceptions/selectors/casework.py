@@ -135,6 +135,14 @@ def _gp_row(data: dict[str, Any], gp) -> CompareRow:
     return CompareRow("GP practice", words, pds, differs=differs)
 
 
+def _number_row(sent: str, patient: Patient | None) -> CompareRow:
+    """The NHS numbers side by side; a number PDS merged into the record shown is the same patient's."""
+    row = _row("NHS number", nhs_number(sent), nhs_number(patient.nhs_number if patient else ""))
+    if patient and sent in {s.nhs_number for s in patient.superseded_numbers.all()}:
+        return CompareRow(row.key, row.message, f"{row.pds} (replaced {nhs_number(sent)})")
+    return row
+
+
 def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool) -> list[CompareRow]:
     """The message's patient against the PDS record, item by item.
 
@@ -155,11 +163,7 @@ def compare(data: dict[str, Any], patient: Patient | None, *, show_address: bool
         (patient and patient.sensitive) or restricted_numbers([data.get("nhs_number")])
     )
     rows = [
-        _row(
-            "NHS number",
-            nhs_number(data.get("nhs_number")),
-            nhs_number(patient.nhs_number if patient else ""),
-        ),
+        _number_row(data.get("nhs_number") or "", patient),
         _row("Surname", data.get("surname"), name.family if name else ""),
         _row(
             "Forenames", " ".join(f for f in (data.get("forenames") or []) if f), " ".join(name.given) if name else ""

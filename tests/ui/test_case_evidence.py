@@ -40,6 +40,8 @@ def test_a_superseded_number_case_sets_the_retained_record_beside_the_message(cl
     for item in ("Surname", "Forenames", "Date of birth", "Address"):  # the retained record's, not "Not held"
         assert "Not held" not in section(pds, f">{item}<", "</div>"), item
     assert "JOAN" in pds and "943 476 5919" in pds
+    number = section(pds, ">NHS number<", "</div>")
+    assert "(replaced 943 476 5870)" in number and "Differs" not in number  # merged, so the same patient
     assertContains(
         client.get(reverse("exceptions:case-detail", args=[superseded_case.pk])), "retained record 943 476 5919"
     )
