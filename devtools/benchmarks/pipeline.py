@@ -76,7 +76,7 @@ def run(options: dict) -> dict:
         app.control.purge()
         workers = _start_workers(sandbox, nodes, options, queue)
         if soak_minutes:
-            figures.update(_soak(sandbox, world, workers, soak_minutes))
+            figures.update(_soak(sandbox, world, workers, soak_minutes, options.get("rate") or OFFERED_PER_S))
         else:
             figures.update(_end_to_end(sandbox, items, workers))
             figures.update(_steady(sandbox, world, seconds=options.get("steady") or 20))
@@ -481,28 +481,45 @@ def _steady(sandbox: MeshSandbox, world: World, *, seconds: float) -> dict:
     }
 
 
-def _soak(sandbox: MeshSandbox, world: World, workers: list[Worker], minutes: float) -> dict:
-    """National peak for `minutes`, in one-minute windows: latency and each process's memory."""
+def _soak(sandbox: MeshSandbox, world: World, workers: list[Worker], minutes: float, rate: float) -> dict:
+    """`rate` transactions a second offered for `minutes`, in one-minute windows: the latency of what
+    was decided in each window, what was left waiting, and each PCRM process's memory."""
+    import threading
+
     samples = []
+    start_id = TxRow.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    sent_at: dict[str, float] = {}
+    offered = 0
     for window in range(int(max(1, minutes))):
-        sandbox.reset()  # the sandbox keeps what PCRM sends to GP mailboxes nobody reads
-        since, sent_at = _offer(sandbox, world, 60)
-        latencies = _latencies(since, sent_at)
+        items = world.plan(int(60 * rate))
+        offered += sum(i.transactions for i in items)
+        sender = threading.Thread(target=_send_all, args=(items,), kwargs={"sent_at": sent_at, "pace": rate})
+        began = time.time()
+        sender.start()
+        deadline = time.monotonic() + 60
+        _poll_until(lambda deadline=deadline: time.monotonic() >= deadline, timeout=120)
+        sender.join()
+        rows = (
+            TxRow.objects.filter(id__gt=start_id, processed_at__gte=dt.datetime.fromtimestamp(began, dt.UTC))
+            .annotate(local_id=F("message__interchange__local_id"))
+            .values_list("processed_at", "local_id")
+        )
+        latencies = [p.timestamp() - sent_at[local] for p, local in rows if local in sent_at]
         memory = {f"worker{i}-{pid}": round(rss_mb(pid), 1) for i, w in enumerate(workers) for pid in w.pids()}
         samples.append(
             {
                 "minute": window + 1,
-                "transactions": len(latencies),
-                "p95_latency_s": round(statistics.quantiles(latencies, n=20)[18], 3),
+                "offered": offered,
+                "decided_in_window": len(latencies),
+                "waiting": offered - TxRow.objects.filter(id__gt=start_id, processed_at__isnull=False).count(),
+                "p95_latency_s": round(statistics.quantiles(latencies, n=20)[18], 3) if len(latencies) > 1 else None,
                 "rss_mb": memory,
                 "pcrm_rss_mb": round(sum(memory.values()), 1),
             }
         )
-    first, last = samples[0]["pcrm_rss_mb"], samples[-1]["pcrm_rss_mb"]
     return {
         "soak_minutes": len(samples),
-        "offered_tx_per_s": OFFERED_PER_S,
+        "offered_tx_per_s": rate,
         "samples": samples,
-        "p95_latency_s": max(s["p95_latency_s"] for s in samples),
-        "rss_growth_mb": round(last - first, 1),
+        "rss_growth_mb": round(samples[-1]["pcrm_rss_mb"] - samples[0]["pcrm_rss_mb"], 1),
     }
