@@ -49,6 +49,23 @@ class NHSBoundField(BoundField):
         attrs["class"] = " ".join(dict.fromkeys([*classes, *extra.split()]))
         return attrs
 
+    def as_widget(self, widget=None, attrs=None, only_initial=False):
+        # Never cut typed text off silently: too long is an error message naming the field (or a
+        # character count, for notes), not a box that stops taking keys. (Fields are per form instance.)
+        (widget or self.field.widget).attrs.pop("maxlength", None)
+        return super().as_widget(widget, attrs, only_initial)
+
+    @property
+    def reveals(self) -> dict:
+        """For radios with a conditional reveal: choice value -> the bound field shown under that choice."""
+        names = getattr(self.field, "reveals", None) or {}
+        return {value: self.form[name] for value, name in names.items() if name in self.form.fields}
+
+    @property
+    def revealed(self) -> bool:
+        """True for a field shown inside another's conditional reveal (rendered there, not on its own)."""
+        return any(self.name in (getattr(f, "reveals", None) or {}).values() for f in self.form.fields.values())
+
     @property
     def aria_describedby(self):
         if self.field.widget.attrs.get("aria-describedby"):
@@ -120,6 +137,34 @@ class NHSForm(forms.Form):
         for field in self.fields.values():
             if type(field.widget) is forms.Select:
                 field.widget = NHSSelect(attrs=field.widget.attrs, choices=field.widget.choices)
+
+    def full_clean(self):
+        # Fields added after __init__ (forms build theirs from what an action needs) get them too.
+        for field in self.fields.values():
+            name_in_errors(field)
+        super().full_clean()
+
+
+_DJANGO_REQUIRED = forms.Field.default_error_messages["required"]
+# Labels that are already an instruction or a question ("Add a note", "Why reprocess?") cannot be put
+# after "Enter"; their forms write their own messages.
+_NOT_A_NOUN = ("add ", "choose ", "select ", "enter ", "name ", "why ", "which ", "what ", "how ", "who ", "when ")
+
+
+def name_in_errors(field: forms.Field) -> None:
+    """NHS.UK error messages that name their field, where the form did not write its own:
+    "Enter the practice ODS code" rather than "This field is required", and "Practice ODS code must be
+    10 characters or fewer" rather than "Ensure this value has at most 10 characters"."""
+    label = str(field.label or "").rstrip(":").strip()
+    if not label or label.lower().startswith(_NOT_A_NOUN) or label.endswith("?"):
+        return
+    lower = label[0].lower() + label[1:]
+    if field.error_messages.get("required") == _DJANGO_REQUIRED:
+        verb = "Select" if isinstance(field, forms.ChoiceField | forms.ModelChoiceField) else "Enter"
+        field.error_messages["required"] = f"{verb} {lower}"
+    max_length = getattr(field, "max_length", None)
+    if max_length and "Ensure this value" in str(field.error_messages.get("max_length", "Ensure this value")):
+        field.error_messages["max_length"] = f"{label} must be {max_length} characters or fewer"
 
 
 class NoteField(forms.CharField):

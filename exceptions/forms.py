@@ -145,6 +145,8 @@ class ActionForm(NHSForm):
             widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10", "inputmode": "numeric"}),
         )
         self.order_fields(["patient", "other_nhs_number", "reason_code", "note"])
+        # "Another NHS number" opens its box under the choice (NHS.UK conditional reveal).
+        self.fields["patient"].reveals = {OTHER_PATIENT: "other_nhs_number"}
 
     def _text_field(self) -> None:
         texts = self.info.texts or {}
@@ -155,7 +157,11 @@ class ActionForm(NHSForm):
             help_text="Up to 70 characters. Leave it empty to send the standard words for the reason"
             + (f", for example “{next(iter(texts.values()))}”" if texts else ""),
             widget=forms.TextInput(attrs={"class": "nhsuk-input--width-30"}),
+            error_messages={"max_length": "The words for the practice must be 70 characters or fewer"},
         )
+        if "OTHER" in dict(self.fields["reason_code"].choices):
+            # The words are needed when the reason is Other: they open under that choice (conditional reveal).
+            self.fields["reason_code"].reveals = {"OTHER": "text"}
 
     @staticmethod
     def _candidate_label(c) -> str:
@@ -231,7 +237,11 @@ class ActionForm(NHSForm):
 
 
 class NoteForm(NHSForm):
-    note = NoteField(label="Add a note", help_text="Notes are kept with the case and seen by colleagues.")
+    note = NoteField(
+        label="Add a note",
+        help_text="Notes are kept with the case and seen by colleagues.",
+        error_messages={"required": "Enter a note", "max_length": "Notes must be 1000 characters or fewer"},
+    )
 
 
 class AssignForm(NHSForm):

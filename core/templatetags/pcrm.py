@@ -34,6 +34,12 @@ def nhs_datetime(value) -> str:
 
 
 @register.filter
+def nhs_time(value) -> str:
+    """`{{ poll.at|nhs_time }}` -> "9:30am"."""
+    return presenters.nhs_time(value) if value else ""
+
+
+@register.filter
 def message_banner(message) -> presenters.Banner:
     return presenters.message_banner(getattr(message, "level_tag", ""))
 
@@ -104,6 +110,9 @@ def nhs_field(field, **params) -> SafeString:
     from django.template.loader import render_to_string
     from django.utils.safestring import mark_safe
 
+    # A field revealed by another's choice is drawn inside that radio's conditional container.
+    if getattr(field, "revealed", False) and not params.pop("nested", False):
+        return mark_safe("")
     return mark_safe(render_to_string(field.nhs_template, {"field": field, **params}))
 
 

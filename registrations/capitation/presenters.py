@@ -5,9 +5,8 @@ from dataclasses import dataclass
 
 from celery.result import AsyncResult
 from django.conf import settings
-from django.utils import timezone
 
-from core.presenters import Tag
+from core.presenters import Tag, nhs_datetime
 
 from ..models import CapitationLine, QuarterClose, QuarterStatus
 from . import quarters, snapshot
@@ -113,7 +112,7 @@ def delivery_rows(quarter: QuarterClose) -> list[dict]:
 
 
 def _when(value) -> str:
-    return timezone.localtime(value).strftime("%-d %B %Y %H:%M") if value else "Not yet"
+    return nhs_datetime(value) if value else "Not yet"
 
 
 def signed(n: int) -> str:

@@ -112,7 +112,7 @@ def test_reject_with_a_reason_goes_through_a_confirmation_page(open_browser, liv
     expect(page.locator(".nhsuk-notification-banner--success")).to_contain_text(f"Case {case.pk} is now yours.")
 
     # When she rejects it without a reason, then the error summary says what is missing
-    page.get_by_role("button", name="Reject to the practice").click()
+    page.get_by_role("link", name="Reject to the practice").click()
     page.get_by_role("button", name="Continue").click()
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_contain_text("Choose a reason")

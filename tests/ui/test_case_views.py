@@ -263,9 +263,9 @@ def test_notes_go_on_the_timeline(client, agent, mismatch):
 
     response = client.post(url(mismatch, "exceptions:case-note"), {"note": ""})
     assert response.status_code == 400
-    assertContains(response, '<a href="#id_note">This field is required.</a>', status_code=400)
+    assertContains(response, '<a href="#id_note">Enter a note</a>', status_code=400)
     response = client.post(url(mismatch, "exceptions:case-note"), {"note": "x" * 1001})
-    assertContains(response, "at most 1000 characters", status_code=400)
+    assertContains(response, "Notes must be 1000 characters or fewer", status_code=400)
 
 
 def test_a_sensitive_address_is_hidden_from_agents(client, agent, mismatch):

@@ -75,7 +75,7 @@ def test_button_as_button_and_as_link():
         render("button", text="Assign to me", variant="secondary", name="action", value="assign"),
     )
     assertInHTML(
-        '<a href="/next" role="button" draggable="false" class="nhsuk-button" data-module="nhsuk-button">Take next</a>',
+        '<a href="/next" draggable="false" class="nhsuk-button" data-module="nhsuk-button">Take next</a>',
         render("button", text="Take next", href="/next"),
     )
 
