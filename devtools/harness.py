@@ -28,11 +28,11 @@ def free_port() -> int:
 class MeshSandbox:
     """NHS England's mesh-sandbox (memory store, full HMAC auth) in its own process, warmed up once."""
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         RUN.mkdir(exist_ok=True)
-        self.log = (RUN / f"mesh-{self.port}.log").open("w")
+        self.log = (RUN / f"mesh-{self.port}.log").open("a")
         env = {
             **os.environ,
             "AUTH_MODE": "full",
@@ -97,6 +97,39 @@ class MeshSandbox:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+class RedisServer:
+    """A private redis-server on a free port (never the shared 6379), with an append-only file as
+    production runs it, so a test can stop and start it under a running worker."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.directory = directory
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+             "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--logfile", "redis.log"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not start on {self.port}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
 
 
 class Worker:

@@ -87,13 +87,15 @@ def celery_worker_process(mesh, transactional_db):
     app.control.purge()
     workers: list[Worker] = []
 
-    def start(concurrency: int = 1) -> Worker:
+    def start(concurrency: int = 1, *, broker: str = TEST_REDIS_URL, mesh_url: str | None = None, env=None) -> Worker:
+        """A worker; `broker` and `mesh_url` for a test that runs its own Redis or MESH, `env` for settings."""
         worker = Worker(
             database=connection.settings_dict["NAME"],
-            broker=TEST_REDIS_URL,
-            mesh_url=mesh,
+            broker=broker,
+            mesh_url=mesh_url or mesh,
             concurrency=concurrency,
             queue=run_queue_name(),
+            extra_env=env,
         )
         workers.append(worker)
         return worker

@@ -4,6 +4,6 @@ They are defined once, in devtools.harness, because `manage.py bench` starts the
 tests import them from here so that test code never reaches into devtools' other modules.
 """
 
-from devtools.harness import MeshSandbox, Worker, free_port, ordering_audit
+from devtools.harness import MeshSandbox, RedisServer, Worker, free_port, ordering_audit
 
-__all__ = ["MeshSandbox", "Worker", "free_port", "ordering_audit"]
+__all__ = ["MeshSandbox", "RedisServer", "Worker", "free_port", "ordering_audit"]
