@@ -162,7 +162,7 @@ def test_reprocessing_a_case_that_still_fails_keeps_it_with_the_new_result(open_
 
     # Reference data is fixed for the GP, but PDS has no record with the NHS number.
     GPFactory(practice=casework.practice, national_code="4826949", local_code="299")
-    page.get_by_role("button", name="Reprocess").click()
+    page.get_by_role("link", name="Reprocess").click()
     page.get_by_label("Reference data corrected").check()
     assert_accessible(page)
     page.get_by_role("button", name="Reprocess").click()
@@ -222,3 +222,22 @@ def test_a_team_leader_reads_reasons_in_words_and_exports_the_audit_search(
     page.locator("#audit-table").get_by_role("link", name="943 476 5919").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("JANE STEVENS")
     assert_accessible(page)
+
+
+def test_rejecting_is_counted_too(open_browser, live_server, people, two_janes, casework):
+    """The other common resolution: reject (here for a wrong HA, so an F3 goes), then straight on."""
+    second = casework.open(nhs_number=None)
+    page = open_browser("asha")
+    asha = Person(page)
+    asha.click(page.get_by_role("button", name="Take next case"))
+    asha.click(page.get_by_role("link", name="Reject to the practice"))
+    asha.check(page.get_by_label("Wrong health authority"))
+    asha.check(page.get_by_label("Open my next case straight away"))
+    asha.click(page.get_by_role("button", name="Continue"))
+    expect(page.locator("#confirm-choices")).to_contain_text("For a wrong HA, a rejection (F3)")
+    assert_accessible(page)
+    asha.click(page.get_by_role("button", name="Yes, reject to the practice"))
+    expect(page).to_have_url(f"{live_server.url}/cases/{second.pk}/")
+    assert_accessible(page)
+    assert (asha.clicks, asha.keys) == (6, 0)
+    assert OutboxItem.objects.filter(tx_type="F3").count() == 1
