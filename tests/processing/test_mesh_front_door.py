@@ -255,3 +255,31 @@ def test_a_resent_interchange_with_a_new_timestamp_is_a_duplicate_and_receipted(
     assert list(TxRow.objects.order_by("id").values_list("status", flat=True)) == [TxStatus.DONE, TxStatus.DUPLICATE]
     assert not cases("REUSED_NUMBER")
     assert OutboxItem.objects.filter(kind="RECEP").count() == 2
+
+
+def test_a_transaction_sent_again_beside_a_new_one_is_skipped_alone(world, patient, mesh_as):
+    """Transaction-level duplicate: an interchange (other bytes, so not a duplicate as a whole) carries a
+    transaction already received (same SIS, SMS and TN, same content) and a new one. The repeat is
+    recorded as a duplicate and applied nowhere; the new one is decided; each interchange is receipted."""
+    from factories import PatientFactory
+
+    PatientFactory(nhs_number="9434765870", name="STEVENS JANE", registered_at="B20002")
+    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1)))
+    drain()
+    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1), g1_message(2, 2, "9434765870")))
+    drain()
+    relay()
+
+    rows = list(TxRow.objects.order_by("id").values_list("tn", "status", "is_duplicate"))
+    assert rows == [(1, TxStatus.DONE, False), (1, TxStatus.DUPLICATE, True), (2, TxStatus.DONE, False)]
+    duplicate = TxRow.objects.get(is_duplicate=True)
+    assert duplicate.duplicate_of == TxRow.objects.get(tn=1, is_duplicate=False)
+    # The interchange number was reused for other bytes: one case about the interchange, none about the
+    # repeated transaction (same content: nothing for a person to decide).
+    [reused] = cases("REUSED_NUMBER")
+    assert reused.transaction_id is None and reused.evidence["sis"] == 1
+    assert [(i.tx_type, i.caused_by.tn) for i in OutboxItem.objects.filter(kind="TX", tx_type="F4").order_by("id")] == [
+        ("F4", 1),
+        ("F4", 2),
+    ]
+    assert OutboxItem.objects.filter(kind="RECEP").count() == 2

@@ -209,7 +209,8 @@ def test_reprocess_after_reference_data_is_fixed(world, agent, patient):
     tx.refresh_from_db()
     assert tx.status == TxStatus.DONE and "Reprocessed: done" in result.summary
     assert case_for(tx).status == "CLOSED"
-    assert {i.tx_type for i in replies()} == {"F4", "F2"}
+    # The exact list: a second F4 or F2 (a reprocess applied twice) would fail here, not pass unseen.
+    assert [(i.tx_type, i.link.practice.ods_code) for i in replies()] == [("F4", "A10001"), ("F2", "B20002")]
 
 
 def test_reprocess_that_still_fails_keeps_the_case_with_the_new_result(world, agent, patient):
