@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from accounts.urls import sign_in_patterns
+from core.views import keep_alive
 from ops import health, metrics
 
 urlpatterns = [
@@ -17,6 +18,8 @@ urlpatterns = [
     path("pds/", include("pds.urls")),
     path("migration/", include("migration.urls")),
     path("admin/", admin.site.urls),
+    # "Stay signed in" from the idle-timeout warning (static/pcrm/app.js).
+    path("session/keep-alive/", keep_alive, name="keep-alive"),
     *sign_in_patterns,
     path("accounts/", include("accounts.urls")),
     # The compiled NHS.UK stylesheet asks for /assets/… at the site root (icons, favicons).

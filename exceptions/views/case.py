@@ -228,6 +228,11 @@ def case_action(request, pk: int, action: str):
     if not request.user.has_perm(info.permission):
         raise PermissionDenied(f"Your role cannot {info.label.lower()}")
     if not cases.can_act_on(request.user, case):
+        # Often the case moved on while the form was open: say who holds it now (the 403 page shows this).
+        holder = case.assigned_to
+        if holder is not None and holder.pk != request.user.pk:
+            name = holder.get_full_name() or holder.get_username()
+            raise PermissionDenied(f"Case {case.pk} is now assigned to {name}, so nothing was sent or changed")
         raise PermissionDenied("Only the person the case is assigned to can act on it: claim it first")
     show_address = request.user.has_perm(Perm.VIEW_SENSITIVE_RECORD)
     compare = request.GET.get("patient")
@@ -251,7 +256,8 @@ def case_action(request, pk: int, action: str):
         "kind_tag": presenters.kind_tag(case.kind),
         "compare": casework.compare(casework.transaction_data(case), patient, show_address=show_address),
     }
-    if request.method == "POST" and form.is_valid():
+    # "Back" from the confirmation page posts the answers again with change=yes: the form, filled in.
+    if request.method == "POST" and form.is_valid() and not request.POST.get("change"):
         if form.destructive and request.POST.get("confirmed") != "yes":
             return render(request, "exceptions/case_action_confirm.html", {**context, "chosen": form.chosen()})
         try:
@@ -261,7 +267,7 @@ def case_action(request, pk: int, action: str):
         else:
             messages.success(request, _sentence(result.summary))
             return _after(request, form, case)
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and form.errors else 200
     return render(request, "exceptions/case_action.html", context, status=status)
 
 

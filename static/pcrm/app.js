@@ -22,6 +22,83 @@
     }
   });
 
+  // The idle timeout (the GOV.UK/NHS.UK timeout warning pattern): before the session ends a dialog says
+  // so and offers to stay signed in; if nobody answers, the page goes to sign-in with ?next= back here.
+  var body = document.body;
+  var sessionSeconds = parseInt(body.dataset.sessionSeconds || "0", 10);
+  var warnSeconds = parseInt(body.dataset.sessionWarningSeconds || "0", 10);
+  var warnTimer = null;
+  var endTimer = null;
+
+  function csrfToken() {
+    try {
+      return JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function timeoutDialog() {
+    var dialog = document.getElementById("session-timeout");
+    if (dialog) {
+      return dialog;
+    }
+    dialog = document.createElement("dialog");
+    dialog.id = "session-timeout";
+    dialog.className = "pcrm-dialog";
+    dialog.setAttribute("aria-labelledby", "session-timeout-title");
+    dialog.setAttribute("aria-describedby", "session-timeout-text");
+    var minutes = Math.max(1, Math.round(warnSeconds / 60));
+    dialog.innerHTML =
+      '<h2 class="nhsuk-heading-m" id="session-timeout-title">You will be signed out soon</h2>' +
+      '<p class="nhsuk-body" id="session-timeout-text">For your security, PCRM signs you out after a period without activity. ' +
+      "You will be signed out in " + minutes + (minutes === 1 ? " minute" : " minutes") + ". Anything you have typed on this page is kept if you stay signed in.</p>" +
+      '<div class="nhsuk-button-group">' +
+      '<button class="nhsuk-button nhsuk-u-margin-bottom-0" data-module="nhsuk-button" type="button" id="session-stay">Stay signed in</button>' +
+      '<button class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" data-module="nhsuk-button" type="button" id="session-sign-out">Sign out</button>' +
+      "</div>";
+    body.appendChild(dialog);
+    dialog.querySelector("#session-stay").addEventListener("click", function () {
+      fetch(body.dataset.keepAliveUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken() },
+      }).then(function () {
+        dialog.close();
+        startSessionTimers();
+      });
+    });
+    dialog.querySelector("#session-sign-out").addEventListener("click", function () {
+      var signOut = document.querySelector("form[action$='/accounts/logout/']");
+      if (signOut) {
+        signOut.submit();
+      }
+    });
+    return dialog;
+  }
+
+  function startSessionTimers() {
+    if (!sessionSeconds || !body.dataset.keepAliveUrl) {
+      return;
+    }
+    window.clearTimeout(warnTimer);
+    window.clearTimeout(endTimer);
+    warnTimer = window.setTimeout(function () {
+      var dialog = timeoutDialog();
+      if (!dialog.open && typeof dialog.showModal === "function") {
+        dialog.showModal();
+        dialog.querySelector("#session-stay").focus();
+      }
+    }, Math.max(0, sessionSeconds - warnSeconds) * 1000);
+    endTimer = window.setTimeout(function () {
+      var here = window.location.pathname + window.location.search;
+      window.location.assign(body.dataset.loginUrl + "?next=" + encodeURIComponent(here));
+    }, sessionSeconds * 1000);
+  }
+  startSessionTimers();
+  // Every request renews the session on the server (SESSION_SAVE_EVERY_REQUEST): so do the timers.
+  document.addEventListener("htmx:afterRequest", startSessionTimers);
+
   // htmx does not swap error responses. For a failed GET (403, 404, 500), load the same URL as a
   // normal page so the user sees the service's error page rather than nothing happening.
   document.addEventListener("htmx:responseError", function (event) {

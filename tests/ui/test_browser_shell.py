@@ -166,3 +166,26 @@ def test_a_team_leader_sees_escalations_and_work_per_person(open_browser, busy_q
     expect(page).to_have_url(re.compile(r"kind=DECEASED"))
     for row in page.locator("tbody tr[data-case-url]").all():
         expect(row).to_contain_text("Deceased")
+
+
+# --- item 6: the idle-timeout warning ------------------------------------------------------------------------
+
+
+def test_an_agent_is_warned_before_the_idle_timeout_and_can_stay_signed_in(open_browser, live_server, settings):
+    settings.SESSION_COOKIE_AGE = 8  # warned after 4 seconds without activity, signed out after 8
+    UserFactory(username="asha", first_name="Asha", last_name="Patel", roles=["NBO agent"])
+    page = open_browser("asha")
+    page.goto(f"{live_server.url}/cases/?view=mine")
+
+    dialog = page.get_by_role("dialog", name="You will be signed out soon")
+    expect(dialog).to_be_visible(timeout=7000)
+    expect(page.locator("#session-stay")).to_be_focused()
+    assert_accessible(page)
+    with page.expect_response(lambda r: r.url.endswith("/session/keep-alive/") and r.status == 204):
+        dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog).to_be_hidden()
+
+    # Nobody answers the next warning: the page goes to sign-in, which brings them back here afterwards.
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=%2Fcases%2F%3Fview%3Dmine$"), timeout=12000)
+    sign_in(page, "asha")
+    expect(page).to_have_url(f"{live_server.url}/cases/?view=mine")
