@@ -83,6 +83,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "cases/saved-filters/": ("sign-in 405 405 405 405 405", "sign-in 403 302 302 403 302"),
     "cases/saved-filters/<int:pk>/delete/": ("sign-in 405 405 405 405 405", "sign-in 403 302 302 403 302"),
     "cases/workload/": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
+    # "Stay signed in" from the idle-timeout warning (#16 item 6): any signed-in person, POST only.
+    "session/keep-alive/": ("sign-in 405 405 405 405 405", "sign-in 204 204 204 204 204"),
     "cases/<int:pk>/trace/": ("sign-in 405 405 405 405 405", "sign-in 403 302 302 403 302"),
     "audit/export.csv": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
     "migration/": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
