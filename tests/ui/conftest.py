@@ -20,8 +20,9 @@ from factories import (
     PracticeFactory,
     TransactionFactory,
 )
-from support import PASSWORD
+from support import PASSWORD, role_user
 
+from core import roles
 from exceptions.models import ExceptionCase
 from pds.models import SupersededNumber
 from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
@@ -110,16 +111,27 @@ def two_janes(casework):
 
 @pytest.fixture
 def sign_in_as(client):
-    """`sign_in_as("Team leader", username="terry")`: a user in that role, signed in on the test client."""
+    """`sign_in_as("Team leader", username="terry")`: a user in that role (support.role_user: staff as CIS2
+    sign-in makes them), signed in on the test client."""
 
     def _sign_in(role: str, **fields):
-        from factories import UserFactory
-
-        user = UserFactory(roles=[role], **fields)
+        user = role_user(role, **fields)
         client.force_login(user)
         return user
 
     return _sign_in
+
+
+@pytest.fixture
+def agent(sign_in_as):
+    """Asha Patel, an NBO agent, signed in on the test client."""
+    return sign_in_as(roles.AGENT, username="agent1", first_name="Asha", last_name="Patel")
+
+
+@pytest.fixture
+def leader(sign_in_as):
+    """Terry Leader, a team leader, signed in on the test client."""
+    return sign_in_as(roles.TEAM_LEADER, username="leader1", first_name="Terry", last_name="Leader")
 
 
 @pytest.fixture

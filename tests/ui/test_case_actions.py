@@ -17,13 +17,6 @@ from registrations.models import OutboxItem
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def agent(client):
-    user = UserFactory(username="agent1", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    client.force_login(user)
-    return user
-
-
 def action_url(case, action):
     return reverse("exceptions:case-action", args=[case.pk, action])
 

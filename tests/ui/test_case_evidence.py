@@ -19,11 +19,6 @@ from registrations.models import Registration
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def agent(sign_in_as):
-    return sign_in_as("NBO agent", username="agent1", first_name="Asha", last_name="Patel")
-
-
 def page(client, case, **params) -> str:
     response = client.get(reverse("exceptions:case-detail", args=[case.pk]), params)
     assert response.status_code == 200

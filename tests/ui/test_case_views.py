@@ -52,13 +52,6 @@ TX_DATA = {
 
 
 @pytest.fixture
-def agent(client):
-    user = UserFactory(username="agent1", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def mismatch():
     """A demographic mismatch: the practice says SMYTHE, PDS says SMITH; two trace candidates."""
     PatientFactory(nhs_number="9434765919", name="SMITH JANE")

@@ -24,20 +24,6 @@ DASHBOARD = reverse("exceptions:dashboard")
 AUDIT = reverse("exceptions:audit")
 
 
-@pytest.fixture
-def agent(client):
-    user = UserFactory(username="agent1", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def leader(client):
-    user = UserFactory(username="leader1", first_name="Terry", last_name="Leader", roles=["Team leader"])
-    client.force_login(user)
-    return user
-
-
 def test_backlog_splits_open_cases_by_kind_and_sla(now):
     ExceptionCaseFactory(kind="NO_TRACE", due_at=now - dt.timedelta(hours=1))
     ExceptionCaseFactory(kind="NO_TRACE", due_at=now + dt.timedelta(days=9))

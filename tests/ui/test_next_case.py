@@ -13,11 +13,6 @@ from exceptions.services import queue
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def agent(sign_in_as):
-    return sign_in_as("NBO agent", username="agent1", first_name="Asha", last_name="Patel")
-
-
 def close(client, case, follow=False, **extra):
     url = reverse("exceptions:case-action", args=[case.pk, "close_no_action"])
     return client.post(url, {"reason_code": "NO_ACTION_NEEDED", **extra}, follow=follow)

@@ -22,16 +22,6 @@ def rows(response) -> list[str]:
     return re.findall(r'<tr class="nhsuk-table__row" id="case-(\d+)"', response.text)
 
 
-@pytest.fixture
-def agent(sign_in_as):
-    return sign_in_as("NBO agent", username="agent1", first_name="Asha", last_name="Patel")
-
-
-@pytest.fixture
-def leader(sign_in_as):
-    return sign_in_as("Team leader", username="leader1", first_name="Terry", last_name="Leader")
-
-
 # --- item 4: search finds cases wherever they are ---------------------------------------------------------
 
 

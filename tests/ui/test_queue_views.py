@@ -20,22 +20,8 @@ CASES = reverse("exceptions:case-list")
 
 
 @pytest.fixture
-def agent(client):
-    user = UserFactory(username="agent1", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def agent2():
     return UserFactory(username="agent2", first_name="Sam", last_name="Second", roles=["NBO agent"])
-
-
-@pytest.fixture
-def leader(client):
-    user = UserFactory(username="leader1", first_name="Terry", last_name="Leader", roles=["Team leader"])
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture

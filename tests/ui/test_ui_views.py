@@ -16,13 +16,6 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def agent(client):
-    user = UserFactory(username="agent1", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def htmx_headers():
     return {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver" + CASES}
 
