@@ -115,3 +115,15 @@ def test_a_crash_and_a_bad_request_are_the_nhs_pages_with_debug_on(settings):
     assert refused.status_code == 400
     settings.DEBUG = False
     assert middleware.process_exception(request, RuntimeError("boom")) is None
+
+
+def test_a_failed_security_check_is_the_nhs_page_with_debug_on_too(settings):
+    from django.test import Client
+
+    settings.DEBUG = True
+    user = UserFactory(roles=["NBO agent"])
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(reverse("exceptions:take-next"))
+    assertContains(response, "Your form could not be sent", status_code=403)
+    assert b"CSRF verification failed" not in response.content
