@@ -12,6 +12,9 @@ urlpatterns = [
     path("cis2/change-role/", views.cis2_change_role, name="cis2-change-role"),
 ]
 
+# Before Django admin's URLs: the admin signs in through PCRM's sign-in page, never its own form.
+admin_sign_in_patterns = [path("admin/login/", views.admin_sign_in, name="admin-sign-in")]
+
 sign_in_patterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from accounts.urls import sign_in_patterns
+from accounts.urls import admin_sign_in_patterns, sign_in_patterns
 from core.views import keep_alive
 from ops import health, metrics
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("registrations/", include("registrations.urls")),
     path("pds/", include("pds.urls")),
     path("migration/", include("migration.urls")),
+    *admin_sign_in_patterns,
     path("admin/", admin.site.urls),
     # "Stay signed in" from the idle-timeout warning (static/pcrm/app.js).
     path("session/keep-alive/", keep_alive, name="keep-alive"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import Client
@@ -32,7 +33,8 @@ from factories import (
 )
 from support import role_user
 
-from accounts.models import BreakGlassAccount, StaffIdentity
+from accounts import defaults
+from accounts.models import BreakGlassAccount, NationalRoleMapping, StaffIdentity
 from core import roles
 from exceptions import actions
 from registrations.capitation import snapshot
@@ -123,7 +125,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "pds/patients/<str:nhs_number>/": ("sign-in 403 200 200 403 200", "sign-in 405 405 405 405 405"),
     "pds/patients/<str:nhs_number>/history/": ("sign-in 403 200 200 403 200", "sign-in 405 405 405 405 405"),
     "admin/": staff("200", "200", anonymous="admin-sign-in"),
-    "admin/login/": ("200 200 200 200 200 302", "200 200 200 200 200 200"),
+    "admin/login/": (
+        "sign-in sign-in sign-in sign-in sign-in sign-in",
+        "sign-in sign-in sign-in sign-in sign-in sign-in",
+    ),
     "admin/logout/": ("admin-sign-in 302 302 302 302 405", "admin-sign-in 302 302 302 302 sign-in"),
     "admin/password_change/": staff("200", "200", anonymous="admin-sign-in"),
     "admin/password_change/done/": staff("200", "405", anonymous="admin-sign-in"),
@@ -310,6 +315,8 @@ def world(db, settings):
     settings.CIS2_CLIENT_KEY_FILE = "/nonexistent/cis2-client-key.pem"
     # No password (force_login needs none, and hashing one costs most of a second).
     people = {who: role_user(None if who == NO_ROLE else who, password=None) for who in WHO if who != ANONYMOUS}
+    # The shipped mapping rows (a transactional test elsewhere may have emptied the table since migrate).
+    defaults.install(Group, NationalRoleMapping)
     StaffIdentity.objects.create(user=people[roles.AGENT], uid="555000000012")
     BreakGlassAccount.objects.create(user=people[roles.ADMINISTRATOR], reason="route matrix")
     AccessAttempt.objects.create(username="someone", ip_address="192.0.2.1", user_agent="test", failures_since_start=1)
@@ -410,7 +417,8 @@ def observe(route: str, world: dict) -> tuple[str, str]:
 
 
 def test_every_route_has_exactly_one_row(world):
-    routes = [r.route for r in all_routes()]
+    # A spelling twice (accounts' admin/login/ before Django admin's own): the first answers, so one row.
+    routes = list(dict.fromkeys(r.route for r in all_routes()))
     rows = EXPECTED
     missing = [r for r in routes if r not in rows]
     stale = sorted(set(rows) - set(routes))
@@ -424,7 +432,6 @@ def test_every_route_has_exactly_one_row(world):
     if stale:
         message += f"rows for routes that no longer exist (remove them): {stale}\n"
     assert not message, message
-    assert len(routes) == len(set(routes)), "two patterns spell the same route"
 
 
 def test_every_route_answers_each_person_as_the_table_says(world):
