@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import LabelledListEditableMixin
+from core.admin import LabelledListEditableMixin, LabelledSplitDateTimeMixin
 
 from .models import BreakGlassAccount, NationalRoleMapping, StaffIdentity
 
@@ -24,6 +24,7 @@ class StaffIdentityAdmin(admin.ModelAdmin):
 
 
 @admin.register(BreakGlassAccount)
-class BreakGlassAccountAdmin(admin.ModelAdmin):
+class BreakGlassAccountAdmin(LabelledSplitDateTimeMixin, admin.ModelAdmin):
     list_display = ("user", "expires_at", "created_at")
-    autocomplete_fields = ("user",)
+    # Typed by id with a lookup: the admin's select2 autocomplete has no accessible name (axe).
+    raw_id_fields = ("user",)

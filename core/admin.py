@@ -46,3 +46,17 @@ class LabelledTabularInline:
                 _name_inputs(form, model, str(form.instance) if form.instance.pk else row)
 
         return Labelled
+
+
+class LabelledSplitDateTimeMixin:
+    """Name the date and time boxes of the admin's split date-time input ("Expires at: date"): Django's
+    label points at neither box (axe: "Form elements must have labels")."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widgets = getattr(getattr(field, "widget", None), "widgets", None)
+        if field is not None and widgets and len(widgets) == 2:
+            label = str(db_field.verbose_name).capitalize()
+            widgets[0].attrs["aria-label"] = f"{label}: date"
+            widgets[1].attrs["aria-label"] = f"{label}: time"
+        return field
