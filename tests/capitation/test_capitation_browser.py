@@ -46,7 +46,7 @@ def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
     assert_accessible(page)
 
     # When they choose to close it, then a confirmation page says what will happen.
-    page.get_by_role("button", name=f"Close the {quarters.label(due)}").click()
+    page.get_by_role("link", name=f"Close the {quarters.label(due)}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Close the {quarters.label(due)}?")
     expect(page.get_by_role("main")).to_contain_text("F8 close-quarter notification to 4 linked practices")
     assert_accessible(page)

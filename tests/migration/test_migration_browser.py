@@ -97,7 +97,7 @@ def test_an_administrator_checks_readiness_overrides_to_cut_over_and_cuts_back(
     expect(checklist.locator("[data-check=planned]")).to_contain_text("Passed")
 
     # When they try to cut over without a reason, then they are told to give one and nothing changes.
-    page.get_by_role("button", name="Cut over to PCRM").click()
+    page.get_by_role("link", name="Cut over to PCRM").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cut Berkshire over to PCRM?")
     page.get_by_role("button", name="Override the checklist and cut over").click()
     expect(page.locator(".nhsuk-error-summary")).to_contain_text("Enter why the HA should cut over")
@@ -114,7 +114,7 @@ def test_an_administrator_checks_readiness_overrides_to_cut_over_and_cuts_back(
     assert_accessible(page)
 
     # When they cut back with a reason, then traffic goes to NHAIS again.
-    page.get_by_role("button", name="Cut back to NHAIS").click()
+    page.get_by_role("link", name="Cut back to NHAIS").click()
     expect(page.locator("#link-counters")).to_contain_text("Counters to hand back to NHAIS")
     page.get_by_label("Why is the HA going back to NHAIS?").fill("Practices report missing approvals")
     page.get_by_role("button", name="Cut back to NHAIS").click()
