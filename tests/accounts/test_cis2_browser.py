@@ -8,25 +8,18 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from cis2_local import LEADER_AS_AGENT
 from playwright.sync_api import Page, expect
-from support import REPO
+from support import screenshot
 
 from accounts.models import StaffIdentity
 from exceptions.models import AuditEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = REPO / "docs" / "screenshots"
-
 
 def no_serious_accessibility_violations(page: Page) -> None:
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, results.generate_report()
-
-
-def screenshot(page: Page, name: str) -> None:
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 ALL_AREAS = [
