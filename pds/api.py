@@ -84,6 +84,13 @@ def _outcome(request, code: str, diagnostics: str = "", status: int | None = Non
     return response
 
 
+def _method_not_allowed(request, allowed: str) -> JsonResponse:
+    """405 with the Allow header HTTP requires of it (RFC 9110 15.5.6), naming what the path takes."""
+    response = _outcome(request, "METHOD_NOT_ALLOWED", f"{request.method} is not supported here ({allowed})")
+    response["Allow"] = allowed
+    return response
+
+
 MAX_JSON_DEPTH = 16
 # Characters PostgreSQL text cannot hold (NUL) and other control characters: refused in any string.
 UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -180,7 +187,7 @@ def patient(request, nhs_number: str):
             return _read(request, nhs_number)
         if request.method == "PATCH":
             return _patch(request, nhs_number)
-        raise FhirError("METHOD_NOT_ALLOWED", f"{request.method} is not supported on Patient/{{id}} (GET, PATCH)")
+        return _method_not_allowed(request, "GET, PATCH")
     except FhirError as exc:
         return _outcome(request, exc.code, exc.diagnostics, exc.status)
 
@@ -458,7 +465,7 @@ def patient_search(request):
             return _outcome(request, exc.code, exc.diagnostics, exc.status)
     try:
         if request.method != "GET":
-            raise FhirError("METHOD_NOT_ALLOWED", f"{request.method} is not supported on Patient (GET, POST)")
+            return _method_not_allowed(request, "GET, POST")
         user = _prepare(request, READ_PERMISSION)
         search = parse_search(request.GET)
         scored = selectors.search_patients(search)

@@ -251,6 +251,17 @@ def test_every_search_answer_is_in_the_specification(call):
 
 
 def test_answers_outside_the_specifications_paths_are_its_operation_outcomes(client, db):
-    for response in (client.get(FHIR + "/Observation"), client.delete(FHIR + JANE_PATH)):
-        check_outcome(response.content)
-        assert response.status_code in (404, 405)
+    """A path the API does not serve is 404 NOT_FOUND; a method a served path does not take is 405
+    METHOD_NOT_ALLOWED with the Allow header HTTP requires of a 405 (RFC 9110 15.5.6)."""
+
+    def code(response):
+        return json.loads(response.content)["issue"][0]["details"]["coding"][0]["code"]
+
+    unknown = client.get(FHIR + "/Observation")
+    check_outcome(unknown.content)
+    assert (unknown.status_code, code(unknown)) == (404, "NOT_FOUND")
+    assert "Allow" not in unknown
+    for method, path, allowed in (("delete", JANE_PATH, "GET, PATCH"), ("put", "/Patient", "GET, POST")):
+        refused = getattr(client, method)(FHIR + path)
+        check_outcome(refused.content)
+        assert (refused.status_code, code(refused), refused["Allow"]) == (405, "METHOD_NOT_ALLOWED", allowed)
