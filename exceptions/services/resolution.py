@@ -1,6 +1,7 @@
 """Resolution services: what a person can do with a case, each one checked, explained and audited.
 
-The work-queue UI calls these and nothing else to change a case. Every function:
+The work-queue UI calls these and nothing else to change a case. Each action's service is made by
+`_resolution` from the action's own work (its body, which returns a `_Done`), and every one:
 
 - is the service of one action declared in exceptions.actions (the registry the case page, the form
   and the permission checks are built from);
@@ -16,6 +17,9 @@ The work-queue UI calls these and nothing else to change a case. Every function:
 """
 
 import datetime as dt
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -118,54 +122,77 @@ def _begin(case: ExceptionCase, action: str, by, reason_code: str) -> ExceptionC
     return locked
 
 
-def _finish(
-    case: ExceptionCase,
-    action: str,
-    *,
-    by,
-    reason_code: str,
-    note: str,
-    summary: str,
-    detail: dict | None = None,
-    tx_status: str | None = None,
-    trace: Trace | None = None,
-    nhs_number: str = "",
-    applied: Applied | None = None,
-    keep_open: bool = False,
-) -> Resolution:
-    status = "" if keep_open else ACTIONS[action].outcome
+@dataclass
+class _Done:
+    """What an action did, handed back to the frame that finishes every resolution (_finish)."""
+
+    summary: str
+    detail: dict | None = None
+    tx_status: str | None = None  # where the case's transaction moves; None: it stays where it is
+    trace: Trace | None = None
+    nhs_number: str = ""  # the patient the audit entry names, when not the case's own number
+    applied: Applied | None = None
+    keep_open: bool = False
+    # A case opened once this one is finished (its transaction waits for a person again).
+    follow_up: CaseRequest | None = None
+
+
+def _finish(case: ExceptionCase, action: str, *, by, reason_code: str, note: str, done: _Done) -> Resolution:
+    status = "" if done.keep_open else ACTIONS[action].outcome
     now = timezone.now()
     if status:
         case.status = status
         case.closed_at = now
         case.closed_by = by
         case.save(update_fields=["status", "closed_at", "closed_by"])
-    elif case.status == CaseStatus.OPEN and not keep_open:
+    elif case.status == CaseStatus.OPEN and not done.keep_open:
         # (A reprocessed case that carries on keeps its status: in progress with nobody holding it means
         # escalated, which a bulk reprocess of unclaimed cases must not make them.)
         case.status = CaseStatus.IN_PROGRESS
         case.save(update_fields=["status"])
-    steps = trace.steps if trace else []
+    steps = done.trace.steps if done.trace else []
     tx = case.transaction
-    if tx is not None and tx_status:
+    if tx is not None and done.tx_status:
         tx.refresh_from_db()
         state.move(
             tx,
-            tx_status,
-            outcome=f"{summary} (by {by.get_username()})",
+            done.tx_status,
+            outcome=f"{done.summary} (by {by.get_username()})",
             rule_trace=[*tx.rule_trace, *[{**s, "by": by.get_username()} for s in steps]],
         )
-    applied = applied or Applied()
-    full = {**(detail or {}), "summary": summary, "steps": steps}
+    applied = done.applied or Applied()
+    full = {**(done.detail or {}), "summary": done.summary, "steps": steps}
     record_event(case, action=action, user=by, reason_code=reason_code, note=note, detail=full)
     audit.record(
         by,
         f"case_{action}",
         case=case,
-        nhs_number=nhs_number or case.nhs_number,
-        detail={"kind": case.kind, "reason_code": reason_code, "summary": summary},
+        nhs_number=done.nhs_number or case.nhs_number,
+        detail={"kind": case.kind, "reason_code": reason_code, "summary": done.summary},
     )
-    return Resolution(case=case, action=action, summary=summary, sent=applied.types, replies=applied.sent)
+    if done.follow_up is not None:
+        open_case(done.follow_up)
+    return Resolution(case=case, action=action, summary=done.summary, sent=applied.types, replies=applied.sent)
+
+
+def _resolution(body: Callable[..., _Done]) -> Callable[..., Resolution]:
+    """Make an action's service from its body: check and lock (_begin), do the action's own work (the
+    body, named after the action's code), then finish (_finish), all in one database transaction."""
+    code = body.__name__
+
+    @functools.wraps(body)
+    def service(case: ExceptionCase, *, by, reason_code: str, note: str = "", **inputs) -> Resolution:
+        with transaction.atomic():
+            locked = _begin(case, code, by, reason_code)
+            done = body(locked, by=by, reason_code=reason_code, **inputs)
+            return _finish(locked, code, by=by, reason_code=reason_code, note=note, done=done)
+
+    # The service takes the body's inputs plus the note every action takes; the action form builds its
+    # keyword arguments from this signature's names (tests/processing/test_kinds.py checks them).
+    own = inspect.signature(body)
+    note_param = inspect.Parameter("note", inspect.Parameter.KEYWORD_ONLY, default="", annotation=str)
+    service.__signature__ = own.replace(parameters=[*own.parameters.values(), note_param], return_annotation=Resolution)
+    return service
 
 
 def _patient(nhs_number: str) -> PatientRecord:
@@ -195,10 +222,9 @@ def _text(action: str, reason_code: str, text: str | None) -> str:
 # --- acting on the patient ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def apply_with_patient(case: ExceptionCase, *, by, nhs_number: str, reason_code: str, note: str = "") -> Resolution:
+@_resolution
+def apply_with_patient(case: ExceptionCase, *, by, reason_code: str, nhs_number: str) -> _Done:
     """Do what the transaction asked for, on the PDS record the person chose."""
-    case = _begin(case, "apply_with_patient", by, reason_code)
     tx = case.transaction
     patient = _patient(nhs_number)
     if patient.death_date:
@@ -222,13 +248,8 @@ def apply_with_patient(case: ExceptionCase, *, by, nhs_number: str, reason_code:
         applied = _apply_amendment(tx, patient, by, trace)
     else:  # G5
         applied = _deduct_as_requested(tx, patient, by, trace, reason=tx.data.get("deduction_reason"))
-    return _finish(
-        case,
-        "apply_with_patient",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=applied.summary,
+    return _Done(
+        applied.summary,
         detail={"nhs_number": patient.nhs_number},
         tx_status=TxStatus.DONE,
         trace=trace,
@@ -237,10 +258,9 @@ def apply_with_patient(case: ExceptionCase, *, by, nhs_number: str, reason_code:
     )
 
 
-@transaction.atomic
-def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+@_resolution
+def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     """Create a PDS record with a newly allocated NHS number from the acceptance, then apply it."""
-    case = _begin(case, "allocate_and_apply", by, reason_code)
     tx = case.transaction
     data = tx.data
     gp = gp_for(tx)
@@ -268,13 +288,8 @@ def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str, note: str =
     trace = Trace()
     trace.add("NHS number", "allocated", f"{by.get_username()} allocated {patient.nhs_number} in a new PDS record.")
     applied = _approve(tx, patient=patient, gp=gp, trace=trace, by=by.get_username(), user=by, supplied_number=True)
-    return _finish(
-        case,
-        "allocate_and_apply",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=applied.summary,
+    return _Done(
+        applied.summary,
         detail={"nhs_number": patient.nhs_number},
         tx_status=TxStatus.DONE,
         trace=trace,
@@ -283,26 +298,17 @@ def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str, note: str =
     )
 
 
-@transaction.atomic
-def keep_pds_and_close(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
-    case = _begin(case, "keep_pds_and_close", by, reason_code)
-    return _finish(
-        case,
-        "keep_pds_and_close",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary="Closed: PDS kept as it is, nothing sent",
+@_resolution
+def keep_pds_and_close(case: ExceptionCase, *, by, reason_code: str) -> _Done:
+    return _Done(
+        "Closed: PDS kept as it is, nothing sent",
         tx_status=TxStatus.DONE if case.transaction else None,
     )
 
 
-@transaction.atomic
-def reject_to_practice(
-    case: ExceptionCase, *, by, reason_code: str, note: str = "", text: str | None = None
-) -> Resolution:
+@_resolution
+def reject_to_practice(case: ExceptionCase, *, by, reason_code: str, text: str | None = None) -> _Done:
     """Refuse the transaction and tell the practice why: F3 for an acceptance, F11 for a deduction request."""
-    case = _begin(case, "reject_to_practice", by, reason_code)
     tx = case.transaction
     words = _text("reject_to_practice", reason_code, text)
     trace = Trace()
@@ -332,18 +338,7 @@ def reject_to_practice(
             summary = f"Deduction request refused (F11): {words}"
     except NoLink as exc:
         raise InvalidInput(no_link) from exc
-    return _finish(
-        case,
-        "reject_to_practice",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=summary,
-        detail={"text": words},
-        tx_status=TxStatus.REJECTED,
-        trace=trace,
-        applied=applied,
-    )
+    return _Done(summary, detail={"text": words}, tx_status=TxStatus.REJECTED, trace=trace, applied=applied)
 
 
 # --- removals and deductions -------------------------------------------------------------------------
@@ -393,20 +388,18 @@ def _deduct_as_requested(
     return Applied(f"Deducted from {gp.practice.ods_code} from {on}; {sent}", applied.sent)
 
 
-@transaction.atomic
+@_resolution
 def approve_removal(
     case: ExceptionCase,
     *,
     by,
     reason_code: str,
-    note: str = "",
     deduction_reason: str | None = None,
     effective: dt.date | None = None,
-) -> Resolution:
+) -> _Done:
     """Remove an out-of-area patient (reason from settings unless the person chooses another): after the
     notice period (a held deduction, cancelled if they register elsewhere), at once when the person
     says an immediate removal applies, or on the date the person gives."""
-    case = _begin(case, "approve_removal", by, reason_code)
     tx = case.transaction
     patient = _patient(tx.nhs_number)
     trace = Trace()
@@ -427,46 +420,24 @@ def approve_removal(
         on=effective or timezone.localdate(),
         case_id=case.pk,
     )
-    return _finish(
-        case,
-        "approve_removal",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=applied.summary,
-        tx_status=TxStatus.DONE,
-        trace=trace,
-        nhs_number=patient.nhs_number,
-        applied=applied,
-    )
+    return _Done(applied.summary, tx_status=TxStatus.DONE, trace=trace, nhs_number=patient.nhs_number, applied=applied)
 
 
-@transaction.atomic
-def refuse_removal(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
-    case = _begin(case, "refuse_removal", by, reason_code)
-    return _finish(
-        case,
-        "refuse_removal",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary="Removal refused; the patient stays on the list",
-        tx_status=TxStatus.REJECTED,
-    )
+@_resolution
+def refuse_removal(case: ExceptionCase, *, by, reason_code: str) -> _Done:
+    return _Done("Removal refused; the patient stays on the list", tx_status=TxStatus.REJECTED)
 
 
-@transaction.atomic
+@_resolution
 def approve_deduction(
     case: ExceptionCase,
     *,
     by,
     reason_code: str,
-    note: str = "",
     deduction_reason: str | None = None,
     effective: dt.date | None = None,
-) -> Resolution:
+) -> _Done:
     """Deduct as the practice asked (F2), with its reason and date unless the person corrects them."""
-    case = _begin(case, "approve_deduction", by, reason_code)
     tx = case.transaction
     patient = _patient(tx.nhs_number)
     trace = Trace()
@@ -479,26 +450,12 @@ def approve_deduction(
         on=effective,
         case_id=case.pk,
     )
-    return _finish(
-        case,
-        "approve_deduction",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=applied.summary,
-        tx_status=TxStatus.DONE,
-        trace=trace,
-        nhs_number=patient.nhs_number,
-        applied=applied,
-    )
+    return _Done(applied.summary, tx_status=TxStatus.DONE, trace=trace, nhs_number=patient.nhs_number, applied=applied)
 
 
-@transaction.atomic
-def refuse_deduction(
-    case: ExceptionCase, *, by, reason_code: str, note: str = "", text: str | None = None
-) -> Resolution:
+@_resolution
+def refuse_deduction(case: ExceptionCase, *, by, reason_code: str, text: str | None = None) -> _Done:
     """Tell the practice its deduction request is refused (F11 with the reason)."""
-    case = _begin(case, "refuse_deduction", by, reason_code)
     tx = case.transaction
     words = _text("refuse_deduction", reason_code, text)
     trace = Trace()
@@ -506,13 +463,8 @@ def refuse_deduction(
         applied = reject_deduction_request(tx, text=words, trace=trace)
     except NoLink as exc:
         raise InvalidInput("there is no GP Links link to this practice to send the refusal on") from exc
-    return _finish(
-        case,
-        "refuse_deduction",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=f"Deduction request refused (F11): {words}",
+    return _Done(
+        f"Deduction request refused (F11): {words}",
         detail={"text": words},
         tx_status=TxStatus.REJECTED,
         trace=trace,
@@ -585,10 +537,9 @@ def _apply_amendment(tx, patient, by, trace: Trace) -> Applied:
     return Applied(f"Amendment applied to PDS: {', '.join(done) or 'nothing to change'}")
 
 
-@transaction.atomic
-def accept_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+@_resolution
+def accept_change(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     """Apply the practice's requested name, birth-date or sex change to PDS."""
-    case = _begin(case, "accept_change", by, reason_code)
     tx = case.transaction
     patient = _patient(case.nhs_number or tx.nhs_number)
     changes = requested_changes(tx.data, patient)
@@ -598,13 +549,8 @@ def accept_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") 
     trace = Trace()
     trace.add("PDS update", "changed", f"{', '.join(c['label'] for c in changes)} changed as the practice asked.")
     told = tell_practice_of_correction(patient, changes, trace=trace, caused_by=tx)
-    return _finish(
-        case,
-        "accept_change",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=f"Change accepted: {', '.join(c['label'] for c in changes)} updated in PDS",
+    return _Done(
+        f"Change accepted: {', '.join(c['label'] for c in changes)} updated in PDS",
         detail={"changes": changes},
         tx_status=TxStatus.DONE,
         trace=trace,
@@ -613,24 +559,14 @@ def accept_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") 
     )
 
 
-@transaction.atomic
-def refuse_change(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
-    case = _begin(case, "refuse_change", by, reason_code)
-    return _finish(
-        case,
-        "refuse_change",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary="Change refused; PDS kept as it is",
-        tx_status=TxStatus.REJECTED,
-    )
+@_resolution
+def refuse_change(case: ExceptionCase, *, by, reason_code: str) -> _Done:
+    return _Done("Change refused; PDS kept as it is", tx_status=TxStatus.REJECTED)
 
 
-@transaction.atomic
-def apply_corrected_address(case: ExceptionCase, *, by, address: dict, reason_code: str, note: str = "") -> Resolution:
+@_resolution
+def apply_corrected_address(case: ExceptionCase, *, by, reason_code: str, address: dict) -> _Done:
     """Put a corrected address into PDS; any name/birth/sex items in the amendment become their own case."""
-    case = _begin(case, "apply_corrected_address", by, reason_code)
     tx = case.transaction
     patient = _patient(case.nhs_number or tx.nhs_number)
     values = {
@@ -644,58 +580,45 @@ def apply_corrected_address(case: ExceptionCase, *, by, address: dict, reason_co
         patient = change_address(patient, values, reason=f"case {case.pk}", trace=trace, by=by.get_username(), user=by)
     except InvalidChange as exc:
         raise InvalidInput(f"PDS refused the address: {exc}") from exc
-    changes = requested_changes(tx.data, patient)
-    tx_status = TxStatus.DONE
-    summary = "Corrected address applied to PDS"
-    if changes:
-        tx_status = TxStatus.MANUAL
-        summary += "; the requested name/birth/sex changes are a new case"
-    result = _finish(
-        case,
-        "apply_corrected_address",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=summary,
+    done = _Done(
+        "Corrected address applied to PDS",
         detail={"address": values},
-        tx_status=tx_status,
+        tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
     )
+    changes = requested_changes(tx.data, patient)
     if changes:
         items = ", ".join(c["label"] for c in changes)
-        open_case(
-            CaseRequest(
-                kind=CaseKind.DEMOGRAPHIC_CHANGE,
-                summary=f"GP asks to change {items} (address already updated)",
-                transaction_id=tx.pk,
-                interchange_id=case.interchange_id,
-                nhs_number=patient.nhs_number,
-                practice_ods=case.practice_ods,
-                ha_cipher=case.ha_cipher,
-                evidence={**case.evidence, "requested_changes": changes},
-                rule_trace=[
-                    *case.rule_trace,
-                    {
-                        "check": "demographic items",
-                        "result": items,
-                        "why": "PDS is the master: a person accepts or refuses these.",
-                    },
-                ],
-            )
+        done.summary += "; the requested name/birth/sex changes are a new case"
+        done.tx_status = TxStatus.MANUAL
+        done.follow_up = CaseRequest(
+            kind=CaseKind.DEMOGRAPHIC_CHANGE,
+            summary=f"GP asks to change {items} (address already updated)",
+            transaction_id=tx.pk,
+            interchange_id=case.interchange_id,
+            nhs_number=patient.nhs_number,
+            practice_ods=case.practice_ods,
+            ha_cipher=case.ha_cipher,
+            evidence={**case.evidence, "requested_changes": changes},
+            rule_trace=[
+                *case.rule_trace,
+                {
+                    "check": "demographic items",
+                    "result": items,
+                    "why": "PDS is the master: a person accepts or refuses these.",
+                },
+            ],
         )
-    return result
+    return done
 
 
 # --- FP69 ---------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def remove_fp69_flag(
-    case: ExceptionCase, *, by, reason_code: str, note: str = "", address: dict | None = None
-) -> Resolution:
+@_resolution
+def remove_fp69_flag(case: ExceptionCase, *, by, reason_code: str, address: dict | None = None) -> _Done:
     """The practice confirmed or corrected the address: apply a new address if there is one, then F10."""
-    case = _begin(case, "remove_fp69_flag", by, reason_code)
     tx = case.transaction
     patient = _patient(case.nhs_number or tx.nhs_number)
     trace = Trace()
@@ -715,13 +638,8 @@ def remove_fp69_flag(
         raise InvalidInput(str(exc)) from exc
     trace.add("FP69 notice", "F10 flag removal queued", "The practice is told the flag is removed.")
     summary = "FP69 flag removed (F10 sent)" + ("; address updated in PDS" if new else "")
-    return _finish(
-        case,
-        "remove_fp69_flag",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=summary,
+    return _Done(
+        summary,
         tx_status=TxStatus.DONE,
         trace=trace,
         nhs_number=patient.nhs_number,
@@ -729,20 +647,11 @@ def remove_fp69_flag(
     )
 
 
-@transaction.atomic
-def let_fp69_run(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
-    case = _begin(case, "let_fp69_run", by, reason_code)
+@_resolution
+def let_fp69_run(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     flag = FP69Flag.objects.filter(nhs_number=case.nhs_number, status="OPEN").first()
     until = f" until {flag.expires_on}" if flag else ""
-    return _finish(
-        case,
-        "let_fp69_run",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=f"FP69 notice left to run{until}",
-        tx_status=TxStatus.DONE,
-    )
+    return _Done(f"FP69 notice left to run{until}", tx_status=TxStatus.DONE)
 
 
 def mark_returned_mail(
@@ -778,16 +687,15 @@ def mark_returned_mail(
 # --- operations ---------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def reprocess(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
+@_resolution
+def reprocess(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     """Run processing again now that the cause is fixed. If the transaction still needs a person, this
     case carries on with the new result (kind, summary, evidence, rule trace) and keeps its assignee,
     notes and SLA clock: one case per transaction, never a closed one and a fresh one in the queue."""
-    case = _begin(case, "reprocess", by, reason_code)
     tx = case.transaction
     if tx is None:
         summary, detail = _reprocess_interchange(case)
-        return _finish(case, "reprocess", by=by, reason_code=reason_code, note=note, summary=summary, detail=detail)
+        return _Done(summary, detail=detail)
     if tx.status not in (TxStatus.MANUAL, TxStatus.DEAD):
         raise ActionNotAllowed(f"the transaction is already {tx.get_status_display().lower()}")
     kind_before = case.kind
@@ -802,16 +710,7 @@ def reprocess(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> R
         detail["kind_before"] = kind_before
     else:
         summary = f"Reprocessed: {tx.get_status_display().lower()}; {tx.outcome}"
-    return _finish(
-        case,
-        "reprocess",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=summary,
-        detail=detail,
-        keep_open=still_open,
-    )
+    return _Done(summary, detail=detail, keep_open=still_open)
 
 
 def _reprocess_interchange(case: ExceptionCase) -> tuple[str, dict]:
@@ -854,34 +753,19 @@ def _reprocess_interchange(case: ExceptionCase) -> tuple[str, dict]:
     raise ActionNotAllowed("nothing to reprocess: the interchange was read and is linked")
 
 
-@transaction.atomic
-def close_no_action(case: ExceptionCase, *, by, reason_code: str, note: str = "") -> Resolution:
-    case = _begin(case, "close_no_action", by, reason_code)
+@_resolution
+def close_no_action(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     tx = case.transaction
-    return _finish(
-        case,
-        "close_no_action",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary="Closed with no action",
+    return _Done(
+        "Closed with no action",
         tx_status=TxStatus.DONE if tx is not None and tx.status == TxStatus.MANUAL else None,
     )
 
 
-@transaction.atomic
-def escalate(case: ExceptionCase, *, by, reason_code: str, note: str = "", to=None) -> Resolution:
+@_resolution
+def escalate(case: ExceptionCase, *, by, reason_code: str, to=None) -> _Done:
     """Pass the case up: to a named colleague, or unassigned for a team leader to pick up. It stays open."""
-    case = _begin(case, "escalate", by, reason_code)
     case.assigned_to = to
     case.save(update_fields=["assigned_to"])
     who = to.get_username() if to is not None else "the team leaders"
-    return _finish(
-        case,
-        "escalate",
-        by=by,
-        reason_code=reason_code,
-        note=note,
-        summary=f"Escalated to {who}",
-        detail={"to": to.pk if to is not None else None},
-    )
+    return _Done(f"Escalated to {who}", detail={"to": to.pk if to is not None else None})
