@@ -77,3 +77,23 @@ class BreakGlassAccount(models.Model):
     def active_for(cls, user) -> "BreakGlassAccount | None":
         now = timezone.now()
         return cls.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), user=user).first()
+
+
+class TypedWork(models.Model):
+    """What a person had typed into a page's form when their session ended, kept for a few minutes so
+    that, signed in again, they find it back in the form (#16 item 6, ADR 0020).
+
+    Bound to the person who was signed in (never only to a browser), sealed (encrypted and
+    authenticated with a key derived from the secret key, naming the person and page inside), one row per
+    person and page, deleted when used and after `expires_at`. accounts.typed_work is its only user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    page = models.CharField(max_length=500)
+    sealed = models.BinaryField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "page"], name="acc_typed_work_one_per_page")]
+
+    def __str__(self) -> str:
+        return f"Typed work for user {self.user_id}"

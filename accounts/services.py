@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core import roles
 
-from . import audit, context, rbac
+from . import audit, context, rbac, typed_work
 from .models import NationalRoleMapping, StaffIdentity
 
 CIS2_BACKEND = "accounts.backends.SessionRoleBackend"
@@ -119,6 +119,8 @@ def _start_session(request, user, sign_in: context.SignIn) -> None:
         request.session.flush()
     login(request, user, backend=CIS2_BACKEND)
     request.session[context.SESSION_KEY] = sign_in.to_session()
+    # Typed work kept when this person's last session ended waits for them on its page.
+    typed_work.note_waiting(request, user)
     request.sign_in = sign_in
     user.sign_in = sign_in
     context.activate(sign_in)

@@ -18,4 +18,6 @@ admin_sign_in_patterns = [path("admin/login/", views.admin_sign_in, name="admin-
 sign_in_patterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The idle-timeout script keeps what was typed when the session ends (accounts.typed_work).
+    path("session/typed-work/", views.keep_typed_work, name="keep-typed-work"),
 ]

@@ -1,12 +1,13 @@
 """Sign-in pages: the choice of CIS2 or (where allowed) a password, the CIS2 round trip, role changes."""
 
+import json
 import logging
 
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from joserfc.errors import ExpiredTokenError, JoseError
 from requests import RequestException
 
-from . import cis2, rbac, services
+from . import cis2, rbac, services, typed_work
 from .forms import OFF, PasswordSignInForm, password_sign_in
 
 log = logging.getLogger(__name__)
@@ -134,3 +135,27 @@ def cis2_callback(request):
             status=403,
         )
     return HttpResponseRedirect(_safe_next(request, next_url))
+
+
+@login_not_required
+@never_cache
+@require_POST
+def keep_typed_work(request):
+    """The timeout script, just after the session ended: keep what was typed on the page (JSON:
+    {"page": "/cases/1/", "forms": [{"action": "/cases/1/note/", "fields": {"note": ["..."]}}]}) for the
+    person who was signed in, and say where to sign in again. CSRF is checked as for any POST.
+
+    Still signed in (another tab kept the session going): nothing is kept and the page may stay."""
+    if request.user.is_authenticated:
+        return JsonResponse({"signed_in": True})
+    try:
+        sent = json.loads(request.body or b"{}")
+        page = typed_work.local_page(request, sent.get("page")) or reverse("exceptions:home")
+        forms = [form for form in sent.get("forms") or [] if isinstance(form, dict)]
+    except (ValueError, AttributeError, TypeError):
+        return JsonResponse({"error": "Send the page and its forms as JSON"}, status=400)
+    user = typed_work.ended_session_user(request)
+    if user is not None:
+        typed_work.keep(user, page, forms)
+    # The same answer whether or not anything was kept: it says nothing about whose session it was.
+    return JsonResponse({"sign_in": f"{reverse('login')}?{urlencode({'next': page})}"})

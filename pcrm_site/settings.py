@@ -108,8 +108,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # NUL bytes and out-of-range page sizes are refused here, for every form, filter and API parameter.
     "ops.middleware.RefuseUnstorableInputMiddleware",
-    # Secure by default: every view needs a login unless it is marked @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Secure by default: every view needs a login unless it is marked @login_not_required (Django's, which
+    # also keeps a form posted after the session ended for the same person: accounts.typed_work).
+    "accounts.middleware.LoginRequiredMiddleware",
     # The session's sign-in (CIS2 role profile and organisation) on the request, for permissions and audit.
     "accounts.middleware.SignInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -90,11 +90,140 @@
         dialog.querySelector("#session-stay").focus();
       }
     }, Math.max(0, sessionSeconds - warnSeconds) * 1000);
-    endTimer = window.setTimeout(function () {
-      var here = window.location.pathname + window.location.search;
-      window.location.assign(body.dataset.loginUrl + "?next=" + encodeURIComponent(here));
-    }, sessionSeconds * 1000);
+    // Just after the session ended on the server (a second's margin): keep what was typed on this page
+    // for the person who was signed in (accounts.typed_work), then go to sign in with ?next= back here.
+    endTimer = window.setTimeout(sessionEnded, sessionSeconds * 1000 + 1000);
   }
+
+  function sessionEnded() {
+    var here = window.location.pathname + window.location.search;
+    var signIn = body.dataset.loginUrl + "?next=" + encodeURIComponent(here);
+    var forms = typedForms();
+    if (!forms.length || !body.dataset.typedWorkUrl) {
+      window.location.assign(signIn);
+      return;
+    }
+    fetch(body.dataset.typedWorkUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/json" },
+      body: JSON.stringify({ page: here, forms: forms }),
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : {};
+      })
+      .then(function (answer) {
+        if (answer.signed_in) {
+          startSessionTimers(); // another tab kept the session going: stay, typing and all
+        } else {
+          window.location.assign(answer.sign_in || signIn);
+        }
+      })
+      .catch(function () {
+        window.location.assign(signIn);
+      });
+  }
+
+  // The forms on this page that someone has typed into (changed from how the page came), field by field.
+  var SKIPPED_TYPES = ["hidden", "password", "file", "submit", "button", "reset"];
+
+  function changed(control) {
+    if (control.type === "radio" || control.type === "checkbox") {
+      return control.checked !== control.defaultChecked;
+    }
+    if (control.tagName === "SELECT") {
+      return Array.prototype.some.call(control.options, function (option) {
+        return option.selected !== option.defaultSelected;
+      });
+    }
+    return control.value !== control.defaultValue;
+  }
+
+  function typedForms() {
+    var kept = [];
+    document.querySelectorAll("form").forEach(function (form) {
+      if ((form.method || "").toLowerCase() !== "post" || form.hasAttribute("data-no-keep")) {
+        return;
+      }
+      var controls = Array.prototype.filter.call(form.elements, function (control) {
+        return control.name && SKIPPED_TYPES.indexOf(control.type) === -1;
+      });
+      if (!controls.some(changed)) {
+        return;
+      }
+      var fields = {};
+      controls.forEach(function (control) {
+        var values = fields[control.name] || (fields[control.name] = []);
+        if (control.type === "radio" || control.type === "checkbox") {
+          if (control.checked) {
+            values.push(control.value);
+          }
+        } else if (control.tagName === "SELECT") {
+          Array.prototype.forEach.call(control.selectedOptions, function (option) {
+            values.push(option.value);
+          });
+        } else {
+          values.push(control.value);
+        }
+      });
+      kept.push({ action: pathOf(form.action), fields: fields });
+    });
+    return kept;
+  }
+
+  // Signed in again: the page carries what this person typed before (base.html, once, then deleted on
+  // the server). Put it back into the form it came from; never submit it. Runs before the NHS.UK
+  // components start, so character counts and conditional reveals show the restored state.
+  function restoreTypedWork() {
+    var data = document.getElementById("pcrm-typed-work");
+    if (!data) {
+      return;
+    }
+    var saved = [];
+    try {
+      saved = JSON.parse(data.textContent) || [];
+    } catch (e) {
+      return;
+    }
+    data.parentNode.removeChild(data);
+    saved.forEach(function (entry) {
+      var names = Object.keys(entry.fields || {});
+      var forms = Array.prototype.filter.call(document.querySelectorAll("form"), function (form) {
+        return names.some(function (name) {
+          return form.elements[name];
+        });
+      });
+      var form =
+        forms.filter(function (f) {
+          return pathOf(f.action) === entry.action;
+        })[0] || forms[0];
+      if (form) {
+        names.forEach(function (name) {
+          fill(form, name, entry.fields[name]);
+        });
+      }
+    });
+  }
+
+  function fill(form, name, values) {
+    var index = 0;
+    Array.prototype.forEach.call(form.elements, function (control) {
+      if (control.name !== name || SKIPPED_TYPES.indexOf(control.type) !== -1) {
+        return;
+      }
+      if (control.type === "radio" || control.type === "checkbox") {
+        control.checked = values.indexOf(control.value) !== -1;
+      } else if (control.tagName === "SELECT") {
+        Array.prototype.forEach.call(control.options, function (option) {
+          option.selected = values.indexOf(option.value) !== -1;
+        });
+      } else {
+        control.value = values[index] || "";
+        index += 1;
+      }
+    });
+  }
+  restoreTypedWork();
   startSessionTimers();
   // Every request renews the session on the server (SESSION_SAVE_EVERY_REQUEST): so do the timers.
   document.addEventListener("htmx:afterRequest", startSessionTimers);

@@ -87,6 +87,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "cases/workload/": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
     # "Stay signed in" from the idle-timeout warning (#16 item 6): any signed-in person, POST only.
     "session/keep-alive/": ("sign-in 405 405 405 405 405", "sign-in 204 204 204 204 204"),
+    # The timeout script keeps typed work once a session ended (#16 item 6, ADR 0020): no sign-in needed
+    # (the session has ended), POST only; anonymous here sends a form, not JSON (400); signed in: 200
+    # {"signed_in": true} and nothing kept.
+    "session/typed-work/": ("405 405 405 405 405 405", "400 200 200 200 200 200"),
     "cases/<int:pk>/trace/": ("sign-in 405 405 405 405 405", "sign-in 403 302 302 403 302"),
     "audit/export.csv": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
     "migration/": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
