@@ -147,6 +147,21 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, message: 
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+def beat(entry: str, *, broker: str | None = None) -> None:
+    """Send one of beat's schedule entries (settings.CELERY_BEAT_SCHEDULE) as beat would: by its task
+    name from the schedule, so a change of task behind an entry changes nothing here."""
+    from django.conf import settings
+
+    from pcrm_site.celery import app
+
+    name = settings.CELERY_BEAT_SCHEDULE[entry]["task"]
+    if broker is None:
+        app.send_task(name, queue=app.conf.task_default_queue)
+        return
+    with app.connection_for_write(broker) as connection:
+        app.send_task(name, queue=app.conf.task_default_queue, connection=connection)
+
+
 def drain():
     """One MESH poll, ingesting and processing in-process what it stored (the workers' job)."""
     from registrations.services import inbound, processing

@@ -1,5 +1,5 @@
-"""Helpers for the fault tests (fixtures are in conftest.py): acting as beat does, reading what reached a
-MESH mailbox, a remote PDS that fails for a while, and a MESH sandbox a test may stop and start."""
+"""Helpers for the fault tests (fixtures are in conftest.py; acting as beat does is support.beat): reading
+what reached a MESH mailbox, a remote PDS that fails for a while, and a MESH sandbox a test may stop and start."""
 
 import http.server
 import threading
@@ -7,21 +7,6 @@ from collections import Counter
 
 import requests
 from harness import MeshSandbox
-
-
-def beat(entry: str, *, broker: str | None = None) -> None:
-    """Send one of beat's schedule entries (settings.CELERY_BEAT_SCHEDULE) as beat would: by its task
-    name from the schedule, so a change of task behind an entry changes nothing here."""
-    from django.conf import settings
-
-    from pcrm_site.celery import app
-
-    name = settings.CELERY_BEAT_SCHEDULE[entry]["task"]
-    if broker is None:
-        app.send_task(name, queue=app.conf.task_default_queue)
-        return
-    with app.connection_for_write(broker) as connection:
-        app.send_task(name, queue=app.conf.task_default_queue, connection=connection)
 
 
 def mailbox(open_mailbox, box: str) -> list[tuple[str, bytes]]:

@@ -10,8 +10,8 @@ import time
 
 import pytest
 from factories import ApiTokenFactory, PatientFactory
-from faults_support import beat, sent_to_practice
-from support import drain, g1_batch, g1_interchange, role_user, wait_for
+from faults_support import sent_to_practice
+from support import beat, drain, g1_batch, g1_interchange, role_user, wait_for
 
 from core import roles
 from core.nhs_number import from_serial

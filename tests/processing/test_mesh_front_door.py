@@ -4,9 +4,10 @@ act as a partner it is not, or vanish without a person seeing it (issue 13, poin
 import gzip
 
 import pytest
+from factories import GPFactory, LinkFactory, PracticeFactory
 from processing_support import PINNED, address, drain, g1, g2, relay
 
-from exceptions.models import ExceptionCase
+from exceptions.models import AuditEvent, ExceptionCase
 from exceptions.services import resolution
 from pds.models import Patient
 from registrations.gplinks import Interchange, Message, build_interchange, parse_interchange
@@ -187,6 +188,59 @@ def test_a_spoofed_sender_changes_nothing_until_the_configuration_is_corrected(w
     assert spoofed.status == InterchangeStatus.PARSED
     assert TxRow.objects.get().type == "G2"
     assert OutboxItem.objects.get(kind="RECEP").in_reply_to_id == spoofed.pk
+
+
+def test_an_unknown_partner_is_held_until_it_is_added_then_reprocess_carries_it_through(world, patient, mesh_as, agent):
+    """#14 point 7: a trading partner PCRM has never heard of. Nothing is applied or answered; the case
+    says who it was; reprocess refuses until reference data knows the partner, then applies, answers the
+    practice (RECEP and F4) and the old practice (F2) exactly once, and closes the case on the record."""
+    tx = g1(1, "4826945,286")
+    send(
+        mesh_as,
+        "GPMB00398",
+        interchange("ZZZ5", "XX11", 1, Message(sms=1, type="G1", ha_cipher="XX1", transactions=[tx])),
+    )
+
+    drain()
+    relay()
+
+    held = InterchangeRow.objects.get(direction="in")
+    assert held.status == InterchangeStatus.HELD and held.link_id is None
+    assert not TxRow.objects.exists() and not OutboxItem.objects.exists(), "nothing applied, nothing answered"
+    [case] = cases("UNAUTHENTICATED_PARTNER")
+    assert case.interchange_id == held.pk and case.practice_ods == ""
+    assert case.summary == "Unauthenticated partner: sender link code ZZZ5 is not a known practice"
+    with pytest.raises(resolution.InvalidInput, match="still not authenticated"):
+        resolution.reprocess(case, by=agent, reason_code="REFERENCE_DATA_FIXED")
+    assert InterchangeRow.objects.get(pk=held.pk).status == InterchangeStatus.HELD
+    assert ExceptionCase.objects.get(pk=case.pk).status == "OPEN" and not case.events.filter(action="reprocess")
+
+    # The practice is genuine: an administrator adds it, its GP and its link, then the agent reprocesses.
+    joined = PracticeFactory(ods_code="D40004", link_code="ZZZ5", ha=world.xx1, mesh_mailbox="GPMB00398")
+    GPFactory(practice=joined, national_code="4826945", local_code="286")
+    link = LinkFactory(practice=joined, ha=world.xx1)
+    result = resolution.reprocess(ExceptionCase.objects.get(pk=case.pk), by=agent, reason_code="REFERENCE_DATA_FIXED")
+    relay()
+
+    held.refresh_from_db()
+    assert (held.status, held.link_id) == (InterchangeStatus.PARSED, link.pk)
+    assert TxRow.objects.get().status == TxStatus.DONE
+    assert Patient.objects.get(pk=patient.pk).current_gp.practice_ods == "D40004"
+    assert result.summary == "Interchange read again: parsed, 1 transactions"
+    case = ExceptionCase.objects.get(pk=case.pk)
+    assert (case.status, case.closed_by) == ("CLOSED", agent)
+    assert list(case.events.values_list("action", "reason_code")) == [
+        ("opened", ""),
+        ("reprocess", "REFERENCE_DATA_FIXED"),
+    ]
+    assert AuditEvent.objects.get(action="case_reprocess", object_id=str(case.pk)).user == agent
+    answered = [(i.kind, i.tx_type, i.link.practice.ods_code) for i in OutboxItem.objects.order_by("id")]
+    assert answered == [("RECEP", "", "D40004"), ("TX", "F4", "D40004"), ("TX", "F2", "B20002")]
+    with mesh_as("GPMB00398") as practice:
+        got = [parse_interchange(practice.retrieve_message(m).read()) for m in practice.list_messages()]
+    assert sorted((ic.recep is not None, ic.sis) for ic in got) == [(False, 2), (True, 1)]
+    link.refresh_from_db()
+    assert link.last_sis_received == 1, "the partner's numbering starts from the held interchange"
 
 
 def test_an_inactive_link_holds_the_interchange(world, patient, mesh_as):

@@ -14,7 +14,7 @@ from pds.models import GPPeriod, Patient
 from pds.services import get_patient, record_death
 from registrations.models import FP69Flag, OutboxItem, TxStatus
 from registrations.models import Transaction as TxRow
-from registrations.services import fp69
+from registrations.services import fp69, inbound, processing
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -253,6 +253,76 @@ def test_reprocess_that_fails_for_another_reason_carries_the_new_kind_and_eviden
     assert case.kind != "UNKNOWN_GP" and case.rule_trace != first.rule_trace
     still = case.events.get(action="still_needs_a_person")
     assert still.detail["kind_before"] == "UNKNOWN_GP" and still.detail["kind"] == case.kind
+
+
+def test_close_no_action_on_a_transaction_case_settles_it_and_sends_nothing(world, agent, patient):
+    """#14 point 7: close_no_action through the service. The practice sent an unknown GP code and has
+    since sent the registration again correctly: the case closes on the record, the held transaction is
+    settled (DONE, so nothing waits behind it), PDS is untouched and nothing goes to any practice."""
+    tx = process(world.gp_new, g1(41, "4826949,299"))[0]
+    case = case_for(tx)
+    assert (case.kind, tx.status) == ("UNKNOWN_GP", TxStatus.MANUAL)
+    version = Patient.objects.get(pk=patient.pk).version
+    outbox = list(OutboxItem.objects.order_by("id").values_list("kind", "tx_type", "status"))
+    assert outbox == [("RECEP", "", "QUEUED")], "the interchange is receipted; no reply to the transaction yet"
+
+    with pytest.raises(resolution.UnknownReason):
+        resolution.close_no_action(case, by=agent, reason_code="DUPLICATE_TRANSACTION")
+    result = resolution.close_no_action(
+        case, by=agent, reason_code="RESOLVED_ELSEWHERE", note="Practice re-sent it with GP 4826940"
+    )
+
+    assert (result.action, result.summary, result.sent) == ("close_no_action", "Closed with no action", [])
+    case = case_for(tx)
+    assert (case.status, case.closed_by) == ("CLOSED", agent) and case.closed_at is not None
+    tx.refresh_from_db()
+    assert (tx.status, tx.outcome) == (TxStatus.DONE, "Closed with no action (by agent)")
+    assert list(OutboxItem.objects.order_by("id").values_list("kind", "tx_type", "status")) == outbox, "nothing sent"
+    assert Patient.objects.get(pk=patient.pk).version == version
+    assert GPPeriod.objects.get(patient=patient, end__isnull=True).practice_ods == "B20002"
+    event = case.events.get(action="close_no_action")
+    assert (event.user, event.reason_code, event.note) == (
+        agent,
+        "RESOLVED_ELSEWHERE",
+        "Practice re-sent it with GP 4826940",
+    )
+    assert_recorded(case, "close_no_action", agent, "RESOLVED_ELSEWHERE")
+    audit = AuditEvent.objects.get(action="case_close_no_action")
+    assert audit.detail == {
+        "kind": "UNKNOWN_GP",
+        "reason_code": "RESOLVED_ELSEWHERE",
+        "summary": "Closed with no action",
+    }
+    with pytest.raises(resolution.CaseNotOpen):
+        resolution.close_no_action(case, by=agent, reason_code="NO_ACTION_NEEDED")
+    assert case.events.filter(action="close_no_action").count() == 1
+
+
+def test_close_no_action_on_a_sequence_gap_case_closes_it_and_nothing_else(world, agent, mesh_as):
+    """A transport case with no transaction: the practice confirms SIS 2 was never sent."""
+    for sis, tn in ((1, 41), (3, 43)):
+        world.gp_new.sis = sis - 1
+        world.gp_new.send(g1(tn, GP))
+        stored = []
+        inbound.poll_inbox(on_stored=stored.append)
+        [ingested] = [inbound.ingest_interchange(pk) for pk in stored]
+        for tx_id in ingested.new_transaction_ids:
+            processing.process_transaction(tx_id)
+    assert inbound.confirm_sequence_gap(**ingested.suspected_gap) is True
+    case = ExceptionCase.objects.get(kind="SEQUENCE_GAP")
+    assert case.transaction_id is None and case.evidence["missing_sis"] == [2]
+    assert actions.available(case) == ["close_no_action", "escalate"]
+    transactions = list(TxRow.objects.order_by("id").values_list("tn", "status"))
+    outbox = list(OutboxItem.objects.order_by("id").values_list("kind", "tx_type", "status"))
+    assert [kind for kind, _, _ in outbox].count("RECEP") == 2, "both interchanges answered before the close"
+
+    resolution.close_no_action(case, by=agent, reason_code="RETRANSMITTED")
+
+    case.refresh_from_db()
+    assert (case.status, case.closed_by) == ("CLOSED", agent)
+    assert_recorded(case, "close_no_action", agent, "RETRANSMITTED")
+    assert list(TxRow.objects.order_by("id").values_list("tn", "status")) == transactions, "transactions untouched"
+    assert list(OutboxItem.objects.order_by("id").values_list("kind", "tx_type", "status")) == outbox, "nothing sent"
 
 
 def test_escalate_keeps_the_case_open_for_a_leader(world, agent, leader):
