@@ -10,7 +10,16 @@ from exceptions.models import ExceptionCase
 from registrations.models import HealthAuthority, Link
 from registrations.ports import CaseKind
 
-from .models import CutoverEvent, CutoverPlan, ExtractRecord, ImportKind, ImportRun, ImportStatus, ShadowRun
+from .models import (
+    CutoverEvent,
+    CutoverPlan,
+    ExtractRecord,
+    ImportKind,
+    ImportRun,
+    ImportStatus,
+    ShadowResult,
+    ShadowRun,
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,16 @@ def checklist(ha: HealthAuthority) -> list[Check]:
             f"Planned for {planned.day} {planned:%B %Y}." if planned else "No date planned yet.",
         ),
     ]
+
+
+def shadow_results(run: ShadowRun, *, verdict: str = "", tx_type: str = ""):
+    """A shadow run's results, only those with one verdict and of one transaction type when given."""
+    results = ShadowResult.objects.filter(run=run)
+    if verdict:
+        results = results.filter(verdict=verdict)
+    if tx_type:
+        results = results.filter(type=tx_type)
+    return results
 
 
 def links_of(ha: HealthAuthority):

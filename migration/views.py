@@ -17,7 +17,7 @@ from registrations.models import HealthAuthority
 
 from . import selectors
 from .forms import CutBackForm, CutOverForm, PlanForm
-from .models import ImportKind, ShadowResult, ShadowRun, Verdict
+from .models import ImportKind, ShadowRun, Verdict
 from .services import audit
 from .services.cutover import CutoverRefused, cut_back, cut_over, plan
 
@@ -69,11 +69,9 @@ def shadow_report(request, cipher: str, pk: int):
     run = get_object_or_404(ShadowRun, ha=ha, pk=pk)
     verdict = request.GET.get("verdict", "")
     kind = request.GET.get("type", "")
-    results = ShadowResult.objects.filter(run=run)
-    if verdict in Verdict.values:
-        results = results.filter(verdict=verdict)
-    if kind in run.by_type:
-        results = results.filter(type=kind)
+    results = selectors.shadow_results(
+        run, verdict=verdict if verdict in Verdict.values else "", tx_type=kind if kind in run.by_type else ""
+    )
     page = Paginator(results, 25).get_page(request.GET.get("page"))
     # The results name patients (NHS numbers, rule traces): looking at them is audited like a case.
     audit.record("migration_view_shadow", ha, by=request.user.get_username(), user=request.user, detail={"run": run.pk})

@@ -192,9 +192,9 @@ def patient(request, nhs_number: str):
         return _outcome(request, exc.code, exc.diagnostics, exc.status)
 
 
-def _lookup(nhs_number: str) -> services.Lookup:
+def _lookup(nhs_number: str) -> selectors.Lookup:
     try:
-        return services.get_patient(nhs_number)
+        return selectors.get_patient(nhs_number)
     except services.PatientNotFound as exc:
         raise FhirError("RESOURCE_NOT_FOUND", "Patient record not found") from exc
 
@@ -284,7 +284,7 @@ def _patch(request, nhs_number: str) -> JsonResponse:
         role=request.pds_role,
     )
     logger.info("PDS record amended through the FHIR API (request %s)", request_ref)
-    updated = services.get_patient(found.nhs_number).patient
+    updated = selectors.get_patient(found.nhs_number).patient
     return _respond(request, 200, fhir.patient_resource(updated), version=updated.version)
 
 
@@ -346,7 +346,7 @@ def _create(request) -> JsonResponse:
         detail={"request": request_ref},
         role=request.pds_role,
     )
-    created = services.get_patient(created.nhs_number).patient
+    created = selectors.get_patient(created.nhs_number).patient
     return _respond(request, 201, fhir.patient_resource(created), version=created.version)
 
 

@@ -1,18 +1,109 @@
-"""Reads of the demographic master for the FHIR API's search: which patients a search finds, with
-their scores. The API parses and answers; the queries live here."""
+"""Reads of the demographic master: one record by NHS number (the hottest read PDS has), the
+patients the lookup pages show, and which patients a FHIR search finds, with their scores. Views
+and the API parse and answer; the queries live here. Nothing here writes."""
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, models
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.db.models.functions import Upper
 
 from . import trace
+from .errors import PatientNotFound
 from .models import GPPeriod, Patient, PatientAddress, PatientName, PatientTelecom, normalise_postcode
+
+RELATED = ("names", "addresses", "gp_periods", "telecoms")
 
 MAX_RESULTS = 50
 # A non-fuzzy search reads at most this many rows before scoring; more means "too many matches" anyway.
 NON_FUZZY_FETCH_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Lookup:
+    patient: Patient
+    superseded_from: str | None = None  # the number asked for, when it was merged into this record
+
+
+def get_patient(nhs_number: str) -> Lookup:
+    """Find a record by NHS number, following a superseded number to the retained record.
+
+    One query brings the record with its names, addresses, GP periods and contacts (as JSON), which
+    are put in place as if prefetched: reads are the hottest path PDS has.
+    """
+    patient, superseded_from = _fetch(nhs_number)
+    if patient is None:
+        raise PatientNotFound("no record with that NHS number")
+    return Lookup(patient, superseded_from)
+
+
+_CHILDREN = (
+    ("names", PatientName),
+    ("addresses", PatientAddress),
+    ("gp_periods", GPPeriod),
+    ("telecoms", PatientTelecom),
+)
+
+
+def _fetch_sql() -> str:
+    columns = ", ".join(f'p."{f.column}"' for f in Patient._meta.concrete_fields)
+    children = ", ".join(
+        f'(SELECT json_agg(c ORDER BY c.id) FROM "{model._meta.db_table}" c WHERE c.patient_id = p.id)'
+        for _, model in _CHILDREN
+    )
+    return (
+        f"SELECT {columns}, NULL, {children} FROM pds_patient p WHERE p.nhs_number = %s "
+        f"UNION ALL "
+        f"SELECT {columns}, s.nhs_number, {children} FROM pds_supersedednumber s "
+        f"JOIN pds_patient p ON p.id = s.patient_id WHERE s.nhs_number = %s LIMIT 1"
+    )
+
+
+def _from_json(model, item: dict) -> Any:
+    values = []
+    for f in model._meta.concrete_fields:
+        value = item[f.column]
+        if value is not None and isinstance(f, models.DateTimeField):
+            value = dt.datetime.fromisoformat(value)
+        elif value is not None and isinstance(f, models.DateField):
+            value = dt.date.fromisoformat(value)
+        values.append(value)
+    return model.from_db("default", [f.attname for f in model._meta.concrete_fields], values)
+
+
+def _fetch(nhs_number: str) -> tuple[Patient | None, str | None]:
+    with connection.cursor() as cursor:
+        cursor.execute(_fetch_sql(), [nhs_number, nhs_number])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    width = len(Patient._meta.concrete_fields)
+    patient = Patient.from_db("default", [f.attname for f in Patient._meta.concrete_fields], row[:width])
+    superseded_from = row[width]
+    patient._prefetched_objects_cache = {}
+    for (name, model), items in zip(_CHILDREN, row[width + 1 :], strict=True):
+        children = [_from_json(model, item) for item in items or ()]
+        for child in children:
+            child._state.fields_cache["patient"] = patient
+        # What prefetch_related leaves behind: a queryset whose results are already known.
+        queryset = model._default_manager.all()
+        queryset._result_cache = children
+        queryset._prefetch_done = True
+        patient._prefetched_objects_cache[name] = queryset
+    return patient, superseded_from
+
+
+def with_superseded_numbers(patient: Patient) -> Patient:
+    """The record (as get_patient read it) with the numbers merged into it, for the patient page."""
+    prefetch_related_objects([patient], "superseded_numbers")
+    return patient
+
+
+def patients_by_pk(pks: list[int]) -> dict[int, Patient]:
+    """The records a trace found, with the names and addresses its result rows show."""
+    return {p.pk: p for p in Patient.objects.filter(pk__in=pks).prefetch_related("names", "addresses")}
 
 
 @dataclass
@@ -39,7 +130,7 @@ class Search:
 
 
 def _prefetched(qs):
-    return qs.prefetch_related("names", "addresses", "gp_periods", "telecoms")
+    return qs.prefetch_related(*RELATED)
 
 
 def _trace_query(search: Search) -> trace.TraceQuery:

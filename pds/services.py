@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pghistory
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -43,83 +43,11 @@ from .models import (
     normalise_postcode,
 )
 
-RELATED = ("names", "addresses", "gp_periods", "telecoms")
+# Reading a record is a selector (pds.selectors.get_patient); the gateway still reaches it from here.
+from .selectors import Lookup, get_patient  # noqa: F401
+
 ADDRESS_FIELDS = ("house", "road", "locality", "post_town", "county", "postcode")
 NHS_NUMBER_SEQUENCE = "pds_nhs_number_serial"
-
-
-@dataclass(frozen=True)
-class Lookup:
-    patient: Patient
-    superseded_from: str | None = None  # the number asked for, when it was merged into this record
-
-
-def get_patient(nhs_number: str) -> Lookup:
-    """Find a record by NHS number, following a superseded number to the retained record.
-
-    One query brings the record with its names, addresses, GP periods and contacts (as JSON), which
-    are put in place as if prefetched: reads are the hottest path PDS has.
-    """
-    patient, superseded_from = _fetch(nhs_number)
-    if patient is None:
-        raise PatientNotFound("no record with that NHS number")
-    return Lookup(patient, superseded_from)
-
-
-_CHILDREN = (
-    ("names", PatientName),
-    ("addresses", PatientAddress),
-    ("gp_periods", GPPeriod),
-    ("telecoms", PatientTelecom),
-)
-
-
-def _fetch_sql() -> str:
-    columns = ", ".join(f'p."{f.column}"' for f in Patient._meta.concrete_fields)
-    children = ", ".join(
-        f'(SELECT json_agg(c ORDER BY c.id) FROM "{model._meta.db_table}" c WHERE c.patient_id = p.id)'
-        for _, model in _CHILDREN
-    )
-    return (
-        f"SELECT {columns}, NULL, {children} FROM pds_patient p WHERE p.nhs_number = %s "
-        f"UNION ALL "
-        f"SELECT {columns}, s.nhs_number, {children} FROM pds_supersedednumber s "
-        f"JOIN pds_patient p ON p.id = s.patient_id WHERE s.nhs_number = %s LIMIT 1"
-    )
-
-
-def _from_json(model, item: dict) -> Any:
-    values = []
-    for f in model._meta.concrete_fields:
-        value = item[f.column]
-        if value is not None and isinstance(f, models.DateTimeField):
-            value = dt.datetime.fromisoformat(value)
-        elif value is not None and isinstance(f, models.DateField):
-            value = dt.date.fromisoformat(value)
-        values.append(value)
-    return model.from_db("default", [f.attname for f in model._meta.concrete_fields], values)
-
-
-def _fetch(nhs_number: str) -> tuple[Patient | None, str | None]:
-    with connection.cursor() as cursor:
-        cursor.execute(_fetch_sql(), [nhs_number, nhs_number])
-        row = cursor.fetchone()
-    if row is None:
-        return None, None
-    width = len(Patient._meta.concrete_fields)
-    patient = Patient.from_db("default", [f.attname for f in Patient._meta.concrete_fields], row[:width])
-    superseded_from = row[width]
-    patient._prefetched_objects_cache = {}
-    for (name, model), items in zip(_CHILDREN, row[width + 1 :], strict=True):
-        children = [_from_json(model, item) for item in items or ()]
-        for child in children:
-            child._state.fields_cache["patient"] = patient
-        # What prefetch_related leaves behind: a queryset whose results are already known.
-        queryset = model._default_manager.all()
-        queryset._result_cache = children
-        queryset._prefetch_done = True
-        patient._prefetched_objects_cache[name] = queryset
-    return patient, superseded_from
 
 
 @contextmanager

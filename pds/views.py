@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core import nhs_number as nhs
 from core.roles import Perm
 
-from . import audit, history, presenters, services, trace
+from . import audit, history, presenters, selectors, trace
+from .errors import PatientNotFound
 from .forms import PatientSearchForm
-from .models import Patient
 
 VIEW = Perm.VIEW_PATIENT_RECORD
 SENSITIVE = Perm.VIEW_SENSITIVE_RECORD
@@ -32,8 +32,8 @@ def patient_search(request):
         number = form.cleaned_data["nhs_number"]
         if number:
             try:
-                found = services.get_patient(number)
-            except services.PatientNotFound:
+                found = selectors.get_patient(number)
+            except PatientNotFound:
                 form.add_error("nhs_number", "No patient has this NHS number")
             else:
                 if found.superseded_from:
@@ -41,12 +41,7 @@ def patient_search(request):
                 return redirect("pds:patient-detail", nhs_number=found.patient.nhs_number)
         else:
             result = trace.trace(form.trace_query(), max_results=20, supplied_only=True)
-            patients = {
-                p.pk: p
-                for p in Patient.objects.filter(pk__in=[c.patient_id for c in result.candidates]).prefetch_related(
-                    "names", "addresses"
-                )
-            }
+            patients = selectors.patients_by_pk([c.patient_id for c in result.candidates])
             rows = presenters.result_rows(result, patients, can_see_restricted=request.user.has_perm(SENSITIVE))
             audit.record(
                 action=audit.SEARCH_PATIENTS,
@@ -62,8 +57,8 @@ def _find(request, nhs_number: str):
     if not nhs.is_valid(nhs_number):
         return None
     try:
-        return services.get_patient(nhs_number)
-    except services.PatientNotFound:
+        return selectors.get_patient(nhs_number)
+    except PatientNotFound:
         return None
 
 
@@ -75,7 +70,7 @@ def patient_detail(request, nhs_number: str):
         return render(request, "pds/patient_not_found.html", {"nhs_number": nhs_number}, status=404)
     if lookup.superseded_from:
         return redirect("pds:patient-detail", nhs_number=lookup.patient.nhs_number)
-    patient = Patient.objects.prefetch_related(*services.RELATED, "superseded_numbers").get(pk=lookup.patient.pk)
+    patient = selectors.with_superseded_numbers(lookup.patient)
     can_see = request.user.has_perm(SENSITIVE)
     summary = presenters.PatientSummary(patient, can_see_restricted=can_see)
     audit.record(

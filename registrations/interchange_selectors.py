@@ -7,6 +7,7 @@ are treated as restricted too: hiding by mistake is recoverable, showing by mist
 
 from dataclasses import dataclass, field
 
+from django.db.models import Count
 from django.urls import reverse
 
 from core.roles import Perm
@@ -18,6 +19,16 @@ from .gplinks.tokenizer import decode, split_segments, wire_of
 from .models import Direction, Interchange, OutboxItem, OutboxKind, Transaction
 
 RESTRICTED = "Restricted"
+
+
+def interchanges_for_list():
+    """Interchanges for the list page, each with its number of messages; the raw bytes stay unread."""
+    return Interchange.objects.defer("raw").annotate(message_count=Count("messages"))
+
+
+def interchanges_for_page():
+    """Interchanges for the detail page, with the link (practice, HA) and the RECEP that answered each."""
+    return Interchange.objects.select_related("link__practice", "link__ha", "answered_by")
 
 
 @dataclass

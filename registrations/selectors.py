@@ -55,15 +55,20 @@ def served_by_pcrm(practice: Practice) -> bool:
     return practice.ha.is_served_by_pcrm(timezone.localdate())
 
 
+def pcrm_serves_ha(on: dt.date, *, via: str) -> Q:
+    """HA.is_served_by_pcrm as a query, for rows that reach their HA through `via` ("ha", "practice__ha")."""
+    return Q(**{f"{via}__migrated": True}) & (
+        Q(**{f"{via}__cutover_date__isnull": True}) | Q(**{f"{via}__cutover_date__lte": on})
+    )
+
+
 def at_practices_pcrm_serves(queryset, on: dt.date):
     """Rows of `queryset` (anything with a `practice`) at practices whose HA PCRM serves on `on`.
 
     An HA still on NHAIS can already hold FP69 flags and held deductions brought across by the migration
     import (#19): they wait, untouched, until the HA is cut over, because NHAIS still acts on them.
     """
-    return queryset.filter(practice__ha__migrated=True).filter(
-        Q(practice__ha__cutover_date__isnull=True) | Q(practice__ha__cutover_date__lte=on)
-    )
+    return queryset.filter(pcrm_serves_ha(on, via="practice__ha"))
 
 
 def home_link(practice: Practice) -> Link | None:

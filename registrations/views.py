@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -11,7 +10,6 @@ from pds import audit
 
 from . import interchange_selectors as selectors
 from .filters import InterchangeFilter
-from .models import Interchange
 from .tables import InterchangeTable
 
 VIEW_INTERCHANGE = "view_interchange"
@@ -22,11 +20,9 @@ SEARCH_INTERCHANGES = "search_interchanges"
 @vary_on_headers("HX-Request")
 @permission_required(Perm.VIEW_PIPELINE, raise_exception=True)
 def interchange_list(request):
-    found = InterchangeFilter(
-        request.GET, queryset=Interchange.objects.defer("raw").annotate(message_count=Count("messages"))
-    )
+    found = InterchangeFilter(request.GET, queryset=selectors.interchanges_for_list())
     valid = found.is_valid()
-    table = InterchangeTable(found.qs if valid else Interchange.objects.none())
+    table = InterchangeTable(found.qs if valid else found.queryset.none())
     searched_for = found.form.cleaned_data.get("nhs_number") if valid else ""
     if searched_for:
         # Which interchanges carry a patient's transactions is about that patient: recorded like any search.
@@ -39,7 +35,7 @@ def interchange_list(request):
 @require_GET
 @permission_required(Perm.VIEW_PIPELINE, raise_exception=True)
 def interchange_detail(request, pk: int):
-    ic = get_object_or_404(Interchange.objects.select_related("link__practice", "link__ha", "answered_by"), pk=pk)
+    ic = get_object_or_404(selectors.interchanges_for_page(), pk=pk)
     detail = selectors.interchange_detail(ic, user=request.user)
     # Every patient whose details the page shows is a view of patient data, audited like any other.
     for number in detail.nhs_numbers_shown:

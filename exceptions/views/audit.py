@@ -16,6 +16,7 @@ from core.roles import Perm
 from exceptions import actions
 from exceptions.filters import AuditFilter
 from exceptions.models import AuditEvent
+from exceptions.selectors.audit import audit_events
 from exceptions.selectors.pagination import Order, paginate
 from exceptions.services import audit
 
@@ -35,7 +36,7 @@ def _row(event: AuditEvent) -> dict:
 @require_GET
 @permission_required(Perm.VIEW_AUDIT, raise_exception=True)
 def audit_log(request):
-    base = AuditEvent.objects.select_related("user")
+    base = audit_events()
     filterset = AuditFilter(request.GET, queryset=base)
     valid = filterset.is_valid()
     qs = filterset.qs if valid else base.none()
@@ -101,7 +102,7 @@ def _csv_line(row: dict) -> list[str]:
 def audit_export(request):
     """The entries the same search finds, all of them, newest first, as CSV (streamed, so a long log never
     sits in memory). An invalid search shows the search page with its errors instead."""
-    base = AuditEvent.objects.select_related("user").order_by("-at", "-id")
+    base = audit_events().order_by("-at", "-id")
     filterset = AuditFilter(request.GET, queryset=base)
     if not filterset.is_valid():
         return audit_log(request)

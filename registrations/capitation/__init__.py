@@ -5,7 +5,8 @@ outbox), takes a snapshot of who was registered where as at the last day of the 
 and sends it to PCSE over MESH as a CSV and a summary JSON. docs/capitation.md describes the rules
 and the file layout.
 
-Modules: `quarters` (dates), `close` (the idempotent close), `snapshot` (one SQL aggregate, the
-stored lines, the CSV and summary), `delivery` (MESH send, retries, acknowledgement), `tasks`
-(thin Celery tasks, beat), and the web layer (`views`, `tables`, `filters`, `presenters`, `urls`).
+Modules: `quarters` (dates), `selectors` (reads: closed quarters, stored lines, the links F8s go
+on), `close` (the idempotent close), `snapshot` (one SQL aggregate, the stored lines, the CSV and
+summary), `delivery` (MESH send, retries, acknowledgement), `tasks` (thin Celery tasks, beat), and
+the web layer (`views`, `tables`, `filters`, `presenters`, `urls`).
 """

@@ -20,7 +20,7 @@ from django.utils import timezone
 from ..models import QuarterClose
 from ..services.outbox import queue_transaction
 from . import quarters
-from .snapshot import f8_links
+from .selectors import f8_links
 
 SCHEDULER = "scheduler"
 

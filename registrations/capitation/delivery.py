@@ -18,7 +18,7 @@ from django.utils import timezone
 from .. import mesh
 from ..models import QuarterClose, QuarterStatus
 from ..ports import CaseKind, CaseRequest, open_case
-from . import quarters, snapshot
+from . import quarters, selectors, snapshot
 from .snapshot import csv_filename, summary_filename
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def _send_other_nations(client, quarter_id: int) -> None:
     """Each other nation's practices go to that nation's payer (CAPITATION_NATION_RECIPIENTS), never to
     PCSE; a nation with no recipient configured is kept and not sent. Each file once, like PCSE's."""
     quarter = QuarterClose.objects.get(pk=quarter_id)
-    for nation in snapshot.other_nations(quarter):
+    for nation in selectors.other_nations(quarter):
         recipient = settings.CAPITATION_NATION_RECIPIENTS.get(nation)
         if not recipient:
             continue

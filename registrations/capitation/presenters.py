@@ -8,8 +8,8 @@ from django.conf import settings
 
 from core.presenters import Tag, nhs_datetime
 
-from ..models import CapitationLine, QuarterClose, QuarterStatus
-from . import quarters, snapshot
+from ..models import QuarterClose, QuarterStatus
+from . import quarters, selectors, snapshot
 
 # Yellow: work in hand. Grey: waiting to go. Blue: with PCSE. Green: PCSE confirmed. Red: people needed.
 QUARTER_STATUS_COLOURS = {
@@ -102,7 +102,7 @@ def delivery_rows(quarter: QuarterClose) -> list[dict]:
         {"key": "Sent to PCSE", "value": _when(quarter.sent_at)},
         *[
             {"key": f"{nation} (reported separately)", "value": _nation_delivery(quarter, nation)}
-            for nation in snapshot.other_nations(quarter)
+            for nation in selectors.other_nations(quarter)
         ],
         {"key": "Acknowledged by PCSE", "value": _when(quarter.acknowledged_at)},
     ]
@@ -122,11 +122,7 @@ def signed(n: int) -> str:
 
 def chart_data(quarter: QuarterClose, summary: dict) -> dict:
     """What capitation.js draws: the largest lists by practice, and the list by age band and sex."""
-    largest = list(
-        quarter.lines.filter(level=CapitationLine.Level.PRACTICE)
-        .order_by("-patients", "practice_ods")
-        .values_list("practice_ods", "practice_name", "patients")[:CHART_PRACTICES]
-    )
+    largest = selectors.largest_lists(quarter, CHART_PRACTICES)
     by_band = summary["totals"]["by_sex_and_age_band"]
     bands = [band[1] for band in snapshot.BANDS]
     return {
@@ -161,8 +157,6 @@ def age_band_rows(summary: dict) -> list[dict]:
 
 def largest_changes(quarter: QuarterClose, limit: int = 10) -> list[dict]:
     """The practices whose lists changed most since the previous quarter, biggest movement first."""
-    lines = quarter.lines.filter(level=CapitationLine.Level.PRACTICE, change__isnull=False).exclude(change=0)
-    ranked = sorted(lines, key=lambda line: (-abs(line.change), line.practice_ods))[:limit]
     return [
         {
             "ods": line.practice_ods,
@@ -171,7 +165,7 @@ def largest_changes(quarter: QuarterClose, limit: int = 10) -> list[dict]:
             "patients": f"{line.patients:,}",
             "change": signed(line.change),
         }
-        for line in ranked
+        for line in selectors.largest_changes(quarter, limit)
     ]
 
 

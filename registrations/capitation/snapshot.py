@@ -29,13 +29,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from pds.models import GPPeriod, Patient
 
-from ..models import GP, CapitationLine, Link, Practice, QuarterClose, QuarterStatus, Registration
-from . import quarters
+from ..models import GP, CapitationLine, Practice, QuarterClose, QuarterStatus, Registration
+from . import quarters, selectors
 
 SEXES = ("male", "female", "other")
 # (column suffix, label, lower age, upper age exclusive); the last band is for unknown birth dates.
@@ -186,13 +185,7 @@ def build_lines(quarter: QuarterClose, practices, gps, *, today: dt.date) -> lis
         p.ods_code: p
         for p in Practice.objects.select_related("ha").filter(ods_code__in=set(practices) | _linked_ods(today))
     }
-    previous = dict(
-        CapitationLine.objects.filter(
-            quarter__quarter_end=quarters.previous_quarter_end(quarter.quarter_end),
-            quarter__generated_at__isnull=False,
-            level=CapitationLine.Level.PRACTICE,
-        ).values_list("practice_ods", "patients")
-    )
+    previous = selectors.practice_patients(quarters.previous_quarter_end(quarter.quarter_end))
     gps_by_practice: dict[str, list[tuple[str, Figures]]] = {}
     for (ods, gp_code), figures in gps.items():
         gps_by_practice.setdefault(ods, []).append((gp_code, figures))
@@ -239,14 +232,7 @@ def _line(quarter, level, ods, name, cipher, gp_code, figures: Figures, nation: 
 
 
 def _linked_ods(today: dt.date) -> set[str]:
-    return set(f8_links(today).values_list("practice__ods_code", flat=True))
-
-
-def f8_links(today: dt.date):
-    """The links PCRM closes quarters for: active, to an active practice, in an HA cut over to PCRM."""
-    return Link.objects.filter(active=True, practice__active=True, ha__migrated=True).filter(
-        Q(ha__cutover_date__isnull=True) | Q(ha__cutover_date__lte=today)
-    )
+    return set(selectors.f8_links(today).values_list("practice__ods_code", flat=True))
 
 
 def render_csv(quarter_end: dt.date, lines: list[CapitationLine]) -> bytes:
@@ -297,15 +283,9 @@ def lines_of_nation(lines: list[CapitationLine], nation: str) -> list[Capitation
 
 def nation_files(quarter: QuarterClose, nation: str) -> tuple[bytes, bytes]:
     """Another nation's CSV and summary, rendered from the stored lines (the same bytes every time)."""
-    lines = lines_of_nation(stored_lines(quarter), nation)
+    lines = lines_of_nation(selectors.stored_lines(quarter), nation)
     csv_bytes = render_csv(quarter.quarter_end, lines)
     return csv_bytes, render_summary(quarter.quarter_end, lines, csv_bytes, nation=nation)
-
-
-def other_nations(quarter: QuarterClose) -> list[str]:
-    """The nations other than PCSE's with practices in the quarter's lines (never "": no reference data)."""
-    found = set(quarter.lines.exclude(nation="").values_list("nation", flat=True))
-    return sorted(found - {settings.CAPITATION_PCSE_NATION})
 
 
 def totals(lines: list[CapitationLine]) -> dict:
@@ -394,7 +374,3 @@ def take_snapshot(quarter_id: int, *, progress: Progress | None = None, today: d
         quarter.save(update_fields=["csv", "csv_sha256", "summary", "patients", "generated_at", "status"])
     report(4, STEPS, "Stored")
     return quarter
-
-
-def stored_lines(quarter: QuarterClose) -> list[CapitationLine]:
-    return list(quarter.lines.order_by("id"))

@@ -19,8 +19,8 @@ from django_tables2 import RequestConfig
 from core.htmx import page_or_partial
 from core.roles import Perm
 
-from ..models import CapitationLine, QuarterClose, QuarterStatus
-from . import close, delivery, presenters, quarters, snapshot, tasks
+from ..models import QuarterClose, QuarterStatus
+from . import close, delivery, presenters, quarters, selectors, snapshot, tasks
 from .filters import PracticeLineFilter
 from .forms import CloseQuarterForm
 from .tables import PracticeLineTable, QuarterTable
@@ -33,10 +33,10 @@ CLOSE = Perm.CLOSE_QUARTER
 @vary_on_headers("HX-Request")
 @permission_required(VIEW, raise_exception=True)
 def quarter_list(request):
-    table = QuarterTable(QuarterClose.objects.defer("csv", "summary"))
+    table = QuarterTable(selectors.quarters_for_list())
     RequestConfig(request, paginate={"per_page": 20}).configure(table)
     due = close.closable_quarter(timezone.localdate())
-    can_close = request.user.has_perm(CLOSE) and not QuarterClose.objects.filter(quarter_end=due).exists()
+    can_close = request.user.has_perm(CLOSE) and not selectors.is_closed(due)
     context = {
         "table": table,
         "due": due if can_close else None,
@@ -58,8 +58,7 @@ def close_quarter(request):
     form = CloseQuarterForm(data)
     if form.is_valid():
         quarter_end = form.cleaned_data["quarter_end"]
-        existing = QuarterClose.objects.filter(quarter_end=quarter_end).first()
-        if existing:
+        if selectors.is_closed(quarter_end):
             messages.info(request, f"The {quarters.label(quarter_end)} is already closed.")
             return redirect("registrations:capitation:report", quarter_end)
         if request.method == "POST":
@@ -76,16 +75,15 @@ def close_quarter(request):
             "form": form,
             "quarter_end": quarter_end,
             "label": quarters.label(quarter_end),
-            "f8_practices": snapshot.f8_links(timezone.localdate()).count(),
+            "f8_practices": selectors.f8_links(timezone.localdate()).count(),
             "pcse_mailbox": settings.MESH_PCSE_MAILBOX,
         }
         return render(request, "registrations/capitation_close.html", context)
     return render(request, "registrations/capitation_close.html", {"form": form}, status=400)
 
 
-def _quarter(quarter_end, *, with_summary: bool = True) -> QuarterClose:
-    qs = QuarterClose.objects.defer("csv") if with_summary else QuarterClose.objects.defer("csv", "summary")
-    return get_object_or_404(qs, quarter_end=quarter_end)
+def _quarter(quarter_end, *, with_csv: bool = False, with_summary: bool = True) -> QuarterClose:
+    return get_object_or_404(selectors.quarters(with_csv=with_csv, with_summary=with_summary), quarter_end=quarter_end)
 
 
 @require_GET
@@ -103,7 +101,7 @@ def quarter_report(request, quarter_end):
         context["progress"] = presenters.generation_progress(quarter)
         return render(request, "registrations/capitation_report.html", context)
     summary = presenters.parse_summary(quarter)
-    filterset = PracticeLineFilter(request.GET, queryset=quarter.lines.filter(level=CapitationLine.Level.PRACTICE))
+    filterset = PracticeLineFilter(request.GET, queryset=selectors.practice_lines(quarter))
     table = PracticeLineTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     context.update(
@@ -149,7 +147,7 @@ def _download(quarter: QuarterClose, body, filename: str, content_type: str) -> 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def download_csv(request, quarter_end):
-    quarter = get_object_or_404(QuarterClose.objects.defer("summary"), quarter_end=quarter_end)
+    quarter = _quarter(quarter_end, with_csv=True, with_summary=False)
     return _download(quarter, quarter.csv, snapshot.csv_filename(quarter_end), "text/csv; charset=utf-8")
 
 
