@@ -45,13 +45,26 @@ class NHSBoundField(BoundField):
         classes = [base] if base else []
         if self.errors and base in _ERROR_MODIFIERS:
             classes.append(f"{base}--error")
+        if self.character_count and widget is self.field.widget:
+            classes.append("nhsuk-js-character-count")  # what the NHS.UK character count script counts
         extra = widget.attrs.get("class", "")
         attrs["class"] = " ".join(dict.fromkeys([*classes, *extra.split()]))
         return attrs
 
+    @property
+    def character_count(self) -> int | None:
+        """The limit an NHS.UK character count shows under this field: every text input or textarea
+        whose field has a max_length (ADR 0020). Not NHS numbers: a fixed format with its own error."""
+        field, widget = self.field, self.field.widget
+        if getattr(field, "character_count", None):
+            return field.character_count
+        if isinstance(field, NHSNumberField) or not isinstance(widget, forms.TextInput | forms.Textarea):
+            return None
+        return getattr(field, "max_length", None) or None
+
     def as_widget(self, widget=None, attrs=None, only_initial=False):
-        # Never cut typed text off silently: too long is an error message naming the field (or a
-        # character count, for notes), not a box that stops taking keys. (Fields are per form instance.)
+        # Never cut typed text off silently: too long is an error message naming the field, under a
+        # character count, not a box that stops taking keys. (Fields are per form instance.)
         (widget or self.field.widget).attrs.pop("maxlength", None)
         return super().as_widget(widget, attrs, only_initial)
 
@@ -72,7 +85,7 @@ class NHSBoundField(BoundField):
             return None
         ids = []
         if self.auto_id and not self.is_hidden:
-            if getattr(self.field, "character_count", None):
+            if self.character_count:
                 ids.append(f"{self.auto_id}-info")
             if self.help_text:
                 ids.append(f"{self.auto_id}-hint")
@@ -89,7 +102,7 @@ class NHSBoundField(BoundField):
             return "components/field_checkboxes.html"
         if isinstance(widget, forms.RadioSelect):
             return "components/field_radios.html"
-        if isinstance(widget, forms.Textarea) and getattr(self.field, "character_count", None):
+        if self.character_count:
             return "components/field_character_count.html"
         if isinstance(widget, NHSDateInput):
             return "components/field_date.html"
@@ -168,19 +181,12 @@ def name_in_errors(field: forms.Field) -> None:
 
 
 class NoteField(forms.CharField):
-    """A free-text note with an NHS.UK character count."""
+    """A free-text note in a textarea (with the NHS.UK character count every bounded text field has)."""
 
     def __init__(self, *, max_length: int = 1000, **kwargs):
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4}))
         super().__init__(max_length=max_length, **kwargs)
         self.character_count = max_length
-
-    def widget_attrs(self, widget):
-        # The character count component tells people the limit; the browser must not cut them off silently.
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        attrs["class"] = "nhsuk-js-character-count"
-        return attrs
 
 
 class NHSNumberField(forms.CharField):

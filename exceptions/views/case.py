@@ -9,7 +9,7 @@ case is exceptions.services.queue's; these views only translate between HTTP and
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -240,7 +240,7 @@ def case_action(request, pk: int, action: str):
     candidates = casework.candidates(case, show_address=show_address)
     own = casework.pds_patient(case)
     form = ActionForm(
-        request.POST or None,
+        request.POST or _answers_shown(request, case, action),
         case=case,
         action=action,
         candidates=candidates,
@@ -259,16 +259,39 @@ def case_action(request, pk: int, action: str):
     # "Back" from the confirmation page posts the answers again with change=yes: the form, filled in.
     if request.method == "POST" and form.is_valid() and not request.POST.get("change"):
         if form.destructive and request.POST.get("confirmed") != "yes":
+            _keep_answers_shown(request, case, action)
             return render(request, "exceptions/case_action_confirm.html", {**context, "chosen": form.chosen()})
         try:
             result = info.service(case, by=request.user, **form.service_kwargs())
         except ResolutionError as exc:
             form.add_error(None, _sentence(str(exc)))
         else:
+            request.session.pop(ANSWERS_KEY, None)
             messages.success(request, _sentence(result.summary))
             return _after(request, form, case)
     status = 400 if request.method == "POST" and form.errors else 200
     return render(request, "exceptions/case_action.html", context, status=status)
+
+
+# The answers on the check-your-answers page last shown, so the browser's Back (which asks for the form
+# again: pages are no-store) finds them in the form, as the page's own Back button does (ADR 0020).
+ANSWERS_KEY = "pcrm_answers_shown"
+_NOT_ANSWERS = {"csrfmiddlewaretoken", "confirmed", "change"}
+
+
+def _keep_answers_shown(request, case: ExceptionCase, action: str) -> None:
+    answers = {name: request.POST.getlist(name) for name in request.POST if name not in _NOT_ANSWERS}
+    request.session[ANSWERS_KEY] = {"case": case.pk, "action": action, "answers": answers}
+
+
+def _answers_shown(request, case: ExceptionCase, action: str) -> QueryDict | None:
+    kept = request.session.get(ANSWERS_KEY) or {}
+    if request.method != "GET" or kept.get("case") != case.pk or kept.get("action") != action:
+        return None
+    data = QueryDict(mutable=True)
+    for name, values in kept.get("answers", {}).items():
+        data.setlist(name, values)
+    return data
 
 
 def _after(request, form: ActionForm, case: ExceptionCase):

@@ -2,6 +2,7 @@
 swap, errors that name their field, no text cut off silently, no role="button" on links."""
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,7 +60,8 @@ def test_other_reveals_its_words_under_the_choice_and_nothing_is_cut_off():
         '<div class="nhsuk-radios__conditional nhsuk-radios__conditional--hidden" id="conditional-id_reason_1">' in html
     )
     assert html.count('name="words"') == 1  # drawn once, inside the reveal
-    assert "maxlength" not in html
+    assert not re.search(r"\smaxlength=", html)  # the browser never cuts it off...
+    assert 'data-module="nhsuk-character-count" data-maxlength="70"' in html  # ...a character count shows the limit
     chosen = render(_Form({"reason": "OTHER", "words": "", "practice": "A81001"}))
     assert "nhsuk-radios__conditional--hidden" not in chosen
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 from factories import UserFactory
-from pytest_django.asserts import assertContains
+from pytest_django.asserts import assertContains, assertNotContains
 
 from exceptions.models import ExceptionCase
 from exceptions.services import queue
@@ -62,3 +62,24 @@ def test_staying_signed_in_answers_only_a_signed_in_post(client, sign_in_as):
     page = client.get(reverse("exceptions:case-list"))
     assertContains(page, f'data-keep-alive-url="{keep_alive}"')
     assertContains(page, 'data-session-warning-seconds="120"')
+
+
+def test_the_browsers_back_from_the_confirmation_page_finds_the_answers(client, sign_in_as, two_janes):
+    """The browser's Back asks for the form again (pages are no-store): it is filled with the answers the
+    confirmation page showed, until the action is done."""
+    agent = sign_in_as("NBO agent")
+    case = two_janes.case
+    queue.claim(case.pk, by=agent)
+    answers = {"reason_code": "WRONG_HA", "note": "The practice belongs to another HA."}
+    assertContains(client.post(action_url(case, "reject_to_practice"), answers), "Are you sure")
+
+    back = client.get(action_url(case, "reject_to_practice"))
+    assert back.status_code == 200
+    assert re.search(r'<input type="radio" name="reason_code" value="WRONG_HA"[^>]* checked>', back.text)
+    assertContains(back, "The practice belongs to another HA.")
+    # Another action's form on the same case starts empty.
+    assertNotContains(client.get(action_url(case, "escalate")), "The practice belongs to another HA.")
+
+    client.post(action_url(case, "reject_to_practice"), {**answers, "confirmed": "yes"})
+    assert ExceptionCase.objects.get(pk=case.pk).status != "IN_PROGRESS"
+    assert "pcrm_answers_shown" not in client.session
