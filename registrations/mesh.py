@@ -32,11 +32,30 @@ def mesh_client(mailbox: str | None = None, password: str | None = None):
         with MeshClient(
             settings.MESH_URL, mailbox or settings.MESH_MAILBOX, password or settings.MESH_PASSWORD, **kwargs
         ) as client:
+            _environment_once(client)
             yield client
     except requests.RequestException as exc:
         mesh_session.send(sender=None, ok=False, error=type(exc).__name__)
         raise
     mesh_session.send(sender=None, ok=True, error="")
+
+
+def _environment_once(client: MeshClient) -> None:
+    """Read the proxy and CA-bundle environment once per session instead of on every request.
+
+    requests looks them up for each request (it walks os.environ and the no-proxy list): in a poll or
+    relay of hundreds of messages that was a fifth of the MESH CPU. The session keeps what the
+    environment said when it opened, which is what every request would have found.
+    """
+    session = getattr(client, "_session", None)
+    if not isinstance(session, requests.Session) or not session.trust_env:
+        return
+    found = session.merge_environment_settings(
+        getattr(client, "_url", settings.MESH_URL), session.proxies, None, session.verify, None
+    )
+    session.proxies = found["proxies"]
+    session.verify = found["verify"]
+    session.trust_env = False
 
 
 def send(

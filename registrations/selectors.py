@@ -10,7 +10,16 @@ from contextvars import ContextVar
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import GP, Link, PendingDeduction, PendingDeductionStatus, Practice, Registration, Transaction
+from .models import (
+    GP,
+    HealthAuthority,
+    Link,
+    PendingDeduction,
+    PendingDeductionStatus,
+    Practice,
+    Registration,
+    Transaction,
+)
 
 # Reference data (GPs, links) read once per batch of transactions instead of once per transaction.
 _memo: ContextVar[dict | None] = ContextVar("reference_memo", default=None)
@@ -44,6 +53,11 @@ def gp_for(tx: Transaction) -> GP | None:
         ("gp", national, local),
         lambda: GP.objects.select_related("practice__ha").filter(national_code=national, local_code=local).first(),
     )
+
+
+def health_authority(cipher: str) -> HealthAuthority | None:
+    """The HA with this cipher (NAD+FHS), if reference data knows it."""
+    return _memoised(("ha", cipher), lambda: HealthAuthority.objects.filter(cipher=cipher).first())
 
 
 def accepted_on(tx: Transaction) -> dt.date:

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from pds.gateway import PatientRecord
 
-from ..models import GP, HealthAuthority, Link, Transaction
+from ..models import GP, Link, Transaction
 from ..ports import CaseKind
-from ..selectors import gp_for
+from ..selectors import gp_for, health_authority
 from . import identify
 from .base import Outcome, Trace
 from .evidence import pds_snapshot, practice_summary, registration_history
@@ -45,7 +45,7 @@ def ha_boundary(tx: Transaction, trace: Trace) -> Outcome | None:
     """The message's HA (NAD+FHS) must be one PCRM serves: traffic for an HA still on NHAIS, or for an
     HA reference data does not know, is never processed (a case, and nothing is sent). None: it is."""
     cipher = tx.message.ha_cipher
-    ha = HealthAuthority.objects.filter(cipher=cipher).first()
+    ha = health_authority(cipher)
     if ha is None:
         trace.add("health authority", "unknown", f"NAD+FHS names HA {cipher}, which is not in reference data.")
         return Outcome.manual(CaseKind.INVALID_TRANSACTION, f"Message for an unknown HA ({cipher})")
@@ -62,7 +62,8 @@ def ha_boundary(tx: Transaction, trace: Trace) -> Outcome | None:
 
 def recipient_serves(tx: Transaction) -> bool:
     """The HA named by NAD+FHS is the one the interchange was addressed to (UNB recipient link code)."""
-    return HealthAuthority.objects.filter(link_code=tx.recipient, cipher=tx.message.ha_cipher).exists()
+    ha = health_authority(tx.message.ha_cipher)
+    return ha is not None and ha.link_code == tx.recipient
 
 
 def practice_linked(practice, cipher: str) -> bool:

@@ -240,22 +240,14 @@ def _authenticate(ic: Interchange, parsed) -> Partner | None:
 
 
 def _record_fhsreg(ic: Interchange, parsed, partner: Partner, result: IngestResult) -> None:
-    earlier = (
-        Interchange.objects.filter(
-            direction=Direction.INBOUND,
-            sender=ic.sender,
-            recipient=ic.recipient,
-            sis=parsed.sis,
-            sha256=ic.sha256,
-        )
-        .exclude(pk=ic.pk)
-        .exclude(status__in=[InterchangeStatus.RECEIVED, InterchangeStatus.DUPLICATE, InterchangeStatus.HELD])
-        .first()
-    )
     # Traffic for an HA still on NHAIS goes there untouched, re-sends too: NHAIS de-duplicates and receipts.
     forwarding = not partner.ha.is_served_by_pcrm(timezone.localdate())
+    same_sis = [] if forwarding else _same_sis(ic)
+    earlier_pk = next(
+        (pk for pk, sha256, status in same_sis if sha256 == ic.sha256 and status not in NOT_AN_EARLIER_COPY), None
+    )
+    earlier = Interchange.objects.get(pk=earlier_pk) if earlier_pk is not None else None
     if forwarding:
-        earlier = None
         ic.status = InterchangeStatus.FORWARDED
         _forward(ic, partner)
     elif earlier:
@@ -297,7 +289,7 @@ def _record_fhsreg(ic: Interchange, parsed, partner: Partner, result: IngestResu
     if ic.status != InterchangeStatus.DUPLICATE:
         result.suspected_gap = sequence.check(ic, partner.link, parsed.sis, [m.sms for m in parsed.messages])
         if new_content:
-            _check_reused_sis(ic, partner)
+            _check_reused_sis(ic, partner, same_sis)
     # Every interchange is receipted, a re-sent one too (its RECEP was perhaps lost): the same answer.
     _queue_recep(ic, partner, codes_by_sms)
 
@@ -440,16 +432,26 @@ def _record_duplicate(fields: dict) -> Transaction:
     return tx
 
 
-def _check_reused_sis(ic: Interchange, partner: Partner) -> None:
-    """A SIS seen before on different content (new transactions under an old SIS) is worth a look."""
-    reused = (
+# An earlier interchange under the same SIS that is not a copy to answer as this one was answered
+# (not read yet, itself a duplicate, or held), and one that does not make a reuse of the SIS.
+NOT_AN_EARLIER_COPY = frozenset({InterchangeStatus.RECEIVED, InterchangeStatus.DUPLICATE, InterchangeStatus.HELD})
+NOT_A_REUSE = frozenset({InterchangeStatus.HELD, InterchangeStatus.INVALID, InterchangeStatus.RECEIVED})
+
+
+def _same_sis(ic: Interchange) -> list[tuple[int, str, str]]:
+    """Every other interchange the partner sent under this SIS, oldest first: one query answers both
+    "is this a copy of one already read?" and "was the SIS reused for other content?"."""
+    return list(
         Interchange.objects.filter(direction=Direction.INBOUND, sender=ic.sender, recipient=ic.recipient, sis=ic.sis)
         .exclude(pk=ic.pk)
-        .exclude(sha256=ic.sha256)
-        .exclude(status__in=[InterchangeStatus.HELD, InterchangeStatus.INVALID, InterchangeStatus.RECEIVED])
-        .values_list("pk", flat=True)
-        .first()
+        .order_by("pk")
+        .values_list("pk", "sha256", "status")
     )
+
+
+def _check_reused_sis(ic: Interchange, partner: Partner, same_sis: list[tuple[int, str, str]]) -> None:
+    """A SIS seen before on different content (new transactions under an old SIS) is worth a look."""
+    reused = next((pk for pk, sha256, status in same_sis if sha256 != ic.sha256 and status not in NOT_A_REUSE), None)
     if reused is None:
         return
     open_case(

@@ -6,6 +6,7 @@ together), then sends what is built but not yet sent. A crash between the two le
 interchange that the next run sends; MESH recipients de-duplicate on our local id and numbers.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -14,7 +15,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+
+from core.locks import advisory_lock
 
 from .. import mesh
 from ..gplinks import build_interchange, build_recep, from_json, parse_interchange
@@ -134,12 +139,17 @@ def build_pending(*, now: dt.datetime) -> list[int]:
     )
     built: list[int] = []
     by_link: dict[int, list[OutboxItem]] = defaultdict(list)
+    receps: dict[int, list[OutboxItem]] = defaultdict(list)
     for item in items:
         if item.kind == OutboxKind.TRANSACTION:
             by_link[item.link_id].append(item)
+        elif item.kind == OutboxKind.RECEP and item.link_id is not None:
+            receps[item.link_id].append(item)
         else:
             build = _build_recep if item.kind == OutboxKind.RECEP else _build_forward
             built.extend(_guarded([item], lambda item=item, build=build: build(item, now)))
+    for link_id, link_items in receps.items():
+        built.extend(_build_receps(link_id, link_items, now))
     for link_id, link_items in by_link.items():
         built.extend(_build_link(link_id, link_items, now))
     return built
@@ -226,10 +236,57 @@ def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -
     return ic.pk
 
 
+def _locked_link(link_id: int) -> Link:
+    return Link.objects.select_for_update(no_key=True, of=("self",)).select_related("practice", "ha").get(pk=link_id)
+
+
+def _build_receps(link_id: int, items: list[OutboxItem], now: dt.datetime) -> list[int]:
+    """A link's RECEPs, each its own interchange, numbered and written together (the link locked
+    once, one insert, one update); if that fails, each on its own, so only a bad one is refused."""
+    try:
+        with transaction.atomic():
+            link = _locked_link(link_id)
+            rows = []
+            for item in items:
+                body = _recep_body(item, link, now)
+                rows.append(_outbound_row(body, **_recep_fields(item, link, now)))
+            created = _insert_outbound(rows)
+            link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
+            for item, ic in zip(items, created, strict=True):
+                item.status = OutboxStatus.BATCHED
+                item.interchange = ic
+            OutboxItem.objects.bulk_update(items, ["status", "interchange"])
+            return [ic.pk for ic in created]
+    except Exception:
+        pass
+    built = []
+    for item in items:
+        built.extend(_guarded([item], lambda item=item: _build_recep(item, now)))
+    return built
+
+
 def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
-    link = (
-        Link.objects.select_for_update(no_key=True, of=("self",)).select_related("practice", "ha").get(pk=item.link_id)
-    )
+    link = _locked_link(item.link_id)
+    ic = _outbound(_recep_body(item, link, now), **_recep_fields(item, link, now))
+    link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
+    _mark_batched(item, ic)
+    return ic.pk
+
+
+def _recep_fields(item: OutboxItem, link: Link, now: dt.datetime) -> dict:
+    return {
+        "workflow": mesh.WORKFLOW_RECEP,
+        "recipient_box": item.mesh_recipient,
+        "link": link,
+        "sender": link.ha.link_code,
+        "recipient": link.practice.link_code,
+        "sis": link.last_sis_sent,
+        "now": now,
+    }
+
+
+def _recep_body(item: OutboxItem, link: Link, now: dt.datetime) -> bytes:
+    """The RECEP answering the item's interchange, numbered with the link's next SIS and SMS."""
     # RECEPs share the pair's SIS/SMS counters with registration interchanges.
     link.last_sis_sent = _next(link.last_sis_sent)
     link.last_sms_sent = _next(link.last_sms_sent)
@@ -238,7 +295,7 @@ def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
     for message in received.messages:
         message.ha_cipher = message.ha_cipher or item.ha_cipher
     codes = item.payload.get("message_codes") or {}
-    body = build_recep(
+    return build_recep(
         received,
         sis=link.last_sis_sent,
         sms=link.last_sms_sent,
@@ -246,19 +303,6 @@ def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
         message_codes={int(sms): code for sms, code in codes.items()},
         interchange_code=item.payload.get("interchange_code") or "OK",
     )
-    ic = _outbound(
-        body,
-        workflow=mesh.WORKFLOW_RECEP,
-        recipient_box=item.mesh_recipient,
-        link=link,
-        sender=link.ha.link_code,
-        recipient=link.practice.link_code,
-        sis=link.last_sis_sent,
-        now=now,
-    )
-    link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
-    _mark_batched(item, ic)
-    return ic.pk
 
 
 def _build_forward(item: OutboxItem, now: dt.datetime) -> int:
@@ -284,8 +328,23 @@ def _mark_batched(item: OutboxItem, ic: Interchange) -> None:
     item.save(update_fields=["status", "interchange"])
 
 
-def _outbound(body: bytes, *, workflow, recipient_box, link, sender, recipient, sis, now) -> Interchange:
-    ic = Interchange.objects.create(
+def _outbound(body: bytes, **fields) -> Interchange:
+    return _insert_outbound([_outbound_row(body, **fields)])[0]
+
+
+def _insert_outbound(rows: list[Interchange]) -> list[Interchange]:
+    """Insert built interchanges; each one's MESH local id is its own id ("pcrm-<id>")."""
+    created = Interchange.objects.bulk_create(rows)
+    Interchange.objects.filter(pk__in=[ic.pk for ic in created]).update(
+        local_id=Concat(Value("pcrm-"), Cast("id", output_field=CharField()))
+    )
+    for ic in created:
+        ic.local_id = f"pcrm-{ic.pk}"
+    return created
+
+
+def _outbound_row(body: bytes, *, workflow, recipient_box, link, sender, recipient, sis, now) -> Interchange:
+    return Interchange(
         direction=Direction.OUTBOUND,
         workflow=workflow,
         raw=body,
@@ -298,38 +357,54 @@ def _outbound(body: bytes, *, workflow, recipient_box, link, sender, recipient, 
         status=InterchangeStatus.BUILT,
         link=link,
     )
-    ic.local_id = f"pcrm-{ic.pk}"
-    ic.save(update_fields=["local_id"])
-    return ic
+
+
+SEND_CHUNK = 100
+SEND_PASSES = 3
 
 
 def send_built() -> list[int]:
-    """Send every built-but-unsent interchange, oldest first; each send is recorded on its own."""
-    pending = list(
-        Interchange.objects.filter(direction=Direction.OUTBOUND, status=InterchangeStatus.BUILT)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    sent = []
-    if not pending:
-        return sent
-    with mesh.mesh_client() as client:
-        for pk in pending:
-            with transaction.atomic():
-                ic = (
-                    Interchange.objects.select_for_update(skip_locked=True)
-                    .filter(pk=pk, status=InterchangeStatus.BUILT)
-                    .first()
+    """Send every built-but-unsent interchange, oldest first; each send is recorded on its own.
+
+    One sender at a time across every process (a PostgreSQL advisory lock), so an interchange is never
+    sent twice by two relays at once, without a row lock and a transaction per send. A relay that finds
+    the lock taken leaves the work to the holder, which looks again before it lets go; one that finds
+    work built after the holder's last look tries again.
+    """
+    sent: list[int] = []
+    for _ in range(SEND_PASSES):
+        with advisory_lock("mesh-send:outbound") as got:
+            if not got:
+                break
+            sent += _send_pending()
+        if not _built().exists():
+            break
+    return sent
+
+
+def _built():
+    return Interchange.objects.filter(direction=Direction.OUTBOUND, status=InterchangeStatus.BUILT)
+
+
+def _send_pending() -> list[int]:
+    sent: list[int] = []
+    client = None
+    with contextlib.ExitStack() as stack:
+        while rows := list(
+            _built().order_by("id").values_list("id", "mesh_recipient", "raw", "workflow", "local_id")[:SEND_CHUNK]
+        ):
+            if client is None:
+                client = stack.enter_context(mesh.mesh_client())
+            for pk, recipient, raw, workflow, local_id in rows:
+                message_id = mesh.send(
+                    client, recipient=recipient, body=bytes(raw), workflow=workflow, local_id=local_id
                 )
-                if ic is None:
-                    continue
-                # Holding the row lock across the POST keeps a second relay from sending it twice.
-                ic.mesh_message_id = mesh.send(
-                    client, recipient=ic.mesh_recipient, body=bytes(ic.raw), workflow=ic.workflow, local_id=ic.local_id
+                # Recorded at once (autocommit): a crash after this line never sends it again.
+                Interchange.objects.filter(pk=pk, status=InterchangeStatus.BUILT).update(
+                    mesh_message_id=message_id,
+                    mesh_sender=settings.MESH_MAILBOX,
+                    status=InterchangeStatus.SENT,
+                    sent_at=timezone.now(),
                 )
-                ic.mesh_sender = settings.MESH_MAILBOX
-                ic.status = InterchangeStatus.SENT
-                ic.sent_at = timezone.now()
-                ic.save(update_fields=["mesh_message_id", "mesh_sender", "status", "sent_at"])
-                sent.append(ic.pk)
+                sent.append(pk)
     return sent

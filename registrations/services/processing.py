@@ -63,7 +63,7 @@ def process_transaction(
         # refer to it (a key-share lock) from being written while it is decided.
         tx = (
             Transaction.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("message__interchange")
+            .select_related("message__interchange__link")
             .get(pk=tx_id)
         )
         if tx.status not in RUNNABLE:
