@@ -97,7 +97,7 @@ def test_closing_from_the_confirmation_page(client, world, admin):
     assertRedirects(response, report_url(due), fetch_redirect_response=False)
     quarter = QuarterClose.objects.get(quarter_end=due)
     assert (quarter.closed_by, quarter.f8_count, quarter.status) == ("ada.admin", 4, QuarterStatus.GENERATING)
-    assert quarter.task_id
+    assert str(uuid.UUID(quarter.task_id)) == quarter.task_id  # the snapshot task it started
     assert OutboxItem.objects.filter(tx_type="F8").count() == 4
     # A second press (or a second person) finds the quarter closed and changes nothing.
     again = client.post(CLOSE, {"quarter_end": due.isoformat()}, follow=True)

@@ -75,9 +75,23 @@ def test_two_records_for_the_same_person_are_multiple(neighbourhood):
 
 
 def test_a_lone_plausible_but_unconfident_candidate_is_multiple_not_a_match(neighbourhood):
+    # Every identifying item agrees (the surname only fuzzily) and the postcode does not: 0.84, just short.
+    query = TraceQuery(
+        surname="Patil", forenames=("Arjun",), gender="1", birth_date=dt.date(1975, 1, 1), postcode="ZZ9 9ZZ"
+    )
+    result = trace(query)
+    assert (result.outcome, [c.nhs_number for c in result.candidates]) == (
+        MULTIPLE,
+        [neighbourhood["neighbour"].nhs_number],
+    )
+    assert result.reason == "one plausible candidate, below the confidence threshold (0.84 < 0.85)"
+
+
+def test_a_forename_that_fits_nobody_leaves_the_twins_to_a_person(neighbourhood):
     result = trace(TraceQuery(surname="Thompson", forenames=("Judith",), gender="2", birth_date=BORN))
     assert result.outcome == MULTIPLE
-    assert "below the confidence threshold" in result.reason or "plausible candidates" in result.reason
+    assert {c.nhs_number for c in result.candidates} == {neighbourhood[k].nhs_number for k in ("jane", "jill")}
+    assert result.reason == "best candidate (0.72) does not agree on forename; 2 plausible candidates"
 
 
 def test_nobody_plausible_is_none(neighbourhood):
