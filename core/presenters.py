@@ -74,7 +74,13 @@ class NavItem:
 
 
 # Pages of the exceptions app that have their own header link; every other page there is the work queue's.
-_OWN_LINK = {"dashboard": "exceptions:dashboard", "audit": "exceptions:audit"}
+# Work per person is part of the team overview.
+_OWN_LINK = {
+    "dashboard": "exceptions:dashboard",
+    "audit": "exceptions:audit",
+    "team": "exceptions:team",
+    "workload": "exceptions:team",
+}
 
 
 def primary_navigation(user, namespace: str | None, url_name: str | None = None) -> list[NavItem]:
@@ -85,6 +91,8 @@ def primary_navigation(user, namespace: str | None, url_name: str | None = None)
     if namespace == "exceptions":
         here = _OWN_LINK.get(url_name or "", "exceptions")
     items: list[tuple[str, str, str]] = []
+    if user.has_perm(Perm.ASSIGN_CASE):  # #16 items 1, 8: a team leader's home
+        items.append(("Team overview", reverse("exceptions:team"), "exceptions:team"))
     if user.has_perm(Perm.VIEW_QUEUE):
         items.append(("Work queue", reverse("exceptions:case-list"), "exceptions"))
         items.append(("Dashboard", reverse("exceptions:dashboard"), "exceptions:dashboard"))
@@ -103,14 +111,25 @@ def primary_navigation(user, namespace: str | None, url_name: str | None = None)
     return [NavItem(text, href, current=(area == here)) for text, href, area in items]
 
 
+def account_links(user, view_name: str | None = None) -> list[NavItem]:
+    """The header's account area links: a person who works the queue has their own settings (#16 item 9)."""
+    if not user.is_authenticated or not user.has_perm(Perm.VIEW_QUEUE):
+        return []
+    return [NavItem("Your settings", reverse("exceptions:settings"), current=view_name == "exceptions:settings")]
+
+
 def landing(user) -> "NavItem | None":
     """Where a role lands after signing in (and where error pages send it back to): its first area of work.
 
-    The back office (agents, team leaders, administrators) works the queue; PCSE viewers read capitation;
-    a staff account with neither manages reference data. None: the role opens no area of PCRM.
+    Team leaders land on their team's overview; the rest of the back office (agents, and administrators,
+    who can do what a leader does but whose day is reference data and the queue) works the queue; PCSE
+    viewers read capitation; a staff account with neither manages reference data. None: the role opens
+    no area of PCRM.
     """
     if not user.is_authenticated:
         return None
+    if user.has_perm(Perm.ASSIGN_CASE) and not user.is_staff:
+        return NavItem("Go to your team overview", reverse("exceptions:team"))
     if user.has_perm(Perm.VIEW_QUEUE):
         return NavItem("Go to the work queue", reverse("exceptions:case-list"))
     if user.has_perm(Perm.VIEW_CAPITATION):

@@ -266,3 +266,29 @@ class SaveFilterForm(NHSForm):
             "max_length": "Name these filters in 60 characters or fewer",
         },
     )
+
+
+class WorkPreferencesForm(NHSForm):
+    """A person's "Your settings" page (#16 item 9): what happens after resolving, and the queue's first view."""
+
+    NEXT, STAY = "next", "stay"
+    next_case = forms.ChoiceField(
+        label="After you resolve a case",
+        choices=((NEXT, "Open my next case straight away"), (STAY, "Stay on the case I resolved")),
+        widget=forms.RadioSelect,
+        help_text="The next case is the most urgent unassigned one within the queue view you last used.",
+        error_messages={"required": "Choose what happens after you resolve a case"},
+    )
+    default_view = forms.ChoiceField(
+        label="Which view the work queue opens on",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose which view the work queue opens on"},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_view"].choices = [(v, cases.VIEW_LABELS[v]) for v in cases.views_for(user)]
+
+    @property
+    def next_after_resolving(self) -> bool:
+        return self.cleaned_data["next_case"] == self.NEXT

@@ -201,6 +201,8 @@ class WorkPreference(models.Model):
     )
     # After resolving a case, open the next one (within the queue's filters) instead of the resolved case.
     next_case_after_resolving = models.BooleanField(default=False)
+    # The queue view the Work queue link opens (exceptions.selectors.cases.VIEWS); blank: the queue's default.
+    default_queue_view = models.CharField(max_length=12, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

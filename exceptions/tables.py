@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tables2.utils import OrderByTuple
 
-from core.presenters import Tag, nhs_number
+from core.presenters import Tag
 from exceptions import presenters, sla
 from exceptions.models import OPEN_STATUSES, ExceptionCase
 
@@ -53,7 +53,7 @@ class QueueRow:
 
     pk: int
     url: str
-    nhs_number: str
+    nhs_number: str  # as stored: the template's {% patient_link %} formats it and links the patient page
     name: str
     kind: Tag
     practice: str
@@ -113,7 +113,7 @@ class CaseTable(KeysetTable):
         return QueueRow(
             pk=case.pk,
             url=f"{self._base_url}{case.pk}/",
-            nhs_number=nhs_number(case.nhs_number),
+            nhs_number=case.nhs_number or "",
             name=presenters.patient_name(
                 getattr(case, "patient_surname", None), getattr(case, "patient_forenames", None)
             ),

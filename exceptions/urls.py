@@ -1,11 +1,13 @@
 from django.urls import path
 
-from .views import audit, case, dashboard, queue
+from .views import audit, case, dashboard, queue, settings, team
 
 app_name = "exceptions"
 urlpatterns = [
     path("", queue.home, name="home"),
+    path("team/", team.team_home, name="team"),
     path("cases/", queue.case_list, name="case-list"),
+    path("settings/", settings.work_settings, name="settings"),
     path("cases/take-next/", queue.take_next, name="take-next"),
     path("cases/bulk/", queue.bulk, name="bulk"),
     path("cases/saved-filters/", queue.save_filter, name="save-filter"),

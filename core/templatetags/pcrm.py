@@ -56,6 +56,17 @@ def primary_navigation(context) -> list[presenters.NavItem]:
 
 
 @register.simple_tag(takes_context=True)
+def account_links(context) -> list[presenters.NavItem]:
+    """`{% account_links as links %}`: the header's links about the person themselves ("Your settings")."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    if user is None:
+        return []
+    match = getattr(request, "resolver_match", None)
+    return presenters.account_links(user, match.view_name if match else None)
+
+
+@register.simple_tag(takes_context=True)
 def landing(context) -> presenters.NavItem | None:
     """`{% landing as home %}`: the signed-in user's home page (error pages link back to it)."""
     request = context.get("request")

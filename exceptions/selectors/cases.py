@@ -20,7 +20,7 @@ DEFAULT_VIEW = UNASSIGNED
 LEADER_VIEWS = frozenset({ESCALATED})
 
 # An escalated case is one still in progress that nobody holds: passed up for a team leader to pick up.
-_ESCALATED = Q(status=CaseStatus.IN_PROGRESS, assigned_to__isnull=True)
+ESCALATED_CASES = Q(status=CaseStatus.IN_PROGRESS, assigned_to__isnull=True)
 
 
 def views_for(user) -> tuple[str, ...]:
@@ -40,7 +40,7 @@ def for_view(qs: QuerySet, view: str, user) -> QuerySet:
     if view == TEAM:
         return qs.assigned()
     if view == ESCALATED:
-        return qs.filter(_ESCALATED)
+        return qs.filter(ESCALATED_CASES)
     return qs
 
 
@@ -50,7 +50,7 @@ def view_counts(user) -> dict[str, int]:
         mine=Count("id", filter=Q(assigned_to=user)),
         unassigned=Count("id", filter=Q(assigned_to__isnull=True)),
         team=Count("id", filter=Q(assigned_to__isnull=False)),
-        escalated=Count("id", filter=_ESCALATED),
+        escalated=Count("id", filter=ESCALATED_CASES),
         all=Count("id"),
     )
     return {view: counts[view] for view in VIEWS}

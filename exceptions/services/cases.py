@@ -59,10 +59,26 @@ def _carry_on(case: ExceptionCase, request: CaseRequest) -> ExceptionCase:
     return case
 
 
+def _continues(current: Continuation | None, request: CaseRequest) -> bool:
+    """Whether processing's new case is the one being reprocessed, carried on: the same transaction, or
+    for a case about a whole interchange (no transaction), the first case that interchange raises again."""
+    if current is None:
+        return False
+    case = current.case
+    if request.transaction_id:
+        return request.transaction_id == case.transaction_id
+    return (
+        not current.carried_on
+        and case.transaction_id is None
+        and request.interchange_id is not None
+        and request.interchange_id == case.interchange_id
+    )
+
+
 @transaction.atomic
 def open_case(request: CaseRequest) -> ExceptionCase:
     current = _continuing.get()
-    if current is not None and request.transaction_id and request.transaction_id == current.case.transaction_id:
+    if _continues(current, request):
         current.carried_on = True
         return _carry_on(current.case, request)
     now = timezone.now()

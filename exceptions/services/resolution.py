@@ -689,28 +689,28 @@ def mark_returned_mail(
 
 @_resolution
 def reprocess(case: ExceptionCase, *, by, reason_code: str) -> _Done:
-    """Run processing again now that the cause is fixed. If the transaction still needs a person, this
+    """Run processing again now that the cause is fixed. If the transaction (or for a case about a whole
+    interchange, the interchange) still needs a person, this
     case carries on with the new result (kind, summary, evidence, rule trace) and keeps its assignee,
     notes and SLA clock: one case per transaction, never a closed one and a fresh one in the queue."""
     tx = case.transaction
-    if tx is None:
-        summary, detail = _reprocess_interchange(case)
-        return _Done(summary, detail=detail)
-    if tx.status not in (TxStatus.MANUAL, TxStatus.DEAD):
-        raise ActionNotAllowed(f"the transaction is already {tx.get_status_display().lower()}")
     kind_before = case.kind
+    # A transaction, or an interchange, that fails again carries on this case (exceptions.services.cases).
     with continuing(case) as continuation:
-        processing.reprocess(tx.pk)
-        result = processing.process_transaction(tx.pk)
-    tx.refresh_from_db()
-    still_open = continuation.carried_on
-    detail = {"transaction_status": result.status}
-    if still_open:
+        summary, detail = _reprocess_interchange(case) if tx is None else _reprocess_transaction(tx)
+    if continuation.carried_on:
         summary = f"Reprocessed: still needs a person: {case.summary}"
         detail["kind_before"] = kind_before
-    else:
-        summary = f"Reprocessed: {tx.get_status_display().lower()}; {tx.outcome}"
-    return _Done(summary, detail=detail, keep_open=still_open)
+    return _Done(summary, detail=detail, keep_open=continuation.carried_on)
+
+
+def _reprocess_transaction(tx: Tx) -> tuple[str, dict]:
+    if tx.status not in (TxStatus.MANUAL, TxStatus.DEAD):
+        raise ActionNotAllowed(f"the transaction is already {tx.get_status_display().lower()}")
+    processing.reprocess(tx.pk)
+    result = processing.process_transaction(tx.pk)
+    tx.refresh_from_db()
+    return f"Reprocessed: {tx.get_status_display().lower()}; {tx.outcome}", {"transaction_status": result.status}
 
 
 def _reprocess_interchange(case: ExceptionCase) -> tuple[str, dict]:

@@ -20,13 +20,12 @@ from django.views.decorators.vary import vary_on_headers
 from core.htmx import page_or_partial
 from core.presenters import landing
 from core.roles import Perm
-from exceptions import sla
 from exceptions.filters import CaseFilter
 from exceptions.forms import BulkActionForm, SaveFilterForm
 from exceptions.models import ExceptionCase
-from exceptions.selectors import cases
+from exceptions.selectors import cases, team
 from exceptions.selectors.pagination import Order, paginate
-from exceptions.services import audit, queue
+from exceptions.services import audit, preferences, queue
 from exceptions.tables import DEFAULT_SORT, SORTS, CaseTable
 
 PER_PAGE = 25
@@ -70,7 +69,7 @@ def _audit_search(user, filterset: CaseFilter, view: str) -> None:
 def _queue_context(request, params: QueryDict, bulk_form: BulkActionForm | None = None) -> dict:
     user = request.user
     views = cases.views_for(user)
-    view = params.get("view") if params.get("view") in views else cases.DEFAULT_VIEW
+    view = params.get("view") if params.get("view") in views else preferences.default_queue_view(user)
     counts = cases.view_counts(user)
     filterset = _filterset(request, params, view)
     valid = filterset.is_valid()
@@ -204,20 +203,15 @@ def delete_filter(request, pk: int):
 @permission_required(Perm.ASSIGN_CASE, raise_exception=True)
 def workload(request):
     """Team leaders: open cases per person (held, overdue, due soon), each linking to that person's queue."""
-    now, soon = sla.sla_cutoffs(timezone.now())
-    rows = [
-        {
-            "name": " ".join(filter(None, (row["first_name"], row["last_name"]))) or row["username"],
-            "href": f"{reverse('exceptions:case-list')}?view=team&assignee={row['pk']}",
-            **{key: row[key] for key in ("held", "overdue", "due_soon")},
-        }
-        for row in cases.workload(now, soon)
-    ]
     counts = cases.view_counts(request.user)
     return render(
         request,
         "exceptions/workload.html",
-        {"rows": rows, "escalated": counts[cases.ESCALATED], "unassigned": counts[cases.UNASSIGNED]},
+        {
+            "people": team.people(timezone.now()),
+            "escalated": counts[cases.ESCALATED],
+            "unassigned": counts[cases.UNASSIGNED],
+        },
     )
 
 

@@ -23,6 +23,7 @@ def no_serious_accessibility_violations(page: Page) -> None:
 
 
 ALL_AREAS = [
+    "Team overview",
     "Work queue",
     "Dashboard",
     "Find a patient",
@@ -73,7 +74,7 @@ ROLES = [
         "Terry Leader",
         "Team leader, National Back Office",
         "Team leader, National Back Office, NHS England (National Back Office)",
-        ["Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Migration"],
+        ["Team overview", "Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Migration"],
         "/registrations/capitation/",
     ),
     (

@@ -85,6 +85,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "cases/saved-filters/": ("sign-in 405 405 405 405 405", "sign-in 403 302 302 403 302"),
     "cases/saved-filters/<int:pk>/delete/": ("sign-in 405 405 405 405 405", "sign-in 403 302 302 403 302"),
     "cases/workload/": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
+    "team/": ("sign-in 403 403 200 403 200", "sign-in 405 405 405 405 405"),
+    # Your settings (#16 item 9): anyone who works the queue, their own preferences only.
+    "settings/": ("sign-in 403 200 200 403 200", "sign-in 403 400 400 403 400"),
     # "Stay signed in" from the idle-timeout warning (#16 item 6): any signed-in person, POST only.
     "session/keep-alive/": ("sign-in 405 405 405 405 405", "sign-in 204 204 204 204 204"),
     # The timeout script keeps typed work once a session ended (#16 item 6, ADR 0020): no sign-in needed

@@ -154,7 +154,11 @@ def open_browser(browser, live_server):
 
     contexts = []
 
-    def _open(username: str):
+    def _open(username: str, start: str = "/cases/"):
+        from django.contrib.auth import get_user_model
+
+        from core.presenters import landing
+
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(context)
         page = context.new_page()
@@ -164,7 +168,14 @@ def open_browser(browser, live_server):
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
+        # Each role lands on its own home (core.presenters.landing: a team leader on the team overview) ...
+        home = landing(get_user_model().objects.get(username=username)).href
+        expect(page).to_have_url(f"{live_server.url}{home}")
+        # ... and the walk starts where the test asks: the work queue unless it says otherwise.
+        if start != home:
+            page.goto(f"{live_server.url}{start}")
+        if start == "/cases/":
+            expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
         page.wait_for_load_state()  # the deferred scripts (htmx, keyboard shortcuts) have run
         return page
 

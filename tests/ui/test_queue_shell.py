@@ -144,9 +144,9 @@ def test_work_per_person_counts_what_each_holds(client, leader, now):
     ExceptionCaseFactory(status="IN_PROGRESS", assigned_to=None)
     response = client.get(reverse("exceptions:workload"))
     assert response.status_code == 200
-    row = next(r for r in response.context["rows"] if r["name"] == "Asha Patel")
-    assert (row["held"], row["overdue"], row["due_soon"]) == (2, 1, 0)
-    assert row["href"] == f"{CASES}?view=team&assignee={asha.pk}"
+    row = next(p for p in response.context["people"] if p.name == "Asha Patel")
+    assert (row.held, row.overdue, row.due_soon) == (2, 1, 0)
+    assertContains(response, f'href="{CASES}?view=team&amp;assignee={asha.pk}">Asha Patel</a>')
     assert response.context["escalated"] == 1
 
     client.force_login(UserFactory(roles=["NBO agent"]))

@@ -55,12 +55,10 @@ def test_a_row_shows_what_an_agent_needs_to_pick_a_case(client, agent, now):
     assertInHTML('<h1 class="nhsuk-heading-l">Work queue</h1>', response.text)
     assert rows(response) == ids(case)
     assertContains(response, f'data-case-url="/cases/{case.pk}/"')
-    assertInHTML(
-        f'<a class="nhsuk-link pcrm-case-link" href="/cases/{case.pk}/">943 476 5919'
-        f'<span class="nhsuk-u-visually-hidden"> (case {case.pk})</span></a>',
-        response.text,
-    )
-    assertNotContains(response, "9434765919")
+    # The row's way in to the case is its name ("Case N" without one); the NHS number opens the patient (#16 item 2).
+    assertInHTML(f'<a class="nhsuk-link pcrm-case-link" href="/cases/{case.pk}/">Case {case.pk}</a>', response.text)
+    assertInHTML('<a class="nhsuk-link pcrm-nowrap" href="/pds/patients/9434765919/">943 476 5919</a>', response.text)
+    assertNotContains(response, ">9434765919<")
     assertInHTML('<strong class="nhsuk-tag nhsuk-tag--blue">No trace</strong>', response.text)
     assertInHTML('<strong class="nhsuk-tag nhsuk-tag--red">Overdue</strong>', response.text)
     assertContains(response, "B82005")

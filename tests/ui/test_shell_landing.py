@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 LOGIN = reverse("login")
 QUEUE = reverse("exceptions:case-list")
 CAPITATION = reverse("registrations:capitation:quarter-list")
+TEAM = reverse("exceptions:team")
 
 
 def sign_in(client, username, next_url=""):
@@ -30,12 +31,26 @@ def sign_in(client, username, next_url=""):
     ("role", "lands_on", "menu"),
     [
         ("NBO agent", QUEUE, ["Work queue", "Dashboard", "Find a patient", "Interchanges"]),
-        ("Team leader", QUEUE, ["Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Migration"]),
+        (
+            "Team leader",
+            TEAM,
+            ["Team overview", "Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Migration"],
+        ),
         ("PCSE viewer", CAPITATION, ["Capitation"]),
         (
             "Administrator",
             QUEUE,
-            ["Work queue", "Dashboard", "Find a patient", "Interchanges", "Audit", "Capitation", "Migration", "Admin"],
+            [
+                "Team overview",
+                "Work queue",
+                "Dashboard",
+                "Find a patient",
+                "Interchanges",
+                "Audit",
+                "Capitation",
+                "Migration",
+                "Admin",
+            ],
         ),
     ],
 )

@@ -78,6 +78,7 @@ def test_navigation_follows_permissions_and_marks_the_current_area():
     leader = UserFactory(roles=["Team leader"])
     items = shared.primary_navigation(leader, "exceptions", "audit")
     assert [(i.text, i.current) for i in items] == [
+        ("Team overview", False),
         ("Work queue", False),
         ("Dashboard", False),
         ("Find a patient", False),
@@ -85,9 +86,14 @@ def test_navigation_follows_permissions_and_marks_the_current_area():
         ("Audit", True),
         ("Migration", False),
     ]
+    # Work per person belongs to the team overview.
+    assert [i.text for i in shared.primary_navigation(leader, "exceptions", "workload") if i.current] == [
+        "Team overview"
+    ]
 
     admin = UserFactory(roles=["Administrator"], is_staff=True)
     assert [i.text for i in shared.primary_navigation(admin, None)] == [
+        "Team overview",
         "Work queue",
         "Dashboard",
         "Find a patient",
