@@ -6,6 +6,11 @@ through the state machine in docs/architecture.md one database transaction at a 
 
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
+
+from . import gplinks
+from .gplinks.jsonio import transaction_from_json, transaction_to_json
+from .gplinks.model import ITEM_FIELDS
 
 
 class Nation(models.TextChoices):
@@ -246,6 +251,16 @@ class Transaction(models.Model):
     def __str__(self) -> str:
         return f"{self.type} TN {self.tn} from {self.sender}"
 
+    @cached_property
+    def parsed(self) -> gplinks.Transaction:
+        """The codec's typed transaction, built once (per loaded row) from what is stored in `data`.
+
+        Rules and services read items from this, never from the JSON: an item not sent is ABSENT, an
+        erased one None, dates are dates (ADR 0018). `data` is written once, when the interchange is
+        read, and never changed, so this copy cannot go stale.
+        """
+        return transaction_from_json(self.data)
+
 
 class OutboxKind(models.TextChoices):
     TRANSACTION = "TX", "GP Links transaction"
@@ -292,6 +307,30 @@ class OutboxItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.tx_type} ({self.status})"
+
+    # The F-transaction a TRANSACTION item sends, typed (ADR 0018). Producers hand over a codec
+    # Transaction and the relay reads one back: `payload` (JSON, so it can be queried and shown) is
+    # written and read here and nowhere else. RECEP and FORWARD items carry no transaction.
+
+    @property
+    def outbound(self) -> gplinks.Transaction:
+        """A fresh copy each time, numbered with the TN it goes out with (0 until the relay gives it one)."""
+        return transaction_from_json({**self.payload, "type": self.tx_type, "tn": self.tn or self.quoted_tn or 0})
+
+    @outbound.setter
+    def outbound(self, tx: gplinks.Transaction) -> None:
+        self.tx_type = tx.type
+        self.payload = outbound_payload(tx)
+
+
+def outbound_payload(tx: gplinks.Transaction) -> dict:
+    """The items an outbound transaction carries (none that it does not send), in the codec's JSON form;
+    an F8's quarter end too, which the relay puts in its message header."""
+    as_json = transaction_to_json(tx)
+    payload = {name: as_json[name] for name in ITEM_FIELDS if getattr(tx, name) is not gplinks.ABSENT}
+    if tx.quarter_end is not gplinks.ABSENT:
+        payload["quarter_end"] = tx.quarter_end.isoformat()
+    return payload
 
 
 class Registration(models.Model):

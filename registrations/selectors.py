@@ -48,7 +48,7 @@ def _memoised(key: tuple, load):
 
 def gp_for(tx: Transaction) -> GP | None:
     """The GP a transaction names (national code, local code), with its practice and HA."""
-    national, _, local = (tx.data.get("gp_code") or "").partition(",")
+    national, _, local = (tx.parsed.gp_code or "").partition(",")
     return _memoised(
         ("gp", national, local),
         lambda: GP.objects.select_related("practice__ha").filter(national_code=national, local_code=local).first(),
@@ -61,8 +61,8 @@ def health_authority(cipher: str) -> HealthAuthority | None:
 
 
 def accepted_on(tx: Transaction) -> dt.date:
-    value = tx.data.get("acceptance_date")
-    return dt.date.fromisoformat(value) if value else timezone.localdate()
+    value = tx.parsed.acceptance_date
+    return value if isinstance(value, dt.date) else timezone.localdate()
 
 
 def served_by_pcrm(practice: Practice) -> bool:

@@ -36,6 +36,7 @@ from exceptions.services.cases import continuing, open_case, record_event
 from pds.errors import InvalidChange, PatientNotFound, PdsError
 from pds.gateway import PatientRecord, get_gateway
 from registrations.gplinks.codes import DEDUCTION_REASONS
+from registrations.gplinks.model import ADDRESS_PARTS
 from registrations.models import FP69Flag, Interchange, InterchangeStatus, Link, OutboxItem, OutboxKind, TxStatus
 from registrations.models import Transaction as Tx
 from registrations.ports import CaseKind, CaseRequest
@@ -242,12 +243,12 @@ def apply_with_patient(case: ExceptionCase, *, by, reason_code: str, nhs_number:
             trace=trace,
             by=by.get_username(),
             user=by,
-            supplied_number=patient.nhs_number != tx.data.get("nhs_number"),
+            supplied_number=patient.nhs_number != tx.parsed.nhs_number,
         )
     elif tx.type == "G2":
         applied = _apply_amendment(tx, patient, by, trace)
     else:  # G5
-        applied = _deduct_as_requested(tx, patient, by, trace, reason=tx.data.get("deduction_reason"))
+        applied = _deduct_as_requested(tx, patient, by, trace, reason=tx.parsed.deduction_reason or None)
     return _Done(
         applied.summary,
         detail={"nhs_number": patient.nhs_number},
@@ -262,22 +263,22 @@ def apply_with_patient(case: ExceptionCase, *, by, reason_code: str, nhs_number:
 def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     """Create a PDS record with a newly allocated NHS number from the acceptance, then apply it."""
     tx = case.transaction
-    data = tx.data
+    sent = tx.parsed
     gp = gp_for(tx)
     if gp is None:
         raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
-    if not data.get("birth_date"):
+    if not isinstance(sent.birth_date, dt.date):
         raise InvalidInput("the acceptance has no date of birth: a new record needs one")
-    forenames = [f for f in (data.get("forenames") or []) if f]
-    address = {k: v or "" for k, v in (data.get("address") or {}).items()}
+    forenames = [f for f in (sent.forenames or []) if f]
+    address = {part: getattr(sent.address, part) or "" for part in ADDRESS_PARTS} if sent.address else {}
     try:
         patient = get_gateway().create_patient(
-            family=data.get("surname") or "",
+            family=sent.surname or "",
             given=forenames,
-            gender=data.get("sex") or "0",
-            birth_date=dt.date.fromisoformat(data["birth_date"]),
-            prefix=data.get("title") or "",
-            place_of_birth=data.get("place_of_birth") or "",
+            gender=sent.sex or "0",
+            birth_date=sent.birth_date,
+            prefix=sent.title or "",
+            place_of_birth=sent.place_of_birth or "",
             address=address or None,
             by=by.get_username(),
             reason=f"case {case.pk}: new NHS number for transaction {tx.pk}",
@@ -356,7 +357,8 @@ def _deduct_as_requested(
     gp = gp_for(tx)
     if gp is None:
         raise InvalidInput("the GP code is not in reference data: fix it, then reprocess")
-    on = on or (dt.date.fromisoformat(tx.data["deduction_date"]) if tx.data.get("deduction_date") else None)
+    asked = tx.parsed.deduction_date
+    on = on or (asked if isinstance(asked, dt.date) else None)
     on = on or timezone.localdate()
     if on > timezone.localdate():
         # A deduction is never sent ahead of its date: it waits, visible, until then (#12).
@@ -446,7 +448,7 @@ def approve_deduction(
         patient,
         by,
         trace,
-        reason=deduction_reason or tx.data.get("deduction_reason"),
+        reason=deduction_reason or tx.parsed.deduction_reason or None,
         on=effective,
         case_id=case.pk,
     )
@@ -520,8 +522,8 @@ def _apply_changes(patient: PatientRecord, changes: list[dict], *, by, reason: s
 
 def _apply_amendment(tx, patient, by, trace: Trace) -> Applied:
     done = []
-    if tx.data.get("address"):
-        address = proposed_address(tx.data, patient)
+    if tx.parsed.address:
+        address = proposed_address(tx.parsed, patient)
         problem = address_problem(address)
         if problem:
             raise InvalidInput(f"the address cannot go to PDS: {problem}")
@@ -529,7 +531,7 @@ def _apply_amendment(tx, patient, by, trace: Trace) -> Applied:
             patient, address, reason=f"transaction {tx.pk}", trace=trace, by=by.get_username(), user=by
         )
         done.append("address")
-    changes = requested_changes(tx.data, patient)
+    changes = requested_changes(tx.parsed, patient)
     if changes:
         _apply_changes(patient, changes, by=by, reason=f"transaction {tx.pk}")
         done.extend(c["label"] for c in changes)
@@ -542,7 +544,7 @@ def accept_change(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     """Apply the practice's requested name, birth-date or sex change to PDS."""
     tx = case.transaction
     patient = _patient(case.nhs_number or tx.nhs_number)
-    changes = requested_changes(tx.data, patient)
+    changes = requested_changes(tx.parsed, patient)
     if not changes:
         raise InvalidInput("PDS already holds what the practice asked for")
     patient = _apply_changes(patient, changes, by=by, reason=f"case {case.pk}: transaction {tx.pk}")
@@ -587,7 +589,7 @@ def apply_corrected_address(case: ExceptionCase, *, by, reason_code: str, addres
         trace=trace,
         nhs_number=patient.nhs_number,
     )
-    changes = requested_changes(tx.data, patient)
+    changes = requested_changes(tx.parsed, patient)
     if changes:
         items = ", ".join(c["label"] for c in changes)
         done.summary += "; the requested name/birth/sex changes are a new case"
@@ -623,7 +625,7 @@ def remove_fp69_flag(case: ExceptionCase, *, by, reason_code: str, address: dict
     patient = _patient(case.nhs_number or tx.nhs_number)
     trace = Trace()
     # Without a transaction the case is an FP69 expiry PCRM stopped for review (#12): no address sent.
-    new = address or (proposed_address(tx.data, patient) if tx is not None and tx.data.get("address") else None)
+    new = address or (proposed_address(tx.parsed, patient) if tx is not None and tx.parsed.address else None)
     if new:
         values = {
             p: (new.get(p) or "").upper() for p in ("house", "road", "locality", "post_town", "county", "postcode")

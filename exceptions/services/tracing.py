@@ -15,6 +15,8 @@ from exceptions.models import OPEN_STATUSES, ExceptionCase
 from exceptions.selectors.casework import TRACED, transaction_data
 from exceptions.services import audit
 from exceptions.services.cases import record_event
+from registrations.gplinks import CodecError, Transaction
+from registrations.gplinks.jsonio import transaction_from_json
 from registrations.rules.identify import run_trace, trace_evidence
 
 OUTCOME_WORDS = {"MATCH": "one confident match", "MULTIPLE": "several possible matches", "NONE": "no match"}
@@ -30,6 +32,14 @@ class Traced:
     found: int
 
 
+def _sent(case: ExceptionCase) -> Transaction:
+    """The message as the case keeps it, typed like processing reads it (nothing to trace on if unreadable)."""
+    try:
+        return transaction_from_json({"tn": 0, "type": "", **transaction_data(case)})
+    except CodecError:
+        return Transaction(tn=0, type="")
+
+
 @transaction.atomic
 def trace_from_case(case: ExceptionCase, *, by) -> Traced:
     if by is None or not by.has_perm(Perm.VIEW_PATIENT_RECORD) or not by.has_perm(Perm.VIEW_QUEUE):
@@ -37,7 +47,7 @@ def trace_from_case(case: ExceptionCase, *, by) -> Traced:
     case = ExceptionCase.objects.select_for_update(of=("self",)).select_related("transaction").get(pk=case.pk)
     if case.status not in OPEN_STATUSES:
         raise TraceRefused(f"Case {case.pk} is {case.get_status_display().lower()}: there is nothing to trace for")
-    result = run_trace(transaction_data(case))
+    result = run_trace(_sent(case))
     if result is None:
         raise TraceRefused("The message has too little to trace on: a name, and a birth date or postcode")
     found = trace_evidence(result)["candidates"]

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import QuarterClose
+from ..services.outbound import outbound
 from ..services.outbox import queue_transaction
 from . import quarters
 from .selectors import f8_links
@@ -82,7 +83,7 @@ def close_quarter(
     count = 0
     for link in links:
         # F8 carries no patient and no GP: only the quarter end, which the relay puts in DTM+206.
-        queue_transaction(link=link, tx_type="F8", payload={"quarter_end": quarter_end.isoformat()})
+        queue_transaction(link=link, send=outbound("F8", quarter_end=quarter_end))
         count += 1
     quarter.f8_count = count
     quarter.save(update_fields=["f8_count"])

@@ -6,12 +6,15 @@ Amendment semantics (protocol 4.2): an item not sent is unchanged, a value is th
 is not sent is unchanged.
 """
 
+import datetime as dt
 import re
 
+from .. import gplinks
+from ..gplinks import ABSENT
 from ..models import FP69Flag, FP69Status, Transaction
 from ..ports import CaseKind
 from .base import ChangeAddress, KeepRegistrationDetails, Outcome, Trace
-from .common import subject_of
+from .common import Subject, subject_of
 from .evidence import record_of
 
 ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county", "postcode")
@@ -28,16 +31,36 @@ POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}")
 LINE_MAX = 35
 
 
-# Complexity exemption (C901): TODO(#11 landing 2): split into decide steps
-
-
-def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
+def process_amendment(tx: Transaction, trace: Trace) -> Outcome:
+    """Decide a G2. Each step below either decides (returns the Outcome that stands) or lets the next run."""
     subject = subject_of(tx, trace, "Amendment")
     if isinstance(subject, Outcome):
         return subject
-    data = tx.data
+    sent = tx.parsed
+    stop = _not_this_list(subject, trace)
+    if stop is not None:
+        return stop
     patient = subject.patient
-    ods = subject.practice.ods_code
+    requested = requested_changes(sent, patient)
+    new_address = proposed_address(sent, patient) if sent.address else None
+    stop = _fp69_reply(sent, subject, trace, requested, new_address)
+    if stop is not None:
+        return stop
+    if (requested or new_address) and patient.sensitive:
+        trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
+        return subject.manual(CaseKind.SENSITIVE, "Amendment for a sensitive record", requested_changes=requested)
+    effects = _address_effects(subject, trace, requested, new_address)
+    if isinstance(effects, Outcome):
+        return effects
+    effects += _registration_effects(sent, subject, trace)
+    if sent.free_text:
+        trace.add("GP notes", "kept", f'"{sent.free_text}" is kept with the transaction.')
+    return _settle(subject, trace, requested, new_address, effects)
+
+
+def _not_this_list(subject: Subject, trace: Trace) -> Outcome | None:
+    """The amendment is for a living patient PDS shows on the practice's list; else a case."""
+    patient, ods = subject.patient, subject.practice.ods_code
     if patient.death_date:
         trace.add("death", "deceased", f"PDS records death on {patient.death_date}: an amendment needs checking.")
         return subject.manual(CaseKind.DECEASED, "Amendment for a patient PDS records as deceased")
@@ -50,54 +73,65 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
         )
         return subject.manual(CaseKind.CONFLICTING_REGISTRATION, f"Amendment from {ods}, but PDS shows {where}")
     trace.add("current registration", "this practice", "PDS shows the patient on this practice's list.")
+    return None
 
-    requested = requested_changes(data, patient)
-    new_address = proposed_address(data, patient) if data.get("address") else None
 
-    flag = FP69Flag.objects.filter(nhs_number=patient.nhs_number, status=FP69Status.OPEN).first()
-    if flag is not None and flag.practice_id == subject.practice.pk:
-        trace.add(
-            "FP69 notice",
-            "open",
-            f"An FP69 notice to {ods} runs until {flag.expires_on}: this amendment is the practice's reply, "
-            "so a person decides whether to remove the flag (F10) or let it run.",
-        )
+def _fp69_reply(
+    sent: gplinks.Transaction, subject: Subject, trace: Trace, requested: list[dict], new_address: dict | None
+) -> Outcome | None:
+    """An amendment from a practice holding an open FP69 notice answers it: a person reviews it."""
+    flag = FP69Flag.objects.filter(nhs_number=subject.patient.nhs_number, status=FP69Status.OPEN).first()
+    if flag is None or flag.practice_id != subject.practice.pk:
+        return None
+    trace.add(
+        "FP69 notice",
+        "open",
+        f"An FP69 notice to {subject.practice.ods_code} runs until {flag.expires_on}: this amendment is the "
+        "practice's reply, so a person decides whether to remove the flag (F10) or let it run.",
+    )
+    return subject.manual(
+        CaseKind.FP69_RESPONSE,
+        "Reply to an FP69 notice",
+        fp69={"reason": flag.reason, "set_on": flag.set_on.isoformat(), "expires_on": flag.expires_on.isoformat()},
+        proposed_address=new_address,
+        requested_changes=requested,
+        gp_notes=sent.free_text or "",
+    )
+
+
+def _address_effects(
+    subject: Subject, trace: Trace, requested: list[dict], new_address: dict | None
+) -> tuple[ChangeAddress, ...] | Outcome:
+    """The address change to make (none when none was sent), or the case for an address PDS cannot take."""
+    if new_address is None:
+        return ()
+    problem = address_problem(new_address)
+    if problem:
+        trace.add("address", "invalid", f"The new address cannot go to PDS: {problem}.")
         return subject.manual(
-            CaseKind.FP69_RESPONSE,
-            "Reply to an FP69 notice",
-            fp69={"reason": flag.reason, "set_on": flag.set_on.isoformat(), "expires_on": flag.expires_on.isoformat()},
+            CaseKind.INVALID_ADDRESS,
+            f"Invalid address: {problem}",
             proposed_address=new_address,
             requested_changes=requested,
-            gp_notes=data.get("free_text") or "",
         )
+    # PDS may still refuse what passes these format rules: then the case below is opened instead.
+    refused = subject.manual(CaseKind.INVALID_ADDRESS, "PDS refused the address", proposed_address=new_address)
+    return (ChangeAddress(subject.patient, new_address, if_refused=refused),)
 
-    if (requested or new_address) and patient.sensitive:
-        trace.add("sensitive flag", "S", "Restricted records are never changed automatically.")
-        return subject.manual(CaseKind.SENSITIVE, "Amendment for a sensitive record", requested_changes=requested)
 
-    effects: tuple[ChangeAddress | KeepRegistrationDetails, ...] = ()
-    if new_address is not None:
-        problem = address_problem(new_address)
-        if problem:
-            trace.add("address", "invalid", f"The new address cannot go to PDS: {problem}.")
-            return subject.manual(
-                CaseKind.INVALID_ADDRESS,
-                f"Invalid address: {problem}",
-                proposed_address=new_address,
-                requested_changes=requested,
-            )
-        # PDS may still refuse what passes these format rules: then the case below is opened instead.
-        refused = subject.manual(CaseKind.INVALID_ADDRESS, "PDS refused the address", proposed_address=new_address)
-        effects = (ChangeAddress(patient, new_address, if_refused=refused),)
+def _registration_effects(sent: gplinks.Transaction, subject: Subject, trace: Trace) -> tuple:
+    """Items PDS does not hold (DM, RIC) are kept on the registration at the practice."""
+    carried = [label for item, label in NOT_IN_PDS.items() if getattr(sent, item) is not ABSENT]
+    if not carried:
+        return ()
+    for label in carried:
+        trace.add(label, "recorded", "Not held by PDS: kept on the registration record at this practice.")
+    return (KeepRegistrationDetails(subject.patient.nhs_number, subject.practice),)
 
-    if any(item in data for item in NOT_IN_PDS):
-        for item, label in NOT_IN_PDS.items():
-            if item in data:
-                trace.add(label, "recorded", "Not held by PDS: kept on the registration record at this practice.")
-        effects += (KeepRegistrationDetails(patient.nhs_number, subject.practice),)
-    if data.get("free_text"):
-        trace.add("GP notes", "kept", f'"{data["free_text"]}" is kept with the transaction.')
 
+def _settle(subject: Subject, trace: Trace, requested: list[dict], new_address: dict | None, effects) -> Outcome:
+    """What stands once nothing stopped the amendment: name/birth/sex requests go to a person, the rest is done."""
+    ods, number = subject.practice.ods_code, subject.patient.nhs_number
     if requested:
         items = ", ".join(r["label"] for r in requested)
         trace.add("demographic items", items, "PDS is the master: a person compares and accepts or refuses these.")
@@ -106,20 +140,21 @@ def process_amendment(tx: Transaction, trace: Trace) -> Outcome:  # noqa: C901
             summary += " (address already updated)"
         return subject.manual(CaseKind.DEMOGRAPHIC_CHANGE, summary, effects=effects, requested_changes=requested)
     if new_address is not None:
-        return Outcome.done("Address updated in PDS", practice_ods=ods, nhs_number=patient.nhs_number, effects=effects)
+        return Outcome.done("Address updated in PDS", practice_ods=ods, nhs_number=number, effects=effects)
     if effects:
         return Outcome.done(
             "Registration details recorded; nothing to change in PDS",
             practice_ods=ods,
-            nhs_number=patient.nhs_number,
+            nhs_number=number,
             effects=effects,
         )
     trace.add("amended items", "none PDS holds", "Nothing in this amendment changes PDS.")
-    return Outcome.done("Amendment recorded; nothing to change in PDS", practice_ods=ods, nhs_number=patient.nhs_number)
+    return Outcome.done("Amendment recorded; nothing to change in PDS", practice_ods=ods, nhs_number=number)
 
 
-def requested_changes(data: dict, patient) -> list[dict]:
-    """Side by side: each name/birth/sex item the GP sent, with what PDS holds now."""
+def requested_changes(sent: gplinks.Transaction, patient) -> list[dict]:
+    """Side by side: each name/birth/sex item the GP sent, with what PDS holds now (plain JSON: it is
+    kept on the case)."""
     patient = record_of(patient)
     name = patient.usual_name
     current = {
@@ -132,9 +167,11 @@ def requested_changes(data: dict, patient) -> list[dict]:
     }
     changes = []
     for item, label in DEMOGRAPHIC_ITEMS.items():
-        if item not in data:
+        value = getattr(sent, item)
+        if value is ABSENT:
             continue
-        value = data[item]
+        if isinstance(value, dt.date):
+            value = value.isoformat()
         if item == "forenames" and isinstance(value, list):
             # Unsent parts are "" (unchanged): merge them over what PDS holds.
             held = current["forenames"] + [""] * 3
@@ -146,17 +183,17 @@ def requested_changes(data: dict, patient) -> list[dict]:
     return changes
 
 
-def proposed_address(data: dict, patient) -> dict:
+def proposed_address(sent: gplinks.Transaction, patient) -> dict:
     """The address PDS would hold after the amendment: erased parts blank, an unsent postcode kept."""
-    sent = data["address"]
+    address_sent = sent.address
     held = record_of(patient).current_address
     address = {}
     for part in ADDRESS_PARTS:
-        value = sent.get(part, "")
+        value = getattr(address_sent, part)
         if part == "postcode" and value == "":
             value = held.postcode if held else ""
         address[part] = "" if value is None else value.upper()
-    if sent.get("postcode", "") is None:
+    if address_sent.postcode is None:
         address["postcode_erased"] = True
     return address
 

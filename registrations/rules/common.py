@@ -75,15 +75,15 @@ def practice_linked(practice, cipher: str) -> bool:
 
 def subject_of(tx: Transaction, trace: Trace, what: str) -> Subject | Outcome:
     """Validate, find the GP and the patient; an Outcome (a case) when any of it fails."""
-    data = tx.data
-    if data.get("errors"):
-        trace.add("validation", "failed", "; ".join(data["errors"]))
-        return Outcome.manual(CaseKind.INVALID_TRANSACTION, f"{what} breaks GP Links rules: {data['errors'][0]}")
+    sent = tx.parsed
+    if sent.errors:
+        trace.add("validation", "failed", "; ".join(sent.errors))
+        return Outcome.manual(CaseKind.INVALID_TRANSACTION, f"{what} breaks GP Links rules: {sent.errors[0]}")
     trace.add("validation", "passed", "Every mandatory item is present and well formed.")
     gp = gp_for(tx)
     if gp is None or not gp.active or not gp.practice.active:
-        trace.add("GP code", "unknown", f"GP code {data.get('gp_code')} is not an active GP in reference data.")
-        return Outcome.manual(CaseKind.UNKNOWN_GP, f"Unknown GP code {data.get('gp_code')}")
+        trace.add("GP code", "unknown", f"GP code {sent.gp_code} is not an active GP in reference data.")
+        return Outcome.manual(CaseKind.UNKNOWN_GP, f"Unknown GP code {sent.gp_code}")
     practice = gp.practice
     trace.add("GP code", "known", f"{gp.gp_code} is a GP at {practice.ods_code} {practice.name}.")
     evidence = {"practice": practice_summary(practice), "gp": {"gp_code": gp.gp_code, "name": gp.name}}
@@ -105,7 +105,7 @@ def subject_of(tx: Transaction, trace: Trace, what: str) -> Subject | Outcome:
             evidence=evidence,
         )
     trace.add("health authority", "matches", f"HA {cipher} serves {practice.ods_code} and runs on PCRM.")
-    found = identify.find_patient(data, trace, compare=False)
+    found = identify.find_patient(sent, trace, compare=False)
     evidence.update(found.evidence)
     if found.patient is None:
         return Outcome.manual(found.case_kind, found.summary, practice_ods=practice.ods_code, evidence=evidence)

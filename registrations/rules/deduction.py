@@ -18,9 +18,8 @@ def process_deduction_request(tx: Transaction, trace: Trace) -> Outcome:
     subject = subject_of(tx, trace, "Deduction request")
     if isinstance(subject, Outcome):
         return subject
-    data = tx.data
-    reason = data.get("deduction_reason", "")
-    on = dt.date.fromisoformat(data["deduction_date"])
+    reason = tx.parsed.deduction_reason or ""
+    on = tx.parsed.deduction_date
     patient = subject.patient
     trace.add("reason", reason, f"The GP asks to deduct for {REASONS.get(reason, 'reason ' + reason)}, from {on}.")
     if patient.sensitive:

@@ -16,7 +16,7 @@ from pds.errors import InvalidNhsNumber, PatientNotFound
 from pds.gateway import PatientRecord, get_gateway
 from pds.trace import MATCH, MULTIPLE, TraceQuery, TraceResult, letters
 
-from ..gplinks import is_legacy_nhs_number
+from ..gplinks import Transaction, is_legacy_nhs_number
 from ..ports import CaseKind
 from .base import Trace
 from .evidence import pds_snapshot, record_of
@@ -77,7 +77,7 @@ def forename_agrees(sent: list[str], patient: PatientRecord) -> bool:
     return False
 
 
-def demographic_mismatch(data: dict, patient) -> str:
+def demographic_mismatch(sent: Transaction, patient) -> str:
     """The identifying items on which the message and PDS disagree, in words ('' if none).
 
     Identity is certain only when surname, first forename, birth date and sex all agree (issue #12:
@@ -86,53 +86,53 @@ def demographic_mismatch(data: dict, patient) -> str:
     ("not known"): nothing then confirms it.
     """
     patient = record_of(patient)
-    forenames = [f for f in (data.get("forenames") or []) if f]
+    forenames = [f for f in (sent.forenames or []) if f]
     checks = {
-        "surname": surname_agrees(data["surname"], patient) if data.get("surname") else None,
+        "surname": surname_agrees(sent.surname, patient) if sent.surname else None,
         "forename": forename_agrees(forenames, patient) if forenames else None,
-        "birth date": _same_birth_date(data.get("birth_date"), patient),
-        "sex": data.get("sex") == patient.gender if {data.get("sex"), patient.gender} <= {"1", "2"} else None,
+        "birth date": _same_birth_date(sent.birth_date, patient),
+        "sex": sent.sex == patient.gender if {sent.sex, patient.gender} <= {"1", "2"} else None,
     }
     return ", ".join(
         item if agrees is False else f"{item} (not known)" for item, agrees in checks.items() if agrees is not True
     )
 
 
-def _same_birth_date(sent: str | None, patient: PatientRecord) -> bool | None:
+def _same_birth_date(sent, patient: PatientRecord) -> bool | None:
     if not (sent and patient.birth_date):
         return None
-    return dt.date.fromisoformat(sent) == patient.birth_date
+    return sent == patient.birth_date
 
 
 IDENTITY_NOTE = "Surname, first forename, birth date and sex agree with PDS."
 
 
-def find_patient(data: dict, trace: Trace, *, allocation_types=("2", "4"), compare: bool = True) -> Found:
+def find_patient(sent: Transaction, trace: Trace, *, allocation_types=("2", "4"), compare: bool = True) -> Found:
     """`compare` is False for amendments, whose name items are requested changes, not identifiers."""
-    number = data.get("nhs_number")
+    number = sent.nhs_number
     if number:
-        return _by_number(number, data, trace, compare=compare)
+        return _by_number(number, sent, trace, compare=compare)
     trace.add("NHS number", "absent", "The GP did not send an NHS number, so PCRM must find or allocate one.")
-    return _by_trace(data, trace, allocation_types=allocation_types)
+    return _by_trace(sent, trace, allocation_types=allocation_types)
 
 
-def _by_number(number: str, data: dict, trace: Trace, *, compare: bool = True) -> Found:
+def _by_number(number: str, sent: Transaction, trace: Trace, *, compare: bool = True) -> Found:
     if not (len(number) == 10 and number.isdigit()) and is_legacy_nhs_number(number):
         found = Found(case_kind=CaseKind.LEGACY_NHS_NUMBER, summary="Legacy-format NHS number")
-        found.evidence["candidates"] = trace_candidates(data, trace)
+        found.evidence["candidates"] = trace_candidates(sent, trace)
         trace.add("NHS number", "legacy", f"{number} is a pre-1996 number that PDS does not hold.")
         return found
     try:
         patient = get_gateway().get(number)
     except (PatientNotFound, InvalidNhsNumber):
         found = Found(case_kind=CaseKind.NO_TRACE, summary="NHS number not known to PDS")
-        found.evidence["candidates"] = trace_candidates(data, trace)
+        found.evidence["candidates"] = trace_candidates(sent, trace)
         trace.add("PDS lookup", "not found", f"PDS has no record with NHS number {number}.")
         return found
     if not patient.superseded_from:
         trace.add("PDS lookup", "found", "PDS holds a record with this NHS number.")
         return Found(patient)
-    mismatch = demographic_mismatch(data, patient) if compare else ""
+    mismatch = demographic_mismatch(sent, patient) if compare else ""
     if mismatch:
         trace.add(
             "PDS lookup",
@@ -147,7 +147,7 @@ def _by_number(number: str, data: dict, trace: Trace, *, compare: bool = True) -
                 "superseded_number": number,
                 "retained_number": patient.nhs_number,
                 "pds": pds_snapshot(patient),
-                "candidates": trace_candidates(data, Trace()),
+                "candidates": trace_candidates(sent, Trace()),
             },
         )
     trace.add(
@@ -170,14 +170,14 @@ def _by_number(number: str, data: dict, trace: Trace, *, compare: bool = True) -
     )
 
 
-def _by_trace(data: dict, trace: Trace, *, allocation_types) -> Found:
-    kind = data.get("acceptance_type")
-    result = run_trace(data)
+def _by_trace(sent: Transaction, trace: Trace, *, allocation_types) -> Found:
+    kind = sent.acceptance_type or None
+    result = run_trace(sent)
     if result is None:
         trace.add("PDS trace", "not possible", "Too little to trace on: a name and a birth date or postcode.")
         return _untraced(kind, {}, allocation_types)
     evidence = trace_evidence(result)
-    if not data.get("birth_date"):
+    if not sent.birth_date:
         # PDS itself never matches without a birth date: every search combination it allows includes
         # one (pds-and-mesh.md 1.3). The candidates found through the postcode are shown to a person.
         trace.add(
@@ -192,7 +192,7 @@ def _by_trace(data: dict, trace: Trace, *, allocation_types) -> Found:
     if result.outcome == MATCH:
         chosen = result.match
         patient = get_gateway().get(chosen.nhs_number)
-        mismatch = demographic_mismatch(data, patient)
+        mismatch = demographic_mismatch(sent, patient)
         if mismatch:
             # The trace's best is not enough: the record itself must agree on every identifying item.
             trace.add(
@@ -245,17 +245,17 @@ def _untraced(kind: str | None, evidence: dict, allocation_types) -> Found:
     return Found(case_kind=CaseKind.NO_TRACE, summary="No PDS record found for the patient", evidence=evidence)
 
 
-def run_trace(data: dict) -> TraceResult | None:
+def run_trace(sent: Transaction) -> TraceResult | None:
     """A PDS trace on the message's demographics, or None when there is too little to trace on."""
-    birth = data.get("birth_date")
-    postcode = (data.get("address") or {}).get("postcode") or ""
+    birth = sent.birth_date
     query = TraceQuery(
-        surname=data.get("surname") or "",
-        forenames=tuple(f for f in (data.get("forenames") or []) if f),
-        gender=data.get("sex") or "",
-        birth_date=dt.date.fromisoformat(birth) if birth else None,
-        postcode=postcode,
-        place_of_birth=data.get("place_of_birth") or "",
+        surname=sent.surname or "",
+        forenames=tuple(f for f in (sent.forenames or []) if f),
+        gender=sent.sex or "",
+        # A date the wire carried that is no calendar date stays its raw text: nothing to trace on.
+        birth_date=birth if isinstance(birth, dt.date) else None,
+        postcode=(sent.address.postcode if sent.address else "") or "",
+        place_of_birth=sent.place_of_birth or "",
     )
     if not (query.surname or query.forenames) or not (query.has_birth or query.postcode):
         return None
@@ -270,9 +270,9 @@ def trace_evidence(result: TraceResult) -> dict[str, Any]:
     }
 
 
-def trace_candidates(data: dict, trace: Trace) -> list[dict]:
+def trace_candidates(sent: Transaction, trace: Trace) -> list[dict]:
     """For a number PDS cannot use (legacy, unknown): who the demographics point to, for the person."""
-    result = run_trace(data)
+    result = run_trace(sent)
     if result is None:
         return []
     if result.candidates:

@@ -28,7 +28,7 @@ def process_removal(tx: Transaction, trace: Trace) -> Outcome:
     if isinstance(subject, Outcome):
         return subject
     patient = subject.patient
-    reason = tx.data.get("free_text") or ""
+    reason = tx.parsed.free_text or ""
     if subject.registered_here:
         trace.add("current registration", "this practice", "PDS shows the patient on this practice's list.")
     else:

@@ -18,6 +18,9 @@ from django.utils import timezone
 from pds.errors import InvalidChange, VersionConflict
 from pds.gateway import PatientRecord, get_gateway
 
+from .. import gplinks
+from ..gplinks import ABSENT
+from ..gplinks.jsonio import transaction_from_json
 from ..models import (
     FP69Flag,
     FP69Status,
@@ -45,6 +48,7 @@ from ..rules.base import (
 )
 from ..rules.evidence import record_of
 from ..selectors import accepted_on, gp_for, home_link, registered_gp, reply_link, served_by_pcrm
+from .outbound import outbound
 from .outbox import queue_transaction
 
 SYSTEM = "pcrm-processing"
@@ -192,7 +196,7 @@ def approve_acceptance(
     """
     patient = record_of(patient)
     practice = gp.practice
-    data = tx.data
+    sent = tx.parsed
     on = accepted_on(tx)
     reason = f"transaction {tx.pk}"
     previous_ods = None
@@ -214,11 +218,11 @@ def approve_acceptance(
         nhs_number=patient.nhs_number,
         practice=practice,
         gp=gp,
-        acceptance_code=data.get("acceptance_code") or "",
-        acceptance_type=data.get("acceptance_type") or "",
+        acceptance_code=sent.acceptance_code or "",
+        acceptance_type=sent.acceptance_type or "",
         acceptance_date=on,
         transaction=tx,
-        **registration_details(data),
+        **registration_details(sent),
     )
     cancel_pending(
         patient.nhs_number,
@@ -236,11 +240,11 @@ def approve_acceptance(
     link = reply_link(tx, practice)
     if link is None:
         raise NoLink(f"{practice.ods_code} has no GP Links link to PCRM to send the approval on")
-    approval = {"gp_code": data.get("gp_code") or gp.gp_code}
-    if supplied_number or data.get("nhs_number") != patient.nhs_number:
-        approval["nhs_number"] = patient.nhs_number
-    f4 = queue_transaction(link=link, tx_type="F4", quoted_tn=tx.tn, caused_by=tx, payload=approval)
-    with_number = " with the NHS number PCRM supplied" if "nhs_number" in approval else ""
+    approval = outbound("F4", gp_code=sent.gp_code or gp.gp_code)
+    if supplied_number or sent.nhs_number != patient.nhs_number:
+        approval.nhs_number = patient.nhs_number
+    f4 = queue_transaction(link=link, send=approval, quoted_tn=tx.tn, caused_by=tx)
+    with_number = " with the NHS number PCRM supplied" if approval.nhs_number else ""
     trace.add("reply", "F4 approval queued", f"Approval quoting the GP's TN {tx.tn}{with_number}.")
 
     applied = Applied(f"Registered with {practice.ods_code}; F4 approval sent", _sent(f4))
@@ -278,19 +282,19 @@ def approve_acceptance(
     return applied
 
 
-def registration_details(data: dict) -> dict:
+def registration_details(sent: gplinks.Transaction) -> dict:
     """DM and RIC as the G1/G2 carries them: an item not sent is unchanged, `%` (None) erases it."""
     details = {}
-    if "drugs_dispensed" in data:
-        details["dispensing"] = data["drugs_dispensed"] == "Y"
-    if "residential_institute" in data:
-        details["residential_institute"] = data["residential_institute"] or ""
+    if sent.drugs_dispensed is not ABSENT:
+        details["dispensing"] = sent.drugs_dispensed == "Y"
+    if sent.residential_institute is not ABSENT:
+        details["residential_institute"] = sent.residential_institute or ""
     return details
 
 
 def keep_registration_details(tx: Transaction, *, nhs_number: str, practice: Practice, trace: Trace) -> Applied:
     """A G2's DM and RIC go on the open registration at the practice (PDS holds neither)."""
-    details = registration_details(tx.data)
+    details = registration_details(tx.parsed)
     if not details:
         return Applied()
     updated = Registration.objects.filter(nhs_number=nhs_number, practice=practice, deducted_on__isnull=True).update(
@@ -309,7 +313,7 @@ def keep_registration_details(tx: Transaction, *, nhs_number: str, practice: Pra
 
 def close_old_ha_list(tx: Transaction, *, patient: PatientRecord, practice: Practice, trace: Trace) -> Applied:
     """Code S: the patient stays with the GP, whose list moves to the new HA; the old HA's list is closed."""
-    old_cipher = tx.data.get("previous_ha")
+    old_cipher = tx.parsed.previous_ha
     if not old_cipher or old_cipher == tx.message.ha_cipher:
         trace.add("previous HA", "not given", "No earlier HA list to close.")
         return Applied()
@@ -321,17 +325,14 @@ def close_old_ha_list(tx: Transaction, *, patient: PatientRecord, practice: Prac
             f"{practice.ods_code} has no PCRM link with {old_cipher}; nothing to close over GP Links.",
         )
         return Applied()
-    item = queue_transaction(
-        link=link,
-        tx_type="F2",
-        caused_by=tx,
-        payload={
-            "gp_code": tx.data.get("gp_code"),
-            "deduction_reason": "6",
-            "deduction_date": accepted_on(tx).isoformat(),
-            "nhs_number": patient.nhs_number,
-        },
+    closing = outbound(
+        "F2",
+        gp_code=tx.parsed.gp_code,
+        deduction_reason="6",
+        deduction_date=accepted_on(tx),
+        nhs_number=patient.nhs_number,
     )
+    item = queue_transaction(link=link, send=closing, caused_by=tx)
     trace.add(
         "previous HA", "F2 reason 6 queued", f"{old_cipher}'s list at {practice.ods_code} is closed: new HA, same GP."
     )
@@ -346,13 +347,8 @@ def reject_acceptance(tx: Transaction, *, practice: Practice, text: str, trace: 
         trace.add("reply", "no link", f"{practice.ods_code} has no active GP Links link to answer on.")
         raise NoLink(f"{practice.ods_code} has no GP Links link to PCRM to send the rejection on")
     words = gp_links_text(text)
-    item = queue_transaction(
-        link=link,
-        tx_type="F3",
-        quoted_tn=tx.tn,
-        caused_by=tx,
-        payload={"gp_code": tx.data.get("gp_code") or "", "free_text": words},
-    )
+    rejection = outbound("F3", gp_code=tx.parsed.gp_code or "", free_text=words)
+    item = queue_transaction(link=link, send=rejection, quoted_tn=tx.tn, caused_by=tx)
     trace.add("reply", "F3 rejection queued", f"Rejection quoting the GP's TN {tx.tn}: {words}.")
     return Applied(sent=_sent(item))
 
@@ -415,15 +411,16 @@ def deduct(
         )
         return Applied()
     gp = gp or registered_gp(patient.nhs_number, practice)
-    payload = {
-        "gp_code": gp.gp_code if gp else "",
-        "deduction_reason": reason,
-        "deduction_date": on.isoformat(),
-        "nhs_number": wire_number or patient.nhs_number,
-    }
+    deduction = outbound(
+        "F2",
+        gp_code=gp.gp_code if gp else "",
+        deduction_reason=reason,
+        deduction_date=on,
+        nhs_number=wire_number or patient.nhs_number,
+    )
     if new_ha:
-        payload["new_ha"] = new_ha
-    item = queue_transaction(link=link, tx_type="F2", caused_by=caused_by, payload=payload)
+        deduction.new_ha = new_ha
+    item = queue_transaction(link=link, send=deduction, caused_by=caused_by)
     why = {
         "1": "the patient has died",
         "2": f"the patient moved to another HA ({new_ha})",
@@ -522,16 +519,16 @@ def amend_gp(
     trace: Trace,
     caused_by: Transaction | None = None,
 ) -> Applied:
-    """F1 to the practice with what PDS now holds (`items` in the codec's JSON keys: amended_nhs_number,
-    surname, forenames, birth_date, sex), quoting the patient by the number the practice uses.
-    Nothing is sent when the practice cannot be told over GP Links."""
+    """F1 to the practice with what PDS now holds (`items` named and typed as the codec's Transaction:
+    amended_nhs_number, surname, forenames, birth_date, sex), quoting the patient by the number the
+    practice uses. Nothing is sent when the practice cannot be told over GP Links."""
     link = home_link(practice)
     if link is None or not served_by_pcrm(practice):
         trace.add("amendment to the GP", "not sent", f"{practice.ods_code} is not linked to PCRM for GP Links.")
         return Applied()
     gp = registered_gp(items.get("amended_nhs_number") or wire_number, practice)
-    payload = {"gp_code": gp.gp_code if gp else "", "nhs_number": wire_number, **items}
-    item = queue_transaction(link=link, tx_type="F1", caused_by=caused_by, payload=payload)
+    amendment = outbound("F1", gp_code=gp.gp_code if gp else "", nhs_number=wire_number, **items)
+    item = queue_transaction(link=link, send=amendment, caused_by=caused_by)
     trace.add("amendment to the GP", "F1 queued", f"{practice.ods_code} is told {why}.")
     return Applied(f"F1 amendment sent to {practice.ods_code}", _sent(item))
 
@@ -546,6 +543,9 @@ def tell_practice_of_correction(patient, changes: list[dict], *, trace: Trace, c
     items = {c["item"]: c["requested"] for c in changes if c["item"] in F1_ITEMS}
     if not items or not settings.PROCESSING_F1_ON_CORRECTION:
         return Applied()
+    # The requested values are kept on the case as JSON: read them back as the codec types them.
+    requested = transaction_from_json({"tn": 0, "type": "F1", **items})
+    items = {name: getattr(requested, name) for name in items}
     practice = Practice.objects.select_related("ha").filter(ods_code=patient.gp_practice or "").first()
     if practice is None:
         trace.add("amendment to the GP", "not sent", "PDS shows no GP Links practice for the patient.")
@@ -573,12 +573,8 @@ def reject_deduction_request(tx: Transaction, *, text: str, trace: Trace) -> App
         trace.add("reply", "no link", f"{gp.practice.ods_code} has no GP Links link to PCRM to answer on.")
         raise NoLink(f"{gp.practice.ods_code} has no GP Links link to PCRM to answer on")
     words = gp_links_text(text)
-    item = queue_transaction(
-        link=link,
-        tx_type="F11",
-        caused_by=tx,
-        payload={"gp_code": tx.data.get("gp_code") or gp.gp_code, "free_text": words, "nhs_number": tx.nhs_number},
-    )
+    refusal = outbound("F11", gp_code=tx.parsed.gp_code or gp.gp_code, free_text=words, nhs_number=tx.nhs_number)
+    item = queue_transaction(link=link, send=refusal, caused_by=tx)
     trace.add("reply", "F11 rejection queued", f"The GP is told the request is refused: {words}.")
     return Applied(sent=_sent(item))
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from pds.errors import InvalidNhsNumber, PatientNotFound
 from pds.gateway import get_gateway
 
+from ..gplinks import Address
 from ..models import FP69Flag, FP69Status, Practice
 from ..ports import CaseKind, CaseRequest, open_case
 from ..rules.base import Trace
@@ -23,6 +24,7 @@ from ..rules.evidence import address_dict, pds_snapshot, practice_summary
 from ..selectors import at_practices_pcrm_serves, home_link, registered_gp, served_by_pcrm
 from .apply import SYSTEM, deduct, gp_links_text
 from .ordering import lock_nhs_number
+from .outbound import outbound
 from .outbox import queue_transaction
 
 
@@ -78,23 +80,24 @@ def mark_returned_mail(
     reason = reason_code or settings.FP69_DEFAULT_REASON
     gp = registered_gp(patient.nhs_number, practice)
     name = patient.usual_name
-    payload = {
-        "gp_code": gp.gp_code if gp else "",
-        "fp69_reason": reason,
-        "fp69_expiry": expires.isoformat(),
-        "nhs_number": patient.nhs_number,
-        "surname": name.family if name else "",
-        "forenames": list(name.given[:3]) if name else [],
-        "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
-    }
+    f9 = outbound(
+        "F9",
+        gp_code=gp.gp_code if gp else "",
+        fp69_reason=reason,
+        fp69_expiry=expires,
+        nhs_number=patient.nhs_number,
+        surname=name.family if name else "",
+        forenames=list(name.given[:3]) if name else [],
+        birth_date=patient.birth_date or None,
+    )
     if name and name.prefix:
-        payload["title"] = name.prefix
+        f9.title = name.prefix
     if free_text:
-        payload["free_text"] = gp_links_text(free_text)
+        f9.free_text = gp_links_text(free_text)
     address = patient.current_address
     if address is not None and address.post_town and not patient.sensitive:
-        payload["address"] = address_dict(address)
-    notice = queue_transaction(link=home_link(practice), tx_type="F9", payload=payload)
+        f9.address = Address(**address_dict(address))
+    notice = queue_transaction(link=home_link(practice), send=f9)
     return FP69Flag.objects.create(
         nhs_number=patient.nhs_number,
         practice=practice,
@@ -122,10 +125,7 @@ def remove_flag(nhs_number: str, *, by: str, caused_by=None, on: dt.date | None 
     link = home_link(flag.practice)
     gp = flag.gp or registered_gp(nhs_number, flag.practice)
     flag.closing = queue_transaction(
-        link=link,
-        tx_type="F10",
-        caused_by=caused_by,
-        payload={"gp_code": gp.gp_code if gp else "", "nhs_number": nhs_number},
+        link=link, send=outbound("F10", gp_code=gp.gp_code if gp else "", nhs_number=nhs_number), caused_by=caused_by
     )
     flag.status = FP69Status.REMOVED
     flag.closed_on = on or timezone.localdate()
@@ -144,12 +144,12 @@ def _doubt_at_expiry(flag: FP69Flag, patient) -> str:
     address = patient.current_address
     if address is not None and address.start is not None and address.start > flag.set_on:
         return f"PDS has a new address from {address.start}, after the notice of {flag.set_on}"
-    sent = flag.notice.payload.get("address") if flag.notice_id else None
+    sent = flag.notice.outbound.address if flag.notice_id else None
     if (
         sent
         and address is not None
         and {k: (v or "").upper() for k, v in address_dict(address).items()}
-        != {k: (v or "").upper() for k, v in sent.items()}
+        != {k: (v or "").upper() for k, v in address_dict(sent).items()}
     ):
         return "the address in PDS is not the one the notice was about"
     return ""

@@ -6,35 +6,41 @@ inbound one would be. An F2, F9 or F10 must also name the patient's GP for certa
 system files it against that GP's list, so an empty or guessed NAD+GP would mislead it.
 """
 
-from ..gplinks import CodecError, validate_transaction
-from ..gplinks.jsonio import transaction_from_json, transaction_to_json
+from dataclasses import replace
+
+from ..gplinks import CodecError, Transaction, validate_transaction
 from ..gplinks.normalise import normalise_transaction
-from ..models import GP, Practice, Registration, Transaction
+from ..models import GP, Practice, Registration
+from ..models import Transaction as Received
 
 # Transactions that act on the patient's entry in a GP's list: the GP must be known, not guessed.
 NEEDS_KNOWN_GP = frozenset({"F2", "F9", "F10"})
-_NOT_PAYLOAD = ("tn", "type", "errors", "warnings", "raw_segments")
+
+
+def outbound(tx_type: str, **items) -> Transaction:
+    """An outbound F-transaction carrying `items` (the codec's names and types: dates are dates, an
+    address an Address). It is numbered when the relay builds its interchange."""
+    return Transaction(tn=0, type=tx_type, **items)
 
 
 def check(
-    tx_type: str, payload: dict, *, practice: Practice, caused_by: Transaction | None = None, tn: int = 1
-) -> tuple[dict, list[str]]:
-    """The payload normalised for GP Links, and the problems that stop it being sent (empty: send it)."""
+    tx: Transaction, *, practice: Practice, caused_by: Received | None = None, tn: int = 1
+) -> tuple[Transaction, list[str]]:
+    """The transaction normalised for GP Links (a copy), and the problems that stop it being sent
+    (empty: send it)."""
     try:
-        tx = normalise_transaction(transaction_from_json({**payload, "type": tx_type, "tn": tn}))
-        problems = list(validate_transaction(tx))
-        # Only the items the payload carried: the JSON form also lists items it did not send.
-        normalised = {k: v for k, v in transaction_to_json(tx).items() if k in payload and k not in _NOT_PAYLOAD}
+        normalised = normalise_transaction(replace(tx, tn=tn))
+        problems = list(validate_transaction(normalised))
     except CodecError as exc:
-        return payload, [f"the codec cannot read it ({exc})"]
-    if tx_type in NEEDS_KNOWN_GP:
-        problem = _gp_problem(normalised.get("gp_code") or "", normalised.get("nhs_number") or "", practice, caused_by)
+        return tx, [f"the codec cannot read it ({exc})"]
+    if tx.type in NEEDS_KNOWN_GP:
+        problem = _gp_problem(normalised.gp_code or "", normalised.nhs_number or "", practice, caused_by)
         if problem:
             problems.append(problem)
-    return {**payload, **normalised}, problems
+    return replace(normalised, tn=tx.tn), problems
 
 
-def _gp_problem(gp_code: str, nhs_number: str, practice: Practice, caused_by: Transaction | None) -> str:
+def _gp_problem(gp_code: str, nhs_number: str, practice: Practice, caused_by: Received | None) -> str:
     if not gp_code:
         return f"NAD+GP: no GP is known for the patient at {practice.ods_code}"
     national, _, local = gp_code.partition(",")

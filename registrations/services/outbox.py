@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from core.locks import advisory_lock
 
-from .. import mesh
-from ..gplinks import build_interchange, build_recep, from_json, parse_interchange
+from .. import gplinks, mesh
+from ..gplinks import CodecError, build_interchange, build_recep, parse_interchange
 from ..models import (
     Direction,
     HealthAuthority,
@@ -47,27 +47,31 @@ QUOTING_TYPES = {"F3", "F4"}
 
 
 def queue_transaction(
-    *, link: Link, tx_type: str, payload: dict, caused_by: Transaction | None = None, quoted_tn: int | None = None
+    *,
+    link: Link,
+    send: gplinks.Transaction,
+    caused_by: Transaction | None = None,
+    quoted_tn: int | None = None,
 ) -> OutboxItem:
-    """Queue one outbound F-transaction. `payload` uses the codec's JSON transaction keys.
+    """Queue one outbound F-transaction (`send`, typed: see outbound.outbound).
 
-    The payload is first made fit for GP Links (text normalised to Appendix K and the item lengths)
-    and checked with the codec's own validation, plus the rule that an F2, F9 or F10 names the
+    It is first made fit for GP Links (text normalised to Appendix K and the item lengths) and
+    checked with the codec's own validation, plus the rule that an F2, F9 or F10 names the
     patient's GP for certain. One that fails is kept REFUSED with a case, and never sent.
     """
-    if tx_type in QUOTING_TYPES and quoted_tn is None:
-        raise ValueError(f"{tx_type} must quote the GP's transaction number")
-    payload, problems = outbound.check(tx_type, payload, practice=link.practice, caused_by=caused_by, tn=quoted_tn or 1)
-    item = OutboxItem.objects.create(
+    if send.type in QUOTING_TYPES and quoted_tn is None:
+        raise ValueError(f"{send.type} must quote the GP's transaction number")
+    checked, problems = outbound.check(send, practice=link.practice, caused_by=caused_by, tn=quoted_tn or 1)
+    item = OutboxItem(
         kind=OutboxKind.TRANSACTION,
         link=link,
         mesh_recipient=link.practice.mesh_mailbox,
-        tx_type=tx_type,
         ha_cipher=link.ha.cipher,
-        payload=payload,
         caused_by=caused_by,
         quoted_tn=quoted_tn,
     )
+    item.outbound = checked
+    item.save(force_insert=True)
     if problems:
         _refuse(item, "; ".join(problems))
     return item
@@ -87,7 +91,7 @@ def _refuse(item: OutboxItem, error: str) -> None:
             f"not sent: {error}",
             transaction_id=item.caused_by_id,
             interchange_id=item.in_reply_to_id,
-            nhs_number=str(item.payload.get("nhs_number") or ""),
+            nhs_number=_patient_number(item),
             practice_ods=practice.ods_code if practice else "",
             ha_cipher=item.ha_cipher,
             evidence={"outbox_item": item.pk, "type": item.tx_type or item.kind, "problems": error},
@@ -101,6 +105,15 @@ def _refuse(item: OutboxItem, error: str) -> None:
             ],
         )
     )
+
+
+def _patient_number(item: OutboxItem) -> str:
+    if item.kind != OutboxKind.TRANSACTION:
+        return ""
+    try:
+        return item.outbound.nhs_number or ""
+    except CodecError:  # refused because it cannot be read: the case says so, without the number
+        return ""
 
 
 def _next(value: int) -> int:
@@ -184,36 +197,43 @@ def _build_link(link_id: int, items: list[OutboxItem], now: dt.datetime) -> list
 
 def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -> int:
     ha = HealthAuthority.objects.select_for_update(no_key=True).get(pk=link.ha_id)
-    groups: dict[tuple[str, str, str | None], list[OutboxItem]] = defaultdict(list)
+    groups: dict[tuple, list[tuple[OutboxItem, gplinks.Transaction]]] = defaultdict(list)
     for item in items:
+        send = item.outbound
         # An F8's quarter end is message-level (DTM+206), so F8s for different quarters need separate messages.
-        quarter_end = item.payload.get("quarter_end") if item.tx_type == "F8" else None
-        groups[(item.tx_type, item.ha_cipher, quarter_end)].append(item)
+        quarter_end = send.quarter_end if item.tx_type == "F8" else gplinks.ABSENT
+        groups[(item.tx_type, item.ha_cipher, quarter_end)].append((item, send))
     link.last_sis_sent = _next(link.last_sis_sent)
     messages = []
     for (tx_type, cipher, quarter_end), group in groups.items():
         link.last_sms_sent = _next(link.last_sms_sent)
         transactions = []
-        for item in group:
+        for item, send in group:
             if item.quoted_tn is not None:
                 item.tn = item.quoted_tn
             else:
                 ha.last_tn_sent = _next(ha.last_tn_sent)
                 item.tn = ha.last_tn_sent
-            transactions.append({**item.payload, "type": tx_type, "tn": item.tn})
-        message = {"sms": link.last_sms_sent, "type": tx_type, "ha_cipher": cipher, "transactions": transactions}
-        if quarter_end:
-            message["quarter_end"] = quarter_end
-        messages.append(message)
-    document = {
-        "sender": ha.link_code,
-        "recipient": link.practice.link_code,
-        "sis": link.last_sis_sent,
-        "prepared_at": timezone.localtime(now).isoformat(),
-        "warnings": [],
-        "messages": messages,
-    }
-    body = build_interchange(from_json(document))
+            send.tn = item.tn
+            transactions.append(send)
+        messages.append(
+            gplinks.Message(
+                sms=link.last_sms_sent,
+                type=tx_type,
+                ha_cipher=cipher,
+                transactions=transactions,
+                quarter_end=quarter_end,
+            )
+        )
+    body = build_interchange(
+        gplinks.Interchange(
+            sender=ha.link_code,
+            recipient=link.practice.link_code,
+            sis=link.last_sis_sent,
+            prepared_at=timezone.localtime(now),
+            messages=messages,
+        )
+    )
     ic = _outbound(
         body,
         workflow=mesh.WORKFLOW_REG,
@@ -225,7 +245,7 @@ def _build_transactions(link: Link, items: list[OutboxItem], now: dt.datetime) -
         now=now,
     )
     Message.objects.bulk_create(
-        [Message(interchange=ic, sms=m["sms"], type=m["type"], ha_cipher=m["ha_cipher"]) for m in messages]
+        [Message(interchange=ic, sms=m.sms, type=m.type, ha_cipher=m.ha_cipher) for m in messages]
     )
     for item in items:
         item.status = OutboxStatus.BATCHED

@@ -11,6 +11,7 @@ from registrations.capitation import close, quarters
 from registrations.gplinks import parse_interchange
 from registrations.models import Interchange, OutboxItem, QuarterClose
 from registrations.services import outbox
+from registrations.services.outbound import outbound
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +97,8 @@ def test_the_relay_sends_the_f8_with_the_quarter_end_in_dtm_206_and_no_s01(world
 
 def test_f8s_for_two_quarters_to_one_practice_go_in_separate_messages(world):
     link = world.links[0]
-    outbox.queue_transaction(link=link, tx_type="F8", payload={"quarter_end": "2025-12-31"})
-    outbox.queue_transaction(link=link, tx_type="F8", payload={"quarter_end": "2026-03-31"})
+    outbox.queue_transaction(link=link, send=outbound("F8", quarter_end=dt.date(2025, 12, 31)))
+    outbox.queue_transaction(link=link, send=outbound("F8", quarter_end=dt.date(2026, 3, 31)))
     [pk] = outbox.build_pending(now=timezone.now())
     messages = parse_interchange(bytes(Interchange.objects.get(pk=pk).raw)).messages
     assert [m.quarter_end for m in messages] == [dt.date(2025, 12, 31), Q]

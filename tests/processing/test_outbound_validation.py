@@ -2,6 +2,8 @@
 the codec's own validation, no F2/F9/F10 with an empty or guessed NAD+GP, and a relay that refuses
 one bad item instead of stopping. Real PostgreSQL; the built interchanges are read back by the codec."""
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 from factories import PatientFactory
@@ -12,6 +14,7 @@ from registrations.gplinks.validation import APPENDIX_K
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, OutboxItem, OutboxKind, OutboxStatus
 from registrations.services import fp69, inbound, outbox
+from registrations.services.outbound import outbound
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -54,8 +57,9 @@ def test_a_deduction_naming_no_gp_is_refused_with_a_case(world):
     link = world.old.links.get()
     item = outbox.queue_transaction(
         link=link,
-        tx_type="F2",
-        payload={"gp_code": "", "deduction_reason": "1", "deduction_date": "2026-11-02", "nhs_number": "9434765919"},
+        send=outbound(
+            "F2", gp_code="", deduction_reason="1", deduction_date=dt.date(2026, 11, 2), nhs_number="9434765919"
+        ),
     )
     assert item.status == OutboxStatus.REFUSED and "no GP is known" in item.error
     assert ExceptionCase.objects.filter(kind="OUTBOUND_REFUSED").count() == 1
@@ -69,9 +73,7 @@ def test_one_item_that_cannot_be_built_never_stops_the_relay(world):
     bad = OutboxItem.objects.create(
         kind=OutboxKind.RECEP, link=link, mesh_recipient="GPMB00302", ha_cipher="XX1", in_reply_to=unreadable
     )
-    good = outbox.queue_transaction(
-        link=link, tx_type="F10", payload={"gp_code": "4826941,282", "nhs_number": "9434765919"}
-    )
+    good = outbox.queue_transaction(link=link, send=outbound("F10", gp_code="4826941,282", nhs_number="9434765919"))
 
     built_ids = outbox.build_pending(now=timezone.now())
 
