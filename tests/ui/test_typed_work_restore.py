@@ -83,6 +83,7 @@ def test_the_same_person_signing_in_again_finds_the_note_back_once(client, asha,
         sign_in(client, "asha", case_page)
         page = client.get(case_page)
         assertContains(page, BANNER)
+        assertContains(page, f'<dd class="nhsuk-summary-list__value">{NOTE}</dd>')  # without JavaScript, to copy
         assert restored_forms(page) == [
             {"action": reverse("exceptions:case-note", args=[two_janes.case.pk]), "fields": {"note": [NOTE]}}
         ]
