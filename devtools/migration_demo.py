@@ -22,9 +22,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.nhs_number import from_serial
+from devtools.interchanges import acceptance_for, edifact, single, transaction_of
 from migration.extract import COUNTER_COLUMNS, REGISTRATION_COLUMNS
 from migration.services import counters, cutover, imports, shadow
-from registrations.gplinks import build_interchange, from_json
+from registrations.gplinks import Interchange
 from registrations.models import HealthAuthority
 
 CIPHER = "BE"
@@ -112,43 +113,31 @@ class _Traffic:
 
     def __init__(self, ha: HealthAuthority):
         self.ha = ha
-        self.inbound: list[dict] = []
-        self.outbound: list[dict] = []
+        self.inbound: list[Interchange] = []
+        self.outbound: list[Interchange] = []
         self.sis_in: dict[str, int] = {}
         self.sis_out: dict[str, int] = {}
         self.ha_tn = 40_000
 
-    def _interchange(self, counters_by_link, base: int, sender: str, recipient: str, kind: str, txs) -> dict:
+    def _interchange(self, counters_by_link, base: int, sender: str, recipient: str, txs) -> Interchange:
         link = recipient if sender == self.ha.link_code else sender
         sis = counters_by_link[link] = counters_by_link.get(link, base) + 1
-        return {
-            "sender": sender,
-            "recipient": recipient,
-            "sis": sis,
-            "prepared_at": PREPARED.isoformat(),
-            "warnings": [],
-            "messages": [{"sms": sis, "type": kind, "ha_cipher": self.ha.cipher, "transactions": txs}],
-        }
+        return single(sender, recipient, sis, PREPARED, txs, cipher=self.ha.cipher)
 
     def gp_sends(self, practice, tx: dict) -> None:
-        self.inbound.append(
-            self._interchange(self.sis_in, 4100, practice.link_code, self.ha.link_code, tx["type"], [tx])
-        )
+        self.inbound.append(self._interchange(self.sis_in, 4100, practice.link_code, self.ha.link_code, [tx]))
 
     def nhais_sends(self, practice, kind: str, tx: dict) -> None:
         if kind not in ("F3", "F4"):
             self.ha_tn += 1
             tx = {**tx, "tn": self.ha_tn}
         self.outbound.append(
-            self._interchange(self.sis_out, 7200, self.ha.link_code, practice.link_code, kind, [{**tx, "type": kind}])
+            self._interchange(self.sis_out, 7200, self.ha.link_code, practice.link_code, [{**tx, "type": kind}])
         )
 
 
 def build_shadow_set(practices, people) -> _Traffic:
     """A month of the HA's GP Links traffic and NHAIS's answers: mostly what PCRM would do too."""
-    # The demo backlog's transaction builders (imported here: seed_demo imports this module).
-    from .management.commands.seed_demo import _person, _tx
-
     ha = HealthAuthority.objects.get(cipher=CIPHER)
     ours = [p for p in practices if p.ha.cipher == CIPHER]
     at_ours = {p.ods_code for p in ours}
@@ -168,11 +157,11 @@ def build_shadow_set(practices, people) -> _Traffic:
         practice = ours[i % len(ours)]
         gp = practice.gps.first()
         if i == 0:
-            tx = _person(patient, gp, next(tn), free_text="PATIENT IS A CARER FOR HER MOTHER")
+            tx = acceptance_for(patient, gp, next(tn), free_text="PATIENT IS A CARER FOR HER MOTHER")
             traffic.gp_sends(practice, tx)
             traffic.nhais_sends(practice, "F4", {"tn": tx["tn"], "gp_code": gp.gp_code, "nhs_number": None})
             continue
-        tx = _person(patient, gp, next(tn))
+        tx = acceptance_for(patient, gp, next(tn))
         traffic.gp_sends(practice, tx)
         if i != 1:  # NHAIS's answer to this one is outside the period: unmatched
             traffic.nhais_sends(practice, "F4", {"tn": tx["tn"], "gp_code": gp.gp_code, "nhs_number": None})
@@ -180,7 +169,7 @@ def build_shadow_set(practices, people) -> _Traffic:
         left = practice_of(patient)
         practice = next(p for p in ours if p != left)
         gp = practice.gps.first()
-        tx = _person(
+        tx = acceptance_for(
             patient,
             gp,
             next(tn),
@@ -200,13 +189,17 @@ def build_shadow_set(practices, people) -> _Traffic:
         practice = practice_of(patient)
         address = {"house": "", "road": "12 NEW ROAD", "locality": "", "post_town": "READING", "county": "",
                    "postcode": "RG1 7AB"}  # fmt: skip
-        traffic.gp_sends(practice, _tx(next(tn), "G2", practice.gps.first(), patient.nhs_number, address=address))
+        traffic.gp_sends(
+            practice, transaction_of(next(tn), "G2", practice.gps.first(), patient.nhs_number, address=address)
+        )
     dead = [p for p in people if p.death_date and p.current_gp and p.current_gp.practice_ods in at_ours]
     for patient in dead[:2]:  # deaths PDS knows: deducted by both
         practice = practice_of(patient)
         gp = practice.gps.first()
         on = patient.death_date.isoformat()
-        traffic.gp_sends(practice, _tx(next(tn), "G5", gp, patient.nhs_number, deduction_reason="1", deduction_date=on))
+        traffic.gp_sends(
+            practice, transaction_of(next(tn), "G5", gp, patient.nhs_number, deduction_reason="1", deduction_date=on)
+        )
         traffic.nhais_sends(
             practice,
             "F2",
@@ -215,7 +208,8 @@ def build_shadow_set(practices, people) -> _Traffic:
     patient = next(spare)  # emigrated: deducted by both
     practice, gp = practice_of(patient), practice_of(patient).gps.first()
     traffic.gp_sends(
-        practice, _tx(next(tn), "G5", gp, patient.nhs_number, deduction_reason="5", deduction_date="2026-11-01")
+        practice,
+        transaction_of(next(tn), "G5", gp, patient.nhs_number, deduction_reason="5", deduction_date="2026-11-01"),
     )
     traffic.nhais_sends(
         practice,
@@ -231,7 +225,7 @@ def build_shadow_set(practices, people) -> _Traffic:
     practice, gp = practice_of(patient), practice_of(patient).gps.first()
     traffic.gp_sends(
         practice,
-        _tx(
+        transaction_of(
             next(tn),
             "G5",
             gp,
@@ -248,7 +242,9 @@ def build_shadow_set(practices, people) -> _Traffic:
     )
     patient = next(spare)  # out of area: neither system deducts within the period
     practice, gp = practice_of(patient), practice_of(patient).gps.first()
-    traffic.gp_sends(practice, _tx(next(tn), "G3", gp, patient.nhs_number, free_text="PATIENT MOVED TO LEEDS"))
+    traffic.gp_sends(
+        practice, transaction_of(next(tn), "G3", gp, patient.nhs_number, free_text="PATIENT MOVED TO LEEDS")
+    )
     return traffic
 
 
@@ -282,13 +278,12 @@ def build_counters(traffic: _Traffic, practices) -> bytes:
     return _csv(COUNTER_COLUMNS, rows)
 
 
-def _write(directory: Path, interchanges: list[dict]) -> None:
+def _write(directory: Path, sent: list[Interchange]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.edi"):
         old.unlink()
-    for n, document in enumerate(interchanges, start=1):
-        body = build_interchange(from_json(document))
-        (directory / f"{n:04d}-{document['sender']}-{document['recipient']}-{document['sis']}.edi").write_bytes(body)
+    for n, ic in enumerate(sent, start=1):
+        (directory / f"{n:04d}-{ic.sender}-{ic.recipient}-{ic.sis}.edi").write_bytes(edifact(ic))
 
 
 def load(practices, people, directory: Path | None = None) -> dict:

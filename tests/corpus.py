@@ -1,7 +1,8 @@
 """Our own GP Links fixture corpus (tests/fixtures/gplinks/), written from the protocol brief.
 
-Most files are built here with PCRM's own builder from the dataclasses below, so each one's meaning
-is stated in Python next to it; the rest are wire-level variants typed by hand (`HAND_WRITTEN`):
+Most files are built here with the one builder of test and demo interchanges (devtools.interchanges,
+on the codec's own writer) from the dataclasses below, so each one's meaning is stated in Python next
+to it; the rest are wire-level variants typed by hand (`HAND_WRITTEN`):
 the shapes a builder never produces (no newlines, CRLF, no final terminator, zero-padded TNs,
 obsolete segments, the other UNB forms). tests/codec/test_corpus.py parses every file and checks it
 against `built()` or against the values written next to the hand-written ones.
@@ -35,24 +36,22 @@ MORNING = _at(2026, 11, 2, 9, 30)
 
 
 def _gp_to_ha(sis: int, messages, when: dt.datetime = MORNING):
-    from registrations.gplinks import Interchange
+    from devtools.interchanges import interchange
 
-    return Interchange(sender=GP_LINK, recipient=HA_LINK, sis=sis, prepared_at=when, messages=messages)
+    return interchange(GP_LINK, HA_LINK, sis, when, messages)
 
 
 def _ha_to_gp(sis: int, messages, when: dt.datetime = MORNING):
-    from registrations.gplinks import Interchange
+    from devtools.interchanges import interchange
 
-    return Interchange(sender=HA_LINK, recipient=GP_LINK, sis=sis, prepared_at=when, messages=messages)
+    return interchange(HA_LINK, GP_LINK, sis, when, messages)
 
 
 def _message(sms: int, *transactions, quarter_end=None):
-    from registrations.gplinks import ABSENT, Message
+    from devtools.interchanges import message
+    from registrations.gplinks import ABSENT
 
-    kind = transactions[0].type
-    return Message(
-        sms=sms, type=kind, ha_cipher=CIPHER, transactions=list(transactions), quarter_end=quarter_end or ABSENT
-    )
+    return message(sms, transactions, cipher=CIPHER, quarter_end=quarter_end or ABSENT)
 
 
 def _address(house="", road="1 HIGH STREET", locality="", town="LEEDS", county="", postcode="LS1 4AP"):

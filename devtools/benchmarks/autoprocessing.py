@@ -23,11 +23,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from devtools.harness import MeshSandbox
-from registrations.gplinks import build_interchange, from_json
+from devtools.interchanges import acceptance_for, edifact, interchange, message, single, transaction_of
 from registrations.models import GP, HealthAuthority, Link, Practice, Transaction
 
 AUTOMATIC = ("DONE", "REJECTED")
-ACCEPTED_ON = "2026-11-02"
+PREPARED = dt.datetime(2026, 11, 3, 9, 0, tzinfo=dt.UTC)
 
 # Per 1,000 transactions: (type, scenario, weight, what the National Back Office would expect).
 # Type shares follow the national load model (workqueue-reliability-performance 3.2: ~6M registrations,
@@ -198,45 +198,12 @@ class World:
         return self.tn
 
 
-def _acceptance(world: World, gp: GP, patient, **extra) -> dict:
-    name, address = patient.usual_name, patient.current_address
-    tx = {
-        "tn": world.next_tn(),
-        "type": "G1",
-        "gp_code": gp.gp_code,
-        "nhs_number": patient.nhs_number,
-        "surname": name.family,
-        "forenames": list(name.given),
-        "sex": patient.gender,
-        "birth_date": patient.birth_date.isoformat(),
-        "acceptance_code": "A",
-        "acceptance_type": "1",
-        "acceptance_date": ACCEPTED_ON,
-        "errors": [],
-        "warnings": [],
-        "address": {
-            "house": "",
-            "road": address.road,
-            "locality": "",
-            "post_town": address.post_town,
-            "county": "",
-            "postcode": address.postcode,
-        },
-    }
-    tx.update(extra)
-    return tx
+def _acceptance(world: World, gp: GP, patient, **items) -> dict:
+    return acceptance_for(patient, gp, world.next_tn(), **items)
 
 
 def _other(world: World, kind: str, gp: GP, patient, **items) -> dict:
-    return {
-        "tn": world.next_tn(),
-        "type": kind,
-        "gp_code": gp.gp_code,
-        "nhs_number": patient.nhs_number,
-        "errors": [],
-        "warnings": [],
-        **items,
-    }
+    return transaction_of(world.next_tn(), kind, gp, patient.nhs_number, **items)
 
 
 # Complexity exemption (C901): one branch per benchmark scenario, read as a table
@@ -382,18 +349,11 @@ def _synthetic(n: int) -> dict:
             by_type = defaultdict(list)
             for tx in chunk:
                 by_type[tx["type"]].append(tx)
-            document = {
-                "sender": practice.link_code,
-                "recipient": practice.ha.link_code,
-                "sis": sis[practice.link_code],
-                "prepared_at": "2026-11-03T09:00:00+00:00",
-                "warnings": [],
-                "messages": [
-                    {"sms": sis[practice.link_code] * 10 + i, "type": t, "ha_cipher": cipher, "transactions": group}
-                    for i, (t, group) in enumerate(sorted(by_type.items()))
-                ],
-            }
-            body = build_interchange(from_json(document))
+            number = sis[practice.link_code]
+            messages = [
+                message(number * 10 + i, group, cipher=cipher) for i, (_, group) in enumerate(sorted(by_type.items()))
+            ]
+            body = edifact(interchange(practice.link_code, practice.ha.link_code, number, PREPARED, messages))
             row, _ = inbound.store_inbound(
                 mesh_message_id=f"bench-{practice.link_code}-{sis[practice.link_code]}",
                 body=body,
@@ -509,17 +469,10 @@ def _adversarial(each: int) -> dict:
             practice = world.practices[k % len(world.practices)]
             tx, who = _trap(world, name, practice.gps.first(), world.other(practice).ods_code, s_index * each + k)
             meant[(practice.link_code, tx["tn"])] = (name, who)
-            document = {
-                "sender": practice.link_code,
-                "recipient": practice.ha.link_code,
-                "sis": world.tn,
-                "prepared_at": "2026-11-03T09:00:00+00:00",
-                "warnings": [],
-                "messages": [{"sms": world.tn, "type": "G1", "ha_cipher": practice.ha.cipher, "transactions": [tx]}],
-            }
+            ic = single(practice.link_code, practice.ha.link_code, world.tn, PREPARED, [tx], cipher=practice.ha.cipher)
             row, _ = inbound.store_inbound(
                 mesh_message_id=f"adversarial-{world.tn}",
-                body=build_interchange(from_json(document)),
+                body=edifact(ic),
                 workflow="NHAIS_REG",
                 message_type="DATA",
                 sender=practice.mesh_mailbox,

@@ -8,6 +8,7 @@ NHAIS), one that cannot be read at all, and one of each thing the MESH front doo
 
 import datetime as dt
 import random
+from dataclasses import replace
 
 import requests
 from django.conf import settings
@@ -19,10 +20,11 @@ from django.utils import timezone
 
 from core import roles
 from core.nhs_number import from_serial
-from devtools import migration_demo
+from devtools import interchanges, migration_demo
+from devtools.interchanges import acceptance_for, transaction_of
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName
 from registrations import mesh
-from registrations.gplinks import build_interchange, build_recep, from_json
+from registrations.gplinks import Interchange, build_recep
 from registrations.mesh_directory import GP_MAILBOX_POOL, gp_mailbox
 from registrations.models import GP, HealthAuthority, Link, Practice
 
@@ -264,7 +266,7 @@ class Command(BaseCommand):
         by_ods = {p.ods_code: p for p in practices}
         plan = build_backlog_plan(practices, people, by_ods)
         counters: dict[str, int] = {}
-        documents: dict[str, list[dict]] = {}
+        sent_by: dict[str, list[Interchange]] = {}
         sent = 0
         for practice, transactions, cipher in plan:
             if practice == practices[0] and counters.get(practice.link_code) == 2:
@@ -272,18 +274,10 @@ class Command(BaseCommand):
                 # its numbers once SEQUENCE_GAP_GRACE_SECONDS pass without it arriving.
                 counters[practice.link_code] += 1
             sis = counters[practice.link_code] = counters.get(practice.link_code, 0) + 1
-            document = {
-                "sender": practice.link_code,
-                "recipient": practice.ha.link_code,
-                "sis": sis,
-                "prepared_at": timezone.localtime().replace(second=0, microsecond=0).isoformat(),
-                "warnings": [],
-                "messages": [
-                    {"sms": sis, "type": transactions[0]["type"], "ha_cipher": cipher, "transactions": transactions}
-                ],
-            }
-            documents.setdefault(practice.link_code, []).append(document)
-            body = build_interchange(from_json(document))
+            now = timezone.localtime().replace(second=0, microsecond=0)
+            ic = interchanges.single(practice.link_code, practice.ha.link_code, sis, now, transactions, cipher=cipher)
+            sent_by.setdefault(practice.link_code, []).append(ic)
+            body = interchanges.edifact(ic)
             with mesh.mesh_client(practice.mesh_mailbox) as client:
                 mesh.send(
                     client,
@@ -302,40 +296,34 @@ class Command(BaseCommand):
                 local_id="demo-garbage",
             )
         self._non_delivery_report()
-        return sent + 1 + self._hostile(practices[1], documents[practices[1].link_code], counters)
+        return sent + 1 + self._hostile(practices[1], sent_by[practices[1].link_code], counters)
 
-    def _hostile(self, practice: Practice, documents: list[dict], counters: dict[str, int]) -> int:
+    def _hostile(self, practice: Practice, sent: list[Interchange], counters: dict[str, int]) -> int:
         """What the MESH front door must withstand (ADR 0010), one of each: a spoofed sender, a reused
         transaction number, a body whose compression is a lie, another service's workflow, and a RECEP
         for an interchange PCRM never sent. Each becomes a case; none holds up the rest."""
-        first = documents[0]
+        first = sent[0]
         with mesh.mesh_client(gp_mailbox(GP_MAILBOX_POOL)) as impostor:
             mesh.send(
                 impostor,
                 recipient=settings.MESH_MAILBOX,
-                body=build_interchange(from_json(documents[-1])),
+                body=interchanges.edifact(sent[-1]),
                 workflow=mesh.WORKFLOW_REG,
                 local_id="demo-spoofed",
             )
-        reused = {**first, "messages": [dict(first["messages"][0])]}
-        tx = dict(reused["messages"][0]["transactions"][0])
-        tx["surname"] = "IMPOSTOR"
-        reused["messages"][0]["transactions"] = [tx]
+        message = first.messages[0]
+        impostor = replace(message.transactions[0], surname="IMPOSTOR")
+        reused = replace(first, messages=[replace(message, transactions=[impostor])])
         sis = counters[practice.link_code] = counters[practice.link_code] + 1
-        never_sent = {
-            "sender": practice.ha.link_code,
-            "recipient": practice.link_code,
-            "sis": 99_999,
-            "prepared_at": first["prepared_at"],
-            "warnings": [],
-            "messages": [{**first["messages"][0], "sms": 99_999}],
-        }
-        recep = build_recep(from_json(never_sent), sis=sis, sms=sis, now=timezone.localtime().replace(microsecond=0))
+        never_sent = interchanges.interchange(
+            practice.ha.link_code, practice.link_code, 99_999, first.prepared_at, [replace(message, sms=99_999)]
+        )
+        recep = build_recep(never_sent, sis=sis, sms=sis, now=timezone.localtime().replace(microsecond=0))
         with mesh.mesh_client(practice.mesh_mailbox) as client:
             mesh.send(
                 client,
                 recipient=settings.MESH_MAILBOX,
-                body=build_interchange(from_json(reused)),
+                body=interchanges.edifact(reused),
                 workflow=mesh.WORKFLOW_REG,
                 local_id="demo-reused",
             )
@@ -383,48 +371,6 @@ class Command(BaseCommand):
             self.stderr.write(f"The MESH server made no demo non-delivery report ({response.status_code}).")
 
 
-def _person(patient: Patient, gp: GP, tn: int, **extra) -> dict:
-    name = patient.usual_name
-    address = patient.current_address
-    tx = {
-        "tn": tn,
-        "type": "G1",
-        "gp_code": gp.gp_code,
-        "nhs_number": patient.nhs_number,
-        "surname": name.family,
-        "forenames": list(name.given),
-        "sex": patient.gender,
-        "birth_date": patient.birth_date.isoformat(),
-        "acceptance_code": "A",
-        "acceptance_type": "1",
-        "acceptance_date": dt.date(2026, 11, 2).isoformat(),
-        "address": {
-            "house": address.house,
-            "road": address.road,
-            "locality": "",
-            "post_town": address.post_town,
-            "county": "",
-            "postcode": address.postcode,
-        },
-        "errors": [],
-        "warnings": [],
-    }
-    tx.update(extra)
-    return tx
-
-
-def _tx(tn: int, kind: str, gp: GP, nhs_number: str | None, **items) -> dict:
-    return {
-        "tn": tn,
-        "type": kind,
-        "gp_code": gp.gp_code,
-        "nhs_number": nhs_number,
-        "errors": [],
-        "warnings": [],
-        **items,
-    }
-
-
 def build_backlog_plan(practices, people, by_ods):
     """(sending practice, [transactions as codec JSON], HA cipher) for every demo interchange.
 
@@ -463,11 +409,14 @@ def build_backlog_plan(practices, people, by_ods):
             "previous_ha": "BAA",
             "previous_address": ["1 OLD ROAD", "LEEDS"],
         }
-        send_from(target, [_person(patient, target.gps.first(), next(counter), **(transfer if i % 2 else {}))])
+        send_from(
+            target,
+            [acceptance_for(patient, target.gps.first(), next(counter), **(transfer if i % 2 else {}))],
+        )
     target = practices[0]
     gp = target.gps.first()
     for patient in home[40:42]:  # first registration without an NHS number: the trace supplies it
-        no_number = _person(patient, gp, next(counter), acceptance_type="2", place_of_birth="LEEDS")
+        no_number = acceptance_for(patient, gp, next(counter), acceptance_type="2", place_of_birth="LEEDS")
         no_number["nhs_number"] = None
         send_from(target, [no_number])
     patient = home[42]
@@ -475,7 +424,7 @@ def build_backlog_plan(practices, people, by_ods):
     send_from(
         practice,
         [
-            _tx(
+            transaction_of(
                 next(counter),
                 "G2",
                 pgp,
@@ -497,7 +446,7 @@ def build_backlog_plan(practices, people, by_ods):
         send_from(
             practice,
             [
-                _tx(
+                transaction_of(
                     next(counter),
                     "G5",
                     pgp,
@@ -511,11 +460,16 @@ def build_backlog_plan(practices, people, by_ods):
     patient = home[43]
     practice, pgp = at_home(patient)
     send_from(
-        practice, [_tx(next(counter), "G5", pgp, patient.nhs_number, deduction_reason="5", deduction_date="2026-10-15")]
+        practice,
+        [
+            transaction_of(
+                next(counter), "G5", pgp, patient.nhs_number, deduction_reason="5", deduction_date="2026-10-15"
+            )
+        ],
     )
     # A duplicate merged into this record: its old number is re-keyed automatically.
     retained, duplicate = home[44], home[45]
-    rekeyed = _person(retained, gp, next(counter))
+    rekeyed = acceptance_for(retained, gp, next(counter))
     rekeyed["nhs_number"] = duplicate.nhs_number
     merge_patients(
         retained=retained,
@@ -530,7 +484,7 @@ def build_backlog_plan(practices, people, by_ods):
     # --- one of every case an incoming transaction can raise ----------------------------------------
     cases = iter(home[46:])
     unknown = from_serial(99_000_001)
-    send_from(target, [{**_person(next(cases), gp, next(counter)), "nhs_number": unknown}])  # NO_TRACE
+    send_from(target, [{**acceptance_for(next(cases), gp, next(counter)), "nhs_number": unknown}])  # NO_TRACE
     twin = next(cases)  # MULTIPLE_MATCHES: two records fit the demographics equally
     name, address = twin.usual_name, twin.current_address
     create_patient(
@@ -542,16 +496,16 @@ def build_backlog_plan(practices, people, by_ods):
         by="seed_demo",
         reason="demo: a near twin",
     )
-    untraced = _person(twin, gp, next(counter), acceptance_type="2", place_of_birth="LEEDS")
+    untraced = acceptance_for(twin, gp, next(counter), acceptance_type="2", place_of_birth="LEEDS")
     untraced["nhs_number"] = None
     send_from(target, [untraced])
-    send_from(target, [_person(next(cases), gp, next(counter), surname="ZZYZX-WRONG")])  # DEMOGRAPHIC_MISMATCH
+    send_from(target, [acceptance_for(next(cases), gp, next(counter), surname="ZZYZX-WRONG")])  # DEMOGRAPHIC_MISMATCH
     deceased = next(p for p in people if p.death_date)
-    send_from(target, [_person(deceased, gp, next(counter))])  # DECEASED
+    send_from(target, [acceptance_for(deceased, gp, next(counter))])  # DECEASED
     sensitive = next(p for p in people if p.sensitive)
-    send_from(target, [_person(sensitive, gp, next(counter))])  # SENSITIVE
+    send_from(target, [acceptance_for(sensitive, gp, next(counter))])  # SENSITIVE
     kept, merged_away = next(cases), next(cases)  # SUPERSEDED_NUMBER: the retained record differs
-    ambiguous = _person(merged_away, gp, next(counter))
+    ambiguous = acceptance_for(merged_away, gp, next(counter))
     merge_patients(
         retained=kept,
         duplicate=merged_away,
@@ -561,16 +515,20 @@ def build_backlog_plan(practices, people, by_ods):
         reason="demo: records merged in error?",
     )
     send_from(target, [ambiguous])
-    send_from(target, [{**_person(next(cases), gp, next(counter)), "nhs_number": "N/10/10"}])  # LEGACY_NHS_NUMBER
-    send_from(target, [{**_person(next(cases), gp, next(counter)), "gp_code": "9999999,999"}])  # UNKNOWN_GP
-    send_from(target, [_person(next(cases), gp, next(counter), free_text="PATIENT HAS A GUIDE DOG")])  # FREE_TEXT
-    send_from(target, [_person(next(cases), gp, next(counter), acceptance_code="D")])  # ACCEPTANCE_CHECK
-    send_from(target, [_person(next(cases), gp, next(counter))], "COV")  # addressed to the wrong HA: F3
+    send_from(
+        target, [{**acceptance_for(next(cases), gp, next(counter)), "nhs_number": "N/10/10"}]
+    )  # LEGACY_NHS_NUMBER
+    send_from(target, [{**acceptance_for(next(cases), gp, next(counter)), "gp_code": "9999999,999"}])  # UNKNOWN_GP
+    send_from(
+        target, [acceptance_for(next(cases), gp, next(counter), free_text="PATIENT HAS A GUIDE DOG")]
+    )  # FREE_TEXT
+    send_from(target, [acceptance_for(next(cases), gp, next(counter), acceptance_code="D")])  # ACCEPTANCE_CHECK
+    send_from(target, [acceptance_for(next(cases), gp, next(counter))], "COV")  # addressed to the wrong HA: F3
     patient = next(cases)  # ALREADY_REGISTERED
     practice, pgp = at_home(patient)
-    send_from(practice, [_person(patient, pgp, next(counter))])
+    send_from(practice, [acceptance_for(patient, pgp, next(counter))])
     newcomer = {  # NHS_NUMBER_ALLOCATION: an immigrant nobody in PDS resembles
-        **_person(
+        **acceptance_for(
             next(cases),
             gp,
             next(counter),
@@ -586,13 +544,13 @@ def build_backlog_plan(practices, people, by_ods):
     send_from(target, [newcomer])
     patient = next(cases)  # DEMOGRAPHIC_CHANGE
     practice, pgp = at_home(patient)
-    send_from(practice, [_tx(next(counter), "G2", pgp, patient.nhs_number, surname="NEWNAME")])
+    send_from(practice, [transaction_of(next(counter), "G2", pgp, patient.nhs_number, surname="NEWNAME")])
     patient = next(cases)  # INVALID_ADDRESS: the postcode is erased
     practice, pgp = at_home(patient)
     send_from(
         practice,
         [
-            _tx(
+            transaction_of(
                 next(counter),
                 "G2",
                 pgp,
@@ -613,7 +571,7 @@ def build_backlog_plan(practices, people, by_ods):
     send_from(
         elsewhere,
         [
-            _tx(
+            transaction_of(
                 next(counter),
                 "G2",
                 elsewhere.gps.first(),
@@ -634,17 +592,24 @@ def build_backlog_plan(practices, people, by_ods):
     fp69.mark_returned_mail(patient.nhs_number, by="seed_demo", note="demo: letter returned")
     send_from(
         practice,
-        [_tx(next(counter), "G2", pgp, patient.nhs_number, free_text="PATIENT SEEN 20/10/26 - STILL AT THIS ADDRESS")],
+        [
+            transaction_of(
+                next(counter), "G2", pgp, patient.nhs_number, free_text="PATIENT SEEN 20/10/26 - STILL AT THIS ADDRESS"
+            )
+        ],
     )
     patient = next(cases)  # REMOVAL_REVIEW
     practice, pgp = at_home(patient)
-    send_from(practice, [_tx(next(counter), "G3", pgp, patient.nhs_number, free_text="PATIENT MOVED OUT OF AREA")])
+    send_from(
+        practice,
+        [transaction_of(next(counter), "G3", pgp, patient.nhs_number, free_text="PATIENT MOVED OUT OF AREA")],
+    )
     patient = next(cases)  # DEDUCTION_REVIEW: a death PDS does not know
     practice, pgp = at_home(patient)
     send_from(
         practice,
         [
-            _tx(
+            transaction_of(
                 next(counter),
                 "G5",
                 pgp,
@@ -660,7 +625,7 @@ def build_backlog_plan(practices, people, by_ods):
     send_from(
         practice,
         [
-            _tx(
+            transaction_of(
                 next(counter),
                 "G5",
                 pgp,
@@ -674,9 +639,14 @@ def build_backlog_plan(practices, people, by_ods):
     patient = next(cases)  # INVALID_TRANSACTION: a deduction reason a GP may not ask for
     practice, pgp = at_home(patient)
     send_from(
-        practice, [_tx(next(counter), "G5", pgp, patient.nhs_number, deduction_reason="2", deduction_date="2026-10-30")]
+        practice,
+        [
+            transaction_of(
+                next(counter), "G5", pgp, patient.nhs_number, deduction_reason="2", deduction_date="2026-10-30"
+            )
+        ],
     )
 
     not_migrated = next(p for p in practices if p.ha.cipher == NOT_MIGRATED)
-    send_from(not_migrated, [_person(next(cases), not_migrated.gps.first(), next(counter))], NOT_MIGRATED)
+    send_from(not_migrated, [acceptance_for(next(cases), not_migrated.gps.first(), next(counter))], NOT_MIGRATED)
     return plan
