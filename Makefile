@@ -6,7 +6,7 @@ export DJANGO_SETTINGS_MODULE ?= pcrm_site.settings
 # The demo world, seeding and `bench` (the devtools app) are wanted by every make target here.
 export PCRM_DEVTOOLS ?= 1
 
-.PHONY: help setup services stop status migrate seed run prod worker beat test test-fast screenshots lint format bench
+.PHONY: help setup services stop status migrate seed run prod worker beat test test-fast screenshots lint deadcode format bench
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ lint: setup ## ruff check, ruff format --check and the import-linter contracts (
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@.venv/bin/lint-imports --no-cache
+
+deadcode: setup ## List production code nothing in production uses (vulture, filtered: scripts/dead_code.py)
+	@.venv/bin/python scripts/dead_code.py
 
 format: setup ## Apply ruff's fixes and formatting
 	@.venv/bin/ruff check --fix .

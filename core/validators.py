@@ -7,8 +7,6 @@ does not match gets. Values are compared in capitals with spaces trimmed (forms 
 import re
 from dataclasses import dataclass
 
-from django.core.validators import RegexValidator
-
 
 @dataclass(frozen=True)
 class Format:
@@ -18,10 +16,6 @@ class Format:
 
     def matches(self, value: str) -> bool:
         return bool(self.pattern.match(value))
-
-    @property
-    def validator(self) -> RegexValidator:
-        return RegexValidator(self.pattern, message=self.message, code="format")
 
 
 def _format(pattern: str, help_text: str, message: str) -> Format:

@@ -111,10 +111,6 @@ class Parsed:
     rows: list = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
-    @property
-    def invalid_rows(self) -> set[int]:
-        return {e.row for e in self.errors}
-
 
 def read_csv(data: bytes, columns: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
     """(row number, values) for each data row; a header missing a column is one error on row 1."""

@@ -234,7 +234,7 @@ def _swapped(day: dt.date) -> dt.date | None:
     return day.replace(month=day.day, day=day.month)
 
 
-def _blocks(query: TraceQuery) -> tuple[str, list]:
+def candidate_sql(query: TraceQuery) -> tuple[str, list]:
     """The SQL for the candidate ids: a UNION of indexed blocks, deterministic and capped."""
     parts: list[str] = []
     params: list = []
@@ -262,13 +262,6 @@ def _blocks(query: TraceQuery) -> tuple[str, list]:
         )
         params += [query.forenames[0], query.birth_from or dt.date.min, query.birth_to or dt.date.max]
     return " UNION ".join(parts) + f" ORDER BY 1 LIMIT {CANDIDATE_LIMIT}", params
-
-
-def candidate_ids(query: TraceQuery) -> list[int]:
-    sql, params = _blocks(query)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -319,7 +312,7 @@ def _day(value: str | None) -> dt.date | None:
 
 def candidates(query: TraceQuery) -> list[Subject]:
     """The candidates with their names and addresses, in one query."""
-    blocks, params = _blocks(query)
+    blocks, params = candidate_sql(query)
     sql = (
         f"WITH c(id) AS ({blocks}) "
         "SELECT p.id, p.nhs_number, p.gender, p.birth_date, p.place_of_birth, "

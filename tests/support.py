@@ -174,6 +174,18 @@ def drain():
     return result
 
 
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after `start` up to and including `end` (0 when end <= start), walking day by day: the
+    plain count exceptions.sla.working_days_since must agree with."""
+    from exceptions.sla.working_days import is_working_day
+
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += is_working_day(day)
+    return count
+
+
 def g1_interchange(sis: int = 1, tn: int = 7, nhs_number: str = "9434765919") -> bytes:
     """A type 1 acceptance from TES5 to XX11 (GP 4826940,281) for a patient called JANE STEVENS."""
     return g1_batch(sis, [nhs_number], first_tn=tn)

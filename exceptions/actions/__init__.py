@@ -54,10 +54,6 @@ class Action:
         """The resolution service that carries the action out: exceptions.services.resolution.<code>."""
         return import_string(f"exceptions.services.resolution.{self.code}")
 
-    @property
-    def sends_text(self) -> bool:
-        return "text" in self.inputs
-
     def needs_confirming(self, tx_type: str | None) -> bool:
         """Whether the person checks their answers on a second page before it is done."""
         return self.confirm or bool(self.what_is_sent(tx_type))

@@ -74,7 +74,7 @@ def _weekdays_after(start: dt.date, end: dt.date) -> int:
 
 def working_days_since(start: dt.date, end: dt.date) -> int:
     """Working days after `start` up to and including `end` in England and Wales, in constant time per
-    year spanned (the same answer as working_days.working_days_between, which walks day by day)."""
+    year spanned (the tests check it against a count that walks day by day, tests/support.py)."""
     if end <= start:
         return 0
     holidays = 0

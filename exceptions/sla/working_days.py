@@ -22,12 +22,3 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
         if is_working_day(day):
             days -= 1
     return day
-
-
-def working_days_between(start: dt.date, end: dt.date) -> int:
-    """Working days after `start` up to and including `end` (0 when end <= start)."""
-    count, day = 0, start
-    while day < end:
-        day += dt.timedelta(days=1)
-        count += is_working_day(day)
-    return count

@@ -8,7 +8,7 @@ from factories import PatientFactory
 
 from pds import services
 from pds.models import PatientName
-from pds.trace import MATCH, MULTIPLE, NONE, TraceQuery, candidate_ids, partial_birth_date, trace
+from pds.trace import MATCH, MULTIPLE, NONE, TraceQuery, candidate_sql, partial_birth_date, trace
 
 pytestmark = pytest.mark.django_db
 
@@ -163,16 +163,15 @@ def test_a_trace_needs_a_name_and_a_birth_date_or_postcode(db):
         trace(TraceQuery(surname="Smith"))
 
 
+def candidate_ids(query: TraceQuery) -> list[int]:
+    sql, params = candidate_sql(query)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def plan_for(query: TraceQuery) -> str:
-    captured = []
-
-    def capture(execute, sql, params, many, context):
-        captured.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
-        candidate_ids(query)
-    sql, params = captured[0]
+    sql, params = candidate_sql(query)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)

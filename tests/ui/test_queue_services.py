@@ -8,13 +8,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from factories import ExceptionCaseFactory, UserFactory
+from support import working_days_between
 
 from exceptions import sla
 from exceptions.models import AuditEvent, CaseEvent, CaseStatus, ExceptionCase
 from exceptions.selectors import cases
 from exceptions.selectors.pagination import Order, paginate
 from exceptions.services import queue
-from exceptions.sla.working_days import working_days_between
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 

@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from factories import ExceptionCaseFactory, HealthAuthorityFactory, UserFactory
 from pytest_django.asserts import assertContains, assertInHTML, assertNotContains, assertRedirects
+from support import working_days_between
 
 from core import presenters
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
-from exceptions.sla.working_days import working_days_between
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
 

@@ -10,7 +10,8 @@ from factories import GPFactory, LinkFactory, PracticeFactory, UserFactory
 
 from core import roles
 from core.nhs_number import check_digit, format_nhs_number, from_serial, is_valid
-from exceptions.sla.working_days import add_working_days, working_days_between
+from exceptions.sla import working_days_since
+from exceptions.sla.working_days import add_working_days
 from registrations.models import HealthAuthority
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -78,7 +79,7 @@ def test_nhs_number_arithmetic():
 def test_working_days_skip_weekends_and_bank_holidays():
     # Wednesday 24 Dec 2025 + 3 working days: Christmas, Boxing Day and the weekend do not count.
     assert add_working_days(dt.date(2025, 12, 24), 3) == dt.date(2025, 12, 31)
-    assert working_days_between(dt.date(2025, 12, 24), dt.date(2025, 12, 31)) == 3
+    assert working_days_since(dt.date(2025, 12, 24), dt.date(2025, 12, 31)) == 3
 
 
 @pytest.mark.django_db
