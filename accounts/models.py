@@ -88,6 +88,8 @@ class TypedWork(models.Model):
     person and page, deleted when used and after `expires_at`. accounts.typed_work is its only user."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # A keyed digest of the page's path (accounts.typed_work.page_digest), not the path: a queue URL may
+    # carry a search for a patient's name. The path itself is inside the seal.
     page = models.CharField(max_length=500)
     sealed = models.BinaryField()
     expires_at = models.DateTimeField(db_index=True)

@@ -31,13 +31,19 @@ from .models import TypedWork
 log = logging.getLogger(__name__)
 
 KEEP_FOR = dt.timedelta(minutes=15)
-# Pages waiting to give typed work back to the person signed in (a list of pages, never the text).
+# Pages waiting to give typed work back to the person signed in (their digests: never the text, nor the
+# path, which may carry a search for a patient's name).
 WAITING_KEY = "pcrm_typed_work_waiting"
 # Never kept: the security token, passwords, and the answers that would act rather than fill a form in.
 NOT_KEPT = {"csrfmiddlewaretoken", "password", "confirmed", "change"}
 MAX_CHARACTERS = 20_000
 
 Forms = list[dict]  # [{"action": "/cases/1/note/", "fields": {"note": ["typed"]}}]
+
+
+def page_digest(page: str) -> str:
+    """How a page is named at rest: a keyed digest of its path and query."""
+    return salted_hmac("pcrm.accounts.typed_work.page", page, algorithm="sha256").hexdigest()
 
 
 def _fernet() -> Fernet:
@@ -87,13 +93,13 @@ def _clean(forms: Forms) -> Forms:
 def keep(user, page: str, forms: Forms) -> bool:
     """Keep what `user` typed on `page` for KEEP_FOR (the latest wins). False if nothing worth keeping."""
     forms = _clean(forms)
-    size = sum(len(v) for form in forms for values in form["fields"].values() for v in values)
+    size = sum(len(name) + sum(map(len, values)) for form in forms for name, values in form["fields"].items())
     if not forms or size > MAX_CHARACTERS:
         return False
     now = purge_expired()
     plain = json.dumps({"user": user.pk, "page": page, "forms": forms}).encode()
     TypedWork.objects.update_or_create(
-        user=user, page=page, defaults={"sealed": _fernet().encrypt(plain), "expires_at": now + KEEP_FOR}
+        user=user, page=page_digest(page), defaults={"sealed": _fernet().encrypt(plain), "expires_at": now + KEEP_FOR}
     )
     log.info("Kept typed work after a session ended", extra={"user_id": user.pk, "forms": len(forms)})
     return True
@@ -122,7 +128,7 @@ def note_waiting(request, user) -> None:
 
 def take(user, page: str) -> Forms | None:
     """What `user` typed on `page`, deleted as it is read; None if nothing (or it expired)."""
-    row = TypedWork.objects.filter(user=user, page=page).first()
+    row = TypedWork.objects.filter(user=user, page=page_digest(page)).first()
     if row is None:
         return None
     row.delete()
@@ -145,8 +151,9 @@ def restored(request) -> Forms | None:
     session = getattr(request, "session", None)
     waiting = session.get(WAITING_KEY) if session is not None else None
     page = request.get_full_path()
-    if waiting and page in waiting and request.method == "GET" and not request.headers.get("HX-Request"):
-        session[WAITING_KEY] = [p for p in waiting if p != page]
+    digest = page_digest(page)
+    if waiting and digest in waiting and request.method == "GET" and not request.headers.get("HX-Request"):
+        session[WAITING_KEY] = [d for d in waiting if d != digest]
         if request.user.is_authenticated:
             request._typed_work = take(request.user, page)
     return request._typed_work

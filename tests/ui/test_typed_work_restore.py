@@ -76,6 +76,7 @@ def test_the_same_person_signing_in_again_finds_the_note_back_once(client, asha,
     assertRedirects(response, f"{reverse('login')}?next={case_page}", fetch_redirect_response=False)
     kept = TypedWork.objects.get(user=asha)
     assert NOTE.encode() not in bytes(kept.sealed)  # sealed at rest
+    assert kept.page == typed_work.page_digest(case_page)  # the page too (a queue URL may carry a search)
     assert NOTE not in caplog.text  # and never logged
     assert not two_janes.case.events.filter(note=NOTE).exists()  # kept, not submitted
 
@@ -183,3 +184,10 @@ def test_a_browser_with_no_ended_session_keeps_nothing_and_learns_nothing(client
     # A page elsewhere is never a place to return to.
     elsewhere = script_keeps(Client(), "https://elsewhere.example/cases/", {"note": [NOTE]})
     assert "elsewhere" not in elsewhere.json()["sign_in"]
+
+
+def test_more_than_a_page_of_text_is_not_kept(client, asha, two_janes, case_page):
+    sign_in(client, "asha", case_page)
+    with time_machine.travel(timezone.now() + IDLE, tick=False):
+        script_keeps(client, case_page, {"note": ["x" * (typed_work.MAX_CHARACTERS + 1)]})
+    assert not TypedWork.objects.exists()
