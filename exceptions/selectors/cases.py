@@ -31,6 +31,21 @@ def open_cases() -> QuerySet:
     return ExceptionCase.objects.open()
 
 
+def all_cases() -> QuerySet:
+    """Every case, for a filter to narrow (the queue's search, "take the next case")."""
+    return ExceptionCase.objects.all()
+
+
+def queue_rows() -> QuerySet:
+    """Cases as the queue lists them: with who holds each, without the evidence and trace it never shows."""
+    return ExceptionCase.objects.select_related("assigned_to").defer("evidence", "rule_trace")
+
+
+def cases_for_page() -> QuerySet:
+    """Cases as the case page shows one: with its holder, who closed it, its transaction and interchange."""
+    return ExceptionCase.objects.select_related("assigned_to", "closed_by", "transaction", "interchange")
+
+
 def for_view(qs: QuerySet, view: str, user) -> QuerySet:
     """`qs` (an ExceptionCase queryset) narrowed to one of the queue's views."""
     if view == MINE:

@@ -28,9 +28,7 @@ from pds.templatetags.patients import patient_href
 
 
 def _case(pk: int) -> ExceptionCase:
-    return get_object_or_404(
-        ExceptionCase.objects.select_related("assigned_to", "closed_by", "transaction", "interchange"), pk=pk
-    )
+    return get_object_or_404(cases.cases_for_page(), pk=pk)
 
 
 def _kind(case: ExceptionCase):

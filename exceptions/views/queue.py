@@ -22,7 +22,6 @@ from core.presenters import landing
 from core.roles import Perm
 from exceptions.filters import CaseFilter
 from exceptions.forms import BulkActionForm, SaveFilterForm
-from exceptions.models import ExceptionCase
 from exceptions.selectors import cases, team
 from exceptions.selectors.pagination import Order, paginate
 from exceptions.services import audit, preferences, queue
@@ -49,7 +48,7 @@ def queue_url(request) -> str:
 
 def _filterset(request, params: QueryDict, view: str) -> CaseFilter:
     """The queue's filters over the cases of `view`; a search looks through every case, in every view."""
-    base = ExceptionCase.objects.select_related("assigned_to").defer("evidence", "rule_trace")
+    base = cases.queue_rows()
     if not (params.get("q") or "").strip():
         base = cases.for_view(base, view, request.user)
     return CaseFilter(params, queryset=cases.with_names(base), request=request)
@@ -156,7 +155,7 @@ def take_next(request):
     or for a case page's button the queue page last seen)."""
     queue_page = request.POST.get("queue") or queue_url(request)
     params = QueryDict(urlsplit(_safe_next(request, queue_page)).query)
-    filterset = CaseFilter(params, queryset=ExceptionCase.objects.all(), request=request)
+    filterset = CaseFilter(params, queryset=cases.all_cases(), request=request)
     narrowed = filterset.is_valid() and bool(_describe_filters(filterset))
     try:
         case = queue.take_next(by=request.user, among=filterset.qs if narrowed else None)
