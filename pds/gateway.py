@@ -9,7 +9,9 @@ specification (docs/pds.md); the official sandbox checks it (tests/external/).
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -334,10 +336,32 @@ class PdsGateway(Protocol):
     ) -> PatientRecord: ...
 
 
+# Records read within one decision (see `one_decision`), by NHS number.
+_read: ContextVar[dict[str, Patient] | None] = ContextVar("pds_decision_reads", default=None)
+
+
+@contextmanager
+def one_decision():
+    """Within this block a write to the local PDS starts from the record the decision read, instead
+    of reading it again. Processing opens one around deciding and applying a transaction, inside its
+    database transaction and under the patient's lock. Safe because every write is a compare-and-set
+    on the version the caller decided on: a record read is used only at that version, and only once
+    (a write consumes it; the next read reads again)."""
+    token = _read.set({})
+    try:
+        yield
+    finally:
+        _read.reset(token)
+
+
 class LocalGateway:
     """PDS in this database."""
 
-    def _patient(self, nhs_number: str) -> Patient:
+    def _patient(self, nhs_number: str, expected_version: int | None = None) -> Patient:
+        read = _read.get()
+        patient = read.pop(nhs_number, None) if read is not None else None
+        if patient is not None and expected_version is not None and patient.version == expected_version:
+            return patient
         return services.get_patient(nhs_number).patient
 
     def _fresh(self, patient: Patient) -> PatientRecord:
@@ -345,6 +369,9 @@ class LocalGateway:
 
     def get(self, nhs_number: str) -> PatientRecord:
         lookup = services.get_patient(nhs_number)
+        read = _read.get()
+        if read is not None:
+            read[lookup.patient.nhs_number] = lookup.patient
         return PatientRecord.from_patient(lookup.patient, lookup.superseded_from)
 
     def trace(self, query: trace.TraceQuery, *, max_results: int = 10) -> trace.TraceResult:
@@ -354,7 +381,7 @@ class LocalGateway:
         return selectors.deceased_still_registered(practice_ods, limit=limit)
 
     def register_with_practice(self, nhs_number, *, practice_ods, start, expected_version, by, reason, user=None):
-        patient = self._patient(nhs_number)
+        patient = self._patient(nhs_number, expected_version)
         services.register_with_practice(
             patient,
             practice_ods=practice_ods,
@@ -364,10 +391,11 @@ class LocalGateway:
             reason=reason,
             user=user,
         )
-        return self._fresh(patient)
+        # What reading it again would say: one GP period is open, the new one (pds.services._register).
+        return replace(PatientRecord.from_patient(patient), gp_practice=practice_ods.upper(), gp_since=start)
 
     def end_registration(self, nhs_number, *, end, removal_reason, expected_version, by, reason, user=None):
-        patient = self._patient(nhs_number)
+        patient = self._patient(nhs_number, expected_version)
         services.end_registration(
             patient,
             end=end,
@@ -377,17 +405,18 @@ class LocalGateway:
             reason=reason,
             user=user,
         )
-        return self._fresh(patient)
+        # What reading it again would say: no GP period is open.
+        return replace(PatientRecord.from_patient(patient), gp_practice=None, gp_since=None)
 
     def change_address(self, nhs_number, *, address, start, expected_version, by, reason, user=None):
-        patient = self._patient(nhs_number)
+        patient = self._patient(nhs_number, expected_version)
         services.change_address(
             patient, address=address, start=start, expected_version=expected_version, by=by, reason=reason, user=user
         )
         return self._fresh(patient)
 
     def record_death(self, nhs_number, *, date, status, expected_version, by, reason, user=None):
-        patient = self._patient(nhs_number)
+        patient = self._patient(nhs_number, expected_version)
         services.record_death(
             patient, date=date, status=status, expected_version=expected_version, by=by, reason=reason, user=user
         )
@@ -429,7 +458,7 @@ class LocalGateway:
         return self._fresh(patient)
 
     def update_demographics(self, nhs_number, *, expected_version, by, reason, gender=None, birth_date=None, user=None):
-        patient = self._patient(nhs_number)
+        patient = self._patient(nhs_number, expected_version)
         items = {k: v for k, v in (("gender", gender), ("birth_date", birth_date)) if v is not None}
         services.update_demographics(
             patient, expected_version=expected_version, by=by, reason=reason, user=user, **items
@@ -645,6 +674,12 @@ class RemoteGateway:
             op = "replace" if "birthDate" in resource else "add"
             patches.append({"op": op, "path": "/birthDate", "value": birth_date.isoformat()})
         return self._patch(resource["id"], patches, expected_version, reason)
+
+
+def updates_may_need_a_person() -> bool:
+    """Whether a write may be refused with UpdateNeedsAPerson (only a remote PDS refuses: under
+    application-restricted access it accepts no updates). Callers keep a savepoint for it then."""
+    return settings.PDS_BACKEND == "remote"
 
 
 def get_gateway() -> PdsGateway:

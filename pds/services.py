@@ -189,7 +189,7 @@ def _check_name(family: str, given: list[str]) -> None:
 # --- registration --------------------------------------------------------------------------------
 
 
-@transaction.atomic
+# Atomic through `changing` (one savepoint when nested in processing's transaction, not two).
 def register_with_practice(
     patient: Patient,
     *,
@@ -221,7 +221,6 @@ def _register(patient: Patient, practice_ods: str, start: dt.date) -> GPPeriod |
     return current
 
 
-@transaction.atomic
 def end_registration(
     patient: Patient,
     *,
@@ -247,7 +246,6 @@ def end_registration(
 # --- address -------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def change_address(
     patient: Patient,
     *,

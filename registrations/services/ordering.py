@@ -16,10 +16,9 @@ import datetime as dt
 import hashlib
 
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Direction, Interchange, InterchangeStatus, Transaction, TxStatus
+from ..models import Direction, Interchange, InterchangeStatus, Message, Transaction, TxStatus
 
 S = TxStatus
 
@@ -67,16 +66,35 @@ def _lock_id(key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"patient:{key}".encode()).digest()[:8], "big", signed=True)
 
 
-def _same_patient(tx: Transaction) -> Q:
-    # Both branches filter on nhs_number (indexed), so the OR stays an index lookup.
-    q = Q(nhs_number=tx.nhs_number) if tx.nhs_number else Q(pk__in=[])
+def _same_patient(tx: Transaction) -> tuple[str, list]:
+    """SQL (on the transaction as `t`) and parameters for "about the same patient as `tx`". Both
+    branches filter on nhs_number (indexed), so the OR stays an index lookup."""
+    clauses, params = [], []
+    if tx.nhs_number:
+        clauses.append("t.nhs_number = %s")
+        params.append(tx.nhs_number)
     identity = gp_identity(tx)
     if identity:
-        sender, surname, born = identity
-        q |= Q(nhs_number="", sender=sender, data__surname=surname, data__birth_date=born)
+        clauses.append(
+            "(t.nhs_number = '' AND t.sender = %s AND t.data->>'surname' = %s AND t.data->>'birth_date' = %s)"
+        )
+        params.extend(identity)
     if not tx.nhs_number and not identity:
-        q |= Q(nhs_number="", sender=tx.sender)
-    return q
+        clauses.append("(t.nhs_number = '' AND t.sender = %s)")
+        params.append(tx.sender)
+    return " OR ".join(clauses), params
+
+
+# Written as SQL: this runs once per transaction decided, and building it with the ORM cost more CPU
+# than the rest of the ordering put together.
+_BLOCKER_SQL = """
+SELECT t.id, t.type, t.status, t.sender, t.tn, t.attempts, t.nhs_number, t.received_at, t.updated_at
+FROM {transaction} t JOIN {message} m ON m.id = t.message_id
+WHERE ({same_patient}) AND NOT t.is_duplicate AND t.status = ANY(%s)
+  AND (m.interchange_id < %s OR (m.interchange_id = %s AND t.id < %s))
+ORDER BY m.interchange_id, t.id
+"""
+WAITED_FOR = [*UNSETTLED, S.MANUAL]
 
 
 def blocker(tx: Transaction) -> Transaction | None:
@@ -85,13 +103,11 @@ def blocker(tx: Transaction) -> Transaction | None:
     Earlier means stored earlier (the interchange's id, allocated in MESH order), then read earlier
     (the transaction's id, allocated in SMS and TN order within the interchange)."""
     ic = tx.message.interchange_id
-    earlier = (
-        Transaction.objects.filter(_same_patient(tx), is_duplicate=False, status__in=[*UNSETTLED, S.MANUAL])
-        .filter(Q(message__interchange_id__lt=ic) | Q(message__interchange_id=ic, pk__lt=tx.pk))
-        .order_by("message__interchange_id", "pk")
-        .only("pk", "type", "status", "sender", "tn", "attempts", "nhs_number", "received_at", "updated_at")
+    same_patient, params = _same_patient(tx)
+    sql = _BLOCKER_SQL.format(
+        transaction=Transaction._meta.db_table, message=Message._meta.db_table, same_patient=same_patient
     )
-    for candidate in earlier:
+    for candidate in Transaction.objects.raw(sql, [*params, [str(s) for s in WAITED_FOR], ic, ic, tx.pk]):
         if candidate.status != S.MANUAL or not independent(candidate, tx):
             return candidate
     return None

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from pds.errors import UpdateNeedsAPerson
+from pds.gateway import one_decision, updates_may_need_a_person
 
 from ..models import Transaction, TxStatus
 from ..ports import CaseKind, CaseRequest, open_case
@@ -78,12 +79,15 @@ def process_transaction(
             if earlier is not None:
                 _note_wait(tx, ordering.describe(earlier))
                 return ProcessResult(tx.status, ran=False, waiting_for=earlier)
-        decision = decide(tx)
-        try:
-            with transaction.atomic():  # a savepoint: what was applied before PDS refused is undone
-                outcome, applied = apply_decision(tx, decision)
-        except UpdateNeedsAPerson as exc:
-            outcome, applied = _needs_a_person(tx, decision.trace, exc), Applied()
+        with one_decision():
+            decision = decide(tx)
+            try:
+                # A savepoint where PDS may refuse a change for want of a person (a remote PDS): what was
+                # applied before it refused is undone. The local PDS never refuses so: no round trips for it.
+                with transaction.atomic(savepoint=updates_may_need_a_person()):
+                    outcome, applied = apply_decision(tx, decision)
+            except UpdateNeedsAPerson as exc:
+                outcome, applied = _needs_a_person(tx, decision.trace, exc), Applied()
         _record(tx, decision, outcome, applied)
         return ProcessResult(tx.status, ran=True)
 
