@@ -65,6 +65,8 @@ def test_signed_in_again_the_agent_finds_her_note_back(open_browser, live_server
     expect(page.get_by_label("Add a note")).to_have_value(NOTE)  # back in the box, not added to the case
     expect(count_status(page, f"You have {1000 - len(NOTE)} characters remaining")).to_be_visible()
     expect(page.locator("#history")).not_to_contain_text(NOTE)
+    page.get_by_text("Show what you typed").click()  # also there to copy, should the form not be
+    expect(page.locator("#typed-work-text")).to_contain_text(NOTE)
     assert_accessible(page)
 
     # She checks it and adds it herself; shown once, it is gone from the next page.

@@ -84,7 +84,7 @@ def test_the_same_person_signing_in_again_finds_the_note_back_once(client, asha,
         sign_in(client, "asha", case_page)
         page = client.get(case_page)
         assertContains(page, BANNER)
-        assertContains(page, f'<dd class="nhsuk-summary-list__value">{NOTE}</dd>')  # without JavaScript, to copy
+        assertContains(page, f'<dd class="nhsuk-summary-list__value">{NOTE}</dd>')  # also listed, to copy
         assert restored_forms(page) == [
             {"action": reverse("exceptions:case-note", args=[two_janes.case.pk]), "fields": {"note": [NOTE]}}
         ]
@@ -191,3 +191,21 @@ def test_more_than_a_page_of_text_is_not_kept(client, asha, two_janes, case_page
     with time_machine.travel(timezone.now() + IDLE, tick=False):
         script_keeps(client, case_page, {"note": ["x" * (typed_work.MAX_CHARACTERS + 1)]})
     assert not TypedWork.objects.exists()
+
+
+def test_when_the_case_moved_on_meanwhile_the_text_is_still_there_to_copy(client, asha, two_janes):
+    action_page = reverse("exceptions:case-action", args=[two_janes.case.pk, "reject_to_practice"])
+    sign_in(client, "asha", action_page)
+    later = timezone.now() + IDLE
+    with time_machine.travel(later, tick=False):
+        client.post(action_page, {"reason_code": "OTHER", "note": NOTE}, headers={"referer": action_page})
+    # While Asha was away, her team leader gave the case to Sam.
+    sam = UserFactory(username="sam", first_name="Sam", last_name="Second", roles=["NBO agent"])
+    queue.assign(two_janes.case.pk, to=sam, by=UserFactory(roles=["Team leader"]))
+
+    with time_machine.travel(later + dt.timedelta(minutes=1), tick=False):
+        sign_in(client, "asha", action_page)
+        page = client.get(action_page)
+    assertContains(page, "is now assigned to Sam Second", status_code=403)
+    assertContains(page, "Show what you typed", status_code=403)
+    assertContains(page, f'<dd class="nhsuk-summary-list__value">{NOTE}</dd>', status_code=403)
