@@ -74,12 +74,13 @@ class NavItem:
 
 
 # Pages of the exceptions app that have their own header link; every other page there is the work queue's.
-# Work per person is part of the team overview.
+# Work per person is part of the team overview; Your settings is in the account area, so no menu item is current.
 _OWN_LINK = {
     "dashboard": "exceptions:dashboard",
     "audit": "exceptions:audit",
     "team": "exceptions:team",
     "workload": "exceptions:team",
+    "settings": "account",
 }
 
 

@@ -29,6 +29,8 @@ def test_the_header_links_your_settings_for_people_who_work_the_queue(client, ag
     assertInHTML(
         f'<a class="nhsuk-header__account-link" href="{SETTINGS}" aria-current="page">Your settings</a>', here.text
     )
+    # The page belongs to the account area: no menu item is marked as the current one.
+    assertNotContains(here, "nhsuk-header__navigation-item--current")
 
     client.force_login(UserFactory(roles=["PCSE viewer"]))
     assertNotContains(client.get(reverse("registrations:capitation:quarter-list")), "Your settings")
