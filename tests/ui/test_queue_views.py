@@ -56,7 +56,11 @@ def test_a_row_shows_what_an_agent_needs_to_pick_a_case(client, agent, now):
     assert rows(response) == ids(case)
     assertContains(response, f'data-case-url="/cases/{case.pk}/"')
     # The row's way in to the case is its name ("Case N" without one); the NHS number opens the patient (#16 item 2).
-    assertInHTML(f'<a class="nhsuk-link pcrm-case-link" href="/cases/{case.pk}/">Case {case.pk}</a>', response.text)
+    assertInHTML(
+        f'<a class="nhsuk-link pcrm-case-link" href="/cases/{case.pk}/">'
+        f'<span class="pcrm-nowrap">Case {case.pk}</span></a>',
+        response.text,
+    )
     assertInHTML('<a class="nhsuk-link pcrm-nowrap" href="/pds/patients/9434765919/">943 476 5919</a>', response.text)
     assertNotContains(response, ">9434765919<")
     assertInHTML('<strong class="nhsuk-tag nhsuk-tag--blue">No trace</strong>', response.text)
