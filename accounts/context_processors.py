@@ -11,4 +11,5 @@ def sign_in(request) -> dict:
         "cis2_enabled": cis2.enabled(),
         "cis2_label": settings.CIS2_SIGN_IN_LABEL,
         "typed_work": typed_work.restored(request),
+        "typed_work_minutes": int(typed_work.KEEP_FOR.total_seconds() // 60),
     }

@@ -49,10 +49,11 @@
     dialog.setAttribute("aria-labelledby", "session-timeout-title");
     dialog.setAttribute("aria-describedby", "session-timeout-text");
     var minutes = Math.max(1, Math.round(warnSeconds / 60));
+    var keptMinutes = body.dataset.typedWorkMinutes || "15";
     dialog.innerHTML =
       '<h2 class="nhsuk-heading-m" id="session-timeout-title">You will be signed out soon</h2>' +
       '<p class="nhsuk-body" id="session-timeout-text">For your security, PCRM signs you out after a period without activity. ' +
-      "You will be signed out in " + minutes + (minutes === 1 ? " minute" : " minutes") + ". Anything you have typed on this page is kept if you stay signed in.</p>" +
+      "You will be signed out in " + minutes + (minutes === 1 ? " minute" : " minutes") + ". If you are signed out, what you have typed on this page is kept for you for " + keptMinutes + " minutes: sign in again to find it back.</p>" +
       '<div class="nhsuk-button-group">' +
       '<button class="nhsuk-button nhsuk-u-margin-bottom-0" data-module="nhsuk-button" type="button" id="session-stay">Stay signed in</button>' +
       '<button class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" data-module="nhsuk-button" type="button" id="session-sign-out">Sign out</button>' +

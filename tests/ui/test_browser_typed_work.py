@@ -45,7 +45,9 @@ def let_the_session_end_with_a_note_typed(page: Page, case_url: str) -> None:
     note = page.get_by_label("Add a note")
     note.fill(NOTE)
     expect(count_status(page, f"You have {1000 - len(NOTE)} characters remaining")).to_be_visible()
-    expect(page.get_by_role("dialog", name="You will be signed out soon")).to_be_visible(timeout=7000)
+    dialog = page.get_by_role("dialog", name="You will be signed out soon")
+    expect(dialog).to_be_visible(timeout=7000)
+    expect(dialog).to_contain_text("what you have typed on this page is kept for you for 15 minutes")
     with page.expect_response(lambda r: r.url.endswith("/session/typed-work/") and r.status == 200):
         expect(page).to_have_url(re.compile(r"/accounts/login/\?next="), timeout=12000)
 

@@ -62,6 +62,7 @@ def test_staying_signed_in_answers_only_a_signed_in_post(client, sign_in_as):
     page = client.get(reverse("exceptions:case-list"))
     assertContains(page, f'data-keep-alive-url="{keep_alive}"')
     assertContains(page, 'data-session-warning-seconds="120"')
+    assertContains(page, 'data-typed-work-minutes="15"')  # the warning says how long typed work is kept
 
 
 def test_the_browsers_back_from_the_confirmation_page_finds_the_answers(client, sign_in_as, two_janes):
