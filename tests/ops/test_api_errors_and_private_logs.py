@@ -73,33 +73,44 @@ def test_every_bad_patch_body_gets_an_operation_outcome(api, body):
 
 
 BAD_QUERIES = [
-    {"family": "STEVENS", "birthdate": "eq1980-13-45"},
-    {"family": "STEVENS", "birthdate": "Jane Stevens"},
-    {"family": "STEVENS", "birthdate": "eq1980-05-17", "gender": "Stevens"},
-    {"family": "STEVENS", "birthdate": "eq1980-05-17", "_max-results": "LS14AP"},
-    {"family": "STEVENS", "birthdate": "eq1980-05-17", "_fuzzy-match": "Jane"},
-    {"family": "STEVENS" * 20, "birthdate": "eq1980-05-17"},
-    {"family": "STE\x00VENS", "birthdate": "eq1980-05-17"},
-    {"birthdate": ["eq1980-05-17"] * 5, "family": "STEVENS"},
-    {"unknown": "x"},
+    # (query, the Spine code it gets): each is 400, refused for what is wrong with it
+    ({"family": "STEVENS", "birthdate": "eq1980-13-45"}, "INVALID_VALUE"),
+    ({"family": "STEVENS", "birthdate": "Jane Stevens"}, "INVALID_VALUE"),
+    ({"family": "STEVENS", "birthdate": "eq1980-05-17", "gender": "Stevens"}, "INVALID_VALUE"),
+    ({"family": "STEVENS", "birthdate": "eq1980-05-17", "_max-results": "LS14AP"}, "INVALID_VALUE"),
+    ({"family": "STEVENS", "birthdate": "eq1980-05-17", "_fuzzy-match": "Jane"}, "INVALID_VALUE"),
+    ({"family": "STEVENS" * 20, "birthdate": "eq1980-05-17"}, "INVALID_VALUE"),
+    ({"family": "STE\x00VENS", "birthdate": "eq1980-05-17"}, "INVALID_VALUE"),
+    ({"birthdate": ["eq1980-05-17"] * 5, "family": "STEVENS"}, "INVALID_SEARCH_DATA"),
+    ({"unknown": "x"}, "ADDITIONAL_PROPERTIES"),
 ]
 
 
-@pytest.mark.parametrize("params", BAD_QUERIES)
-def test_every_bad_search_gets_an_operation_outcome_without_echoing_it(api, params):
+@pytest.mark.parametrize(("params", "code"), BAD_QUERIES)
+def test_every_bad_search_gets_an_operation_outcome_without_echoing_it(api, params, code):
     response = api("get", data=params)
-    assert 400 <= response.status_code < 500
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
-    assert outcome["issue"][0]["details"]["coding"][0]["code"] != "MISSING_VALUE", outcome
+    assert (response.status_code, outcome["issue"][0]["details"]["coding"][0]["code"]) == (400, code), outcome
     for personal in ("STEVENS", "Jane", "LS14AP", "1980-13-45"):
         assert personal not in json.dumps(outcome)
 
 
-@pytest.mark.parametrize("path", ["/Jane%20Stevens", "/943476591", f"/{NHS}/_history", "/../admin/", "/%00"])
-def test_bad_ids_and_paths_get_an_operation_outcome(api, path):
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/Jane%20Stevens", 400, "INVALID_RESOURCE_ID"),
+        ("/943476591", 400, "INVALID_RESOURCE_ID"),
+        (f"/{NHS}/_history", 404, "NOT_FOUND"),
+        ("/../admin/", 404, "NOT_FOUND"),
+        ("/%00", 400, "INVALID_VALUE"),
+    ],
+)
+def test_bad_ids_and_paths_get_an_operation_outcome(api, path, status, code):
     response = api("get", path)
-    assert 400 <= response.status_code < 500 and response.json()["resourceType"] == "OperationOutcome"
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert (response.status_code, outcome["issue"][0]["details"]["coding"][0]["code"]) == (status, code), outcome
     assert "Jane" not in response.content.decode() and "943476591" not in response.content.decode()
 
 

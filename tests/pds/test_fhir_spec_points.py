@@ -68,22 +68,30 @@ SECRETS = ["SMITH", "Smith", "JANE", "1980-05-17", "LS1 4AP", "HIGH STREET", "94
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "code"),
     [
-        lambda a: a.get("/9434765918"),
-        lambda a: a.get("", {"family": "Smith", "birthdate": "19800517"}),
-        lambda a: a.get("", {"family": "Smith", "birthdate": "eq1980-05-17", "gender": "SMITH"}),
-        lambda a: a.patch(NHS, [{"op": "test", "path": "/name/0/family", "value": "JONES"}, *GENDER_TO_MALE], 1),
-        lambda a: a.patch(NHS, [{"op": "add", "path": "/name/7/given/-", "value": "JANE"}], 1),
-        lambda a: a.patch(NHS, [{"op": "replace", "path": "/birthDate", "value": "19800517"}], 1),
-        lambda a: a.patch(NHS, [{"op": "replace", "path": "/gender", "value": "SMITH"}], 1),
-        lambda a: a.patch(NHS, [{"op": "remove", "path": "/name/0/family"}], 1),
-        lambda a: a.patch(NHS, [{"op": "replace", "path": "/address/0/line", "value": ["HIGH STREET", 3]}], 1),
+        # (the request, the Spine code of its 400: a bad id, a bad value, or a patch that cannot apply)
+        (lambda a: a.get("/9434765918"), "INVALID_RESOURCE_ID"),
+        (lambda a: a.get("", {"family": "Smith", "birthdate": "19800517"}), "INVALID_VALUE"),
+        (lambda a: a.get("", {"family": "Smith", "birthdate": "eq1980-05-17", "gender": "SMITH"}), "INVALID_VALUE"),
+        (
+            lambda a: a.patch(NHS, [{"op": "test", "path": "/name/0/family", "value": "JONES"}, *GENDER_TO_MALE], 1),
+            "INVALID_UPDATE",
+        ),
+        (lambda a: a.patch(NHS, [{"op": "add", "path": "/name/7/given/-", "value": "JANE"}], 1), "INVALID_UPDATE"),
+        (lambda a: a.patch(NHS, [{"op": "replace", "path": "/birthDate", "value": "19800517"}], 1), "INVALID_VALUE"),
+        (lambda a: a.patch(NHS, [{"op": "replace", "path": "/gender", "value": "SMITH"}], 1), "INVALID_VALUE"),
+        (lambda a: a.patch(NHS, [{"op": "remove", "path": "/name/0/family"}], 1), "INVALID_VALUE"),
+        (
+            lambda a: a.patch(NHS, [{"op": "replace", "path": "/address/0/line", "value": ["HIGH STREET", 3]}], 1),
+            "INVALID_VALUE",
+        ),
     ],
 )
-def test_no_error_repeats_the_record_or_the_values_sent(amend, jane, call):
+def test_no_error_repeats_the_record_or_the_values_sent(amend, jane, call, code):
     response = call(amend)
-    assert response.status_code >= 400
+    answer = response.json()
+    assert (response.status_code, answer["issue"][0]["details"]["coding"][0]["code"]) == (400, code), answer
     text = response.content.decode()
     assert not [secret for secret in SECRETS if secret in text], text
     assert '"resourceType":"Patient"' not in text
