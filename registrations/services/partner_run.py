@@ -153,8 +153,14 @@ def _process_batch(pks: list[int], result: RunResult, check_unread: bool) -> int
     try:
         with transaction.atomic(), reference_memo():
             processing.set_lock_timeout()
+            rows = processing.lock_rows(pks)  # one statement for the batch's own rows
             outcomes = [
-                (pk, processing.process_transaction(pk, ordered=True, batched=True, check_unread=check_unread))
+                (
+                    pk,
+                    processing.process_transaction(
+                        pk, ordered=True, batched=True, check_unread=check_unread, locked=rows.get(pk)
+                    ),
+                )
                 for pk in pks
             ]
             count = sum(_settle(pk, done, result) for pk, done in outcomes)

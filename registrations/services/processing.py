@@ -42,8 +42,25 @@ class ProcessResult:
     waiting_unread: int | None = None
 
 
+def lock_rows(tx_ids: list[int]) -> dict[int, Transaction]:
+    """Lock several transactions' own rows in one statement (a partner run's batch), in id order, with
+    what processing reads alongside; pass each to process_transaction as `locked`."""
+    rows = (
+        Transaction.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("message__interchange__link")
+        .filter(pk__in=tx_ids)
+        .order_by("pk")
+    )
+    return {tx.pk: tx for tx in rows}
+
+
 def process_transaction(
-    tx_id: int, *, ordered: bool = False, batched: bool = False, check_unread: bool = True
+    tx_id: int,
+    *,
+    ordered: bool = False,
+    batched: bool = False,
+    check_unread: bool = True,
+    locked: Transaction | None = None,
 ) -> ProcessResult:
     """Decide and apply one transaction. Re-running on a transaction that moved on does nothing.
 
@@ -55,14 +72,15 @@ def process_transaction(
 
     `batched`: the caller (a partner run) holds a database transaction around several of these, with
     the lock timeout set, and redoes them one by one if any raises; `check_unread=False`: the caller
-    has checked that no interchange stored before this one is unread.
+    has checked that no interchange stored before this one is unread; `locked`: the caller locked the
+    row in this database transaction (lock_rows).
     """
     with transaction.atomic(savepoint=not batched):
         if not batched:
             set_lock_timeout()
         # Only the transaction's own row: locking its interchange too would stop RECEPs and replies that
         # refer to it (a key-share lock) from being written while it is decided.
-        tx = (
+        tx = locked or (
             Transaction.objects.select_for_update(no_key=True, of=("self",))
             .select_related("message__interchange__link")
             .get(pk=tx_id)
