@@ -40,7 +40,9 @@ def test_a_superseded_number_case_sets_the_retained_record_beside_the_message(cl
     assertContains(
         client.get(reverse("exceptions:case-detail", args=[superseded_case.pk])), "retained record 943 476 5919"
     )
-    assert "was merged into 943 476 5919, which PDS keeps" in html
+    # Both numbers link to their patient pages (#16 item 2).
+    retained = '<a class="nhsuk-link pcrm-nowrap" href="/pds/patients/9434765919/">943 476 5919</a>'
+    assert f"was merged into {retained}, which PDS keeps" in html
     # And it is a candidate, marked as the retained record, that can be chosen.
     candidates = section(html, 'id="candidate-table"', "</table>")
     assert "Retained record" in candidates and "943 476 5919" in candidates
