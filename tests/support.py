@@ -53,16 +53,11 @@ def read_fixture(name: str) -> bytes:
 
 
 def single(tx, *, cipher: str = "XX1", sender: str = "XX11", recipient: str = "TES5"):
-    """An interchange holding one message with one transaction."""
-    from registrations.gplinks import Interchange, Message
+    """An interchange holding one message with one transaction (devtools.interchanges builds it)."""
+    from devtools import interchanges
 
-    return Interchange(
-        sender=sender,
-        recipient=recipient,
-        sis=1,
-        prepared_at=WHEN,
-        messages=[Message(sms=1, type=tx.type, ha_cipher=cipher, transactions=[tx], quarter_end=tx.quarter_end)],
-    )
+    msg = interchanges.message(1, [tx], cipher=cipher, quarter_end=tx.quarter_end)
+    return interchanges.interchange(sender, recipient, 1, WHEN, [msg])
 
 
 def segments_of(data: bytes) -> list[str]:
@@ -186,18 +181,25 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
     return count
 
 
+# --- GP Links from a practice (test builders on devtools.interchanges, #11 item 10) --------------------
+# The practice TES5 sends to the HA XX11 (cipher XX1); its GP 4826940,281 accepts JANE STEVENS.
+GP_CODE = "4826940,281"
+SENT_AT = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
 def g1_interchange(sis: int = 1, tn: int = 7, nhs_number: str = "9434765919") -> bytes:
     """A type 1 acceptance from TES5 to XX11 (GP 4826940,281) for a patient called JANE STEVENS."""
     return g1_batch(sis, [nhs_number], first_tn=tn)
 
 
-def g1_transaction(tn: int, nhs_number: str, **fields):
-    """A type 1 acceptance by GP 4826940,281 for JANE STEVENS (born 17 May 1980), accepted 2 November
-    2026; `fields` override any item (gp_code, acceptance_date, free_text...)."""
+def g1_transaction(tn: int, nhs_number: str | None = None, **fields):
+    """A type 1 acceptance by GP 4826940,281 for JANE STEVENS (born 17 May 1980, 1 High Street, Leeds),
+    accepted 2 November 2026; no NHS number (None) leaves it out; `fields` override any item (gp_code,
+    acceptance_date, free_text...): None erases an item on the wire, ABSENT leaves it out."""
     from registrations.gplinks import Address, Transaction
 
     items = {
-        "gp_code": "4826940,281",
+        "gp_code": GP_CODE,
         "surname": "STEVENS",
         "forenames": ["JANE"],
         "sex": "2",
@@ -207,22 +209,22 @@ def g1_transaction(tn: int, nhs_number: str, **fields):
         "acceptance_date": dt.date(2026, 11, 2),
         "address": Address("", "1 HIGH STREET", "", "LEEDS", "", "LS1 4AP"),
     }
-    return Transaction(tn=tn, type="G1", nhs_number=nhs_number, **{**items, **fields})
+    if nhs_number is not None:
+        items["nhs_number"] = nhs_number
+    return Transaction(tn=tn, type="G1", **{**items, **fields})
+
+
+def practice_interchange(sis: int, transactions, *, sender: str = "TES5", prepared_at: dt.datetime = SENT_AT) -> bytes:
+    """The EDIFACT of one interchange from a practice to XX11: one message (numbered like the interchange,
+    cipher XX1) holding `transactions`."""
+    from devtools import interchanges
+
+    return interchanges.edifact(interchanges.single(sender, "XX11", sis, prepared_at, transactions, cipher="XX1"))
 
 
 def g1_batch(sis: int, nhs_numbers: list[str], first_tn: int, **fields) -> bytes:
     """One interchange, one message, one type 1 acceptance per NHS number (TNs from `first_tn`);
     `fields` override items of every transaction (e.g. free_text)."""
-    from registrations.gplinks import Interchange, Message, build_interchange
-
-    transactions = [g1_transaction(first_tn + i, number, **fields) for i, number in enumerate(nhs_numbers)]
-    return build_interchange(
-        Interchange(
-            sender="TES5",
-            recipient="XX11",
-            sis=sis,
-            prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-            messages=[Message(sms=sis, type="G1", ha_cipher="XX1", transactions=transactions)],
-            warnings=[],
-        )
+    return practice_interchange(
+        sis, [g1_transaction(first_tn + i, number, **fields) for i, number in enumerate(nhs_numbers)]
     )

@@ -5,21 +5,14 @@ allows; a role with no mapping gets a clear page; changing role goes back throug
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from cis2_local import LEADER_AS_AGENT
 from playwright.sync_api import Page, expect
-from support import screenshot
+from support import assert_accessible, screenshot
 
 from accounts.models import StaffIdentity
 from exceptions.models import AuditEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def no_serious_accessibility_violations(page: Page) -> None:
-    results = Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, results.generate_report()
 
 
 ALL_AREAS = [
@@ -115,7 +108,7 @@ def test_each_role_signs_in_through_cis2_and_reaches_what_it_may(
         expect(page.get_by_role("heading", level=1)).to_have_text("You do not have access to this page")
     if person == "Alex Agent":
         page.goto(f"{live_server.url}/cases/")
-        no_serious_accessibility_violations(page)
+        assert_accessible(page)
         screenshot(page, "cis2-signed-in-agent")
 
 
@@ -136,7 +129,7 @@ def test_a_role_with_no_mapping_is_told_so_in_plain_words(browser_page: Page, li
     expect(page.locator("main")).to_contain_text("Receptionist")
     expect(page.locator("main")).to_contain_text("B82005")
     expect(page.get_by_role("navigation", name="Account")).to_have_count(0)  # nobody is signed in
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "cis2-no-access")
     page.goto(f"{live_server.url}/cases/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/cases/$"))
@@ -172,5 +165,5 @@ def test_the_sign_in_page_offers_cis2(browser_page: Page, live_server):
     expect(page.get_by_role("link", name="Sign in with CIS2 (local)")).to_have_attribute(
         "href", "/accounts/cis2/start/?next=/cases/"
     )
-    no_serious_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "cis2-sign-in")

@@ -15,7 +15,6 @@ Z99999 (in PDS only, not a PCRM practice): P13 O 45–64, accepted mid-quarter.
 """
 
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
@@ -108,15 +107,3 @@ def build_world() -> World:
         registrations=[("A", "a1", d(2012, 1, 1)), ("A", "a2", d(2026, 1, 20))],
     )
     return w
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
-    """Poll until `predicate()` is truthy: a bounded wait for work done by other processes. (Kept here
-    rather than imported from tests/conftest.py, because another folder's conftest can shadow that name.)"""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

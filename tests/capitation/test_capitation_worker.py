@@ -1,12 +1,13 @@
 """Close of quarter end to end with a real Celery worker, the MESH sandbox, PostgreSQL and Redis."""
 
 import pytest
-from capitation_population import Q, build_world, wait_for
+from capitation_population import Q, build_world
 from celery.result import AsyncResult
 from django.conf import settings
 from django.db import connection, transaction
 from factories import UserFactory
 from harness import Worker, free_port
+from support import wait_for
 
 from exceptions.models import ExceptionCase
 from pcrm_site.celery import app

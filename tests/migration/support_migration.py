@@ -7,6 +7,7 @@ import io
 from migration.extract import COUNTER_COLUMNS, REGISTRATION_COLUMNS
 
 TODAY = dt.date(2026, 12, 1)
+PREPARED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 
 ROW = {
     "nhs_number": "9434765919",
@@ -69,16 +70,10 @@ def person(tn: int, nhs_number: str, surname: str, forename: str, gp_code: str, 
 
 
 def write_interchange(directory, sender: str, recipient: str, sis: int, tx: dict, cipher: str = "BE") -> None:
-    """One interchange holding one message with one transaction, built by the codec, as a file."""
-    from registrations.gplinks import build_interchange, from_json
+    """One interchange holding one message (numbered like it) with one transaction (codec JSON), built by
+    devtools.interchanges, as a file."""
+    from devtools import interchanges
 
-    document = {
-        "sender": sender,
-        "recipient": recipient,
-        "sis": sis,
-        "prepared_at": "2026-11-20T09:00:00+00:00",
-        "warnings": [],
-        "messages": [{"sms": sis, "type": tx["type"], "ha_cipher": cipher, "transactions": [tx]}],
-    }
+    ic = interchanges.single(sender, recipient, sis, PREPARED, [tx], cipher=cipher)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{sender}-{recipient}-{sis:05d}.edi").write_bytes(build_interchange(from_json(document)))
+    (directory / f"{sender}-{recipient}-{sis:05d}.edi").write_bytes(interchanges.edifact(ic))

@@ -1,28 +1,20 @@
-"""Driving the real pipeline from processing tests: build a GP's interchange with the codec, send it
-through the MESH sandbox, poll + ingest + process in-process, relay, and read what went out."""
+"""Driving the real pipeline from processing tests: build a GP's interchange (devtools.interchanges, on
+the codec), send it through the MESH sandbox, poll + ingest + process in-process, relay, and read what
+went out."""
 
 import datetime as dt
 from collections import defaultdict
 
-from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange, parse_interchange
+from support import drain, g1_transaction
+
+from devtools import interchanges
+from registrations.gplinks import ABSENT, Address, Interchange, Transaction, parse_interchange
 from registrations.models import OutboxItem
 from registrations.models import Transaction as TxRow
-from registrations.services import inbound, outbox, processing
+from registrations.services import outbox
 
 ACCEPTED_ON = dt.date(2026, 11, 2)
 PINNED = dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC)
-
-
-def drain() -> list[int]:
-    """One poll, then ingest and decide each stored interchange in this process (a worker's job)."""
-    stored: list[int] = []
-    inbound.poll_inbox(on_stored=stored.append)
-    decided = []
-    for pk in stored:
-        for tx_id in inbound.ingest_interchange(pk).new_transaction_ids:
-            processing.process_transaction(tx_id)
-            decided.append(tx_id)
-    return decided
 
 
 def address(road="1 HIGH STREET", town="LEEDS", postcode="LS1 4AP", house="") -> Address:
@@ -43,6 +35,8 @@ def g1(
     accepted=ACCEPTED_ON,
     **extra,
 ) -> Transaction:
+    """support.g1_transaction by `gp_code`; no NHS number or birth date (None or "") leaves it out, and a
+    type 3 or 4 acceptance carries the items its type needs."""
     items = {
         "gp_code": gp_code,
         "surname": surname,
@@ -51,18 +45,13 @@ def g1(
         "acceptance_code": code,
         "acceptance_type": kind,
         "acceptance_date": accepted,
-        "address": address(),
+        "birth_date": birth_date or ABSENT,
     }
-    if nhs_number:
-        items["nhs_number"] = nhs_number
-    if birth_date:
-        items["birth_date"] = birth_date
     if kind == "3":
         items.update(previous_gp="DR BLACK", previous_address=["2 OLD ROAD", "LEEDS"])
     if kind == "4":
         items.update(entry_date=dt.date(2026, 9, 1))
-    items.update(extra)
-    return Transaction(tn=tn, type="G1", **items)
+    return g1_transaction(tn, nhs_number or None, **{**items, **extra})
 
 
 def g2(tn: int, gp_code: str, nhs_number: str, **items) -> Transaction:
@@ -90,25 +79,15 @@ class GP:
 
     def send(self, *transactions: Transaction, cipher: str | None = None) -> bytes:
         self.sis += 1
-        messages = []
         by_type = defaultdict(list)
         for tx in transactions:
             by_type[tx.type].append(tx)
-        for offset, (kind, txs) in enumerate(by_type.items()):
-            messages.append(
-                Message(
-                    sms=self.sis * 10 + offset, type=kind, ha_cipher=cipher or self.practice.ha.cipher, transactions=txs
-                )
-            )
-        body = build_interchange(
-            Interchange(
-                sender=self.practice.link_code,
-                recipient=self.ha_link_code,
-                sis=self.sis,
-                prepared_at=PINNED,
-                messages=messages,
-                warnings=[],
-            )
+        messages = [
+            interchanges.message(self.sis * 10 + offset, txs, cipher=cipher or self.practice.ha.cipher)
+            for offset, txs in enumerate(by_type.values())
+        ]
+        body = interchanges.edifact(
+            interchanges.interchange(self.practice.link_code, self.ha_link_code, self.sis, PINNED, messages)
         )
         with self.mesh_as(self.practice.mesh_mailbox) as client:
             client.send_message("PCRMHUB01", body, workflow_id="NHAIS_REG", local_id=f"test-{self.sis}")

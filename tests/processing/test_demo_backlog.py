@@ -3,7 +3,7 @@ processes automatically."""
 
 import pytest
 from django.core.management import call_command
-from processing_support import drain
+from support import drain
 
 from exceptions.models import ExceptionCase
 from registrations.models import Interchange, Link, Transaction

@@ -11,10 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
-from factories import PatientFactory, UserFactory
+from factories import PatientFactory
 from processing_support import address, g1, g2, g5, process, relay
 
-from core import roles
 from exceptions.models import ExceptionCase
 from exceptions.services import resolution
 from registrations.gplinks import parse_interchange
@@ -49,11 +48,6 @@ def assert_golden(name: str, body: bytes) -> None:
     # Compared segment by segment first, so a failure names the segment that changed.
     assert body.decode("ascii").split("'") == expected.decode("ascii").split("'")
     assert body == expected
-
-
-@pytest.fixture
-def agent():
-    return UserFactory(username="agent", roles=[roles.AGENT])
 
 
 def test_approval_and_deduction_to_the_old_practice(world):

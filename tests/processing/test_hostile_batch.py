@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 from factories import PatientFactory
-from processing_support import PINNED, address, drain, g1, g2, relay
-from support import wait_for
+from processing_support import PINNED, address, g1, g2, relay
+from support import drain, wait_for
 
 from exceptions.models import ExceptionCase
 from pds.models import Patient

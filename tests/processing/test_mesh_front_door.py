@@ -5,7 +5,8 @@ import gzip
 
 import pytest
 from factories import GPFactory, LinkFactory, PracticeFactory
-from processing_support import PINNED, address, drain, g1, g2, relay
+from processing_support import PINNED, address, g1, g2, relay
+from support import drain
 
 from exceptions.models import AuditEvent, ExceptionCase
 from exceptions.services import resolution

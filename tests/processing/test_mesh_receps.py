@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from processing_support import PINNED, drain, g1, relay
+from processing_support import PINNED, g1, relay
+from support import drain
 
 from exceptions.models import ExceptionCase
 from registrations.gplinks import Interchange, Message, build_interchange, build_recep, parse_interchange

@@ -2,9 +2,8 @@
 fails keeps the case, with a new event and the new result, its assignee, notes and SLA clock."""
 
 import pytest
-from factories import InterchangeFactory, UserFactory
+from factories import InterchangeFactory
 
-from core import roles
 from exceptions.models import CaseEvent, ExceptionCase
 from exceptions.selectors.casework import STILL_NEEDS_A_PERSON
 from exceptions.services import queue, resolution
@@ -12,11 +11,6 @@ from registrations.models import InterchangeStatus
 from registrations.services import inbound
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def agent():
-    return UserFactory(username="agent", roles=[roles.AGENT])
 
 
 def unreadable_interchange_case() -> ExceptionCase:

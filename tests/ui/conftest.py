@@ -1,6 +1,7 @@
 """Cases made the way production makes them: a GP Links transaction through the real processing rules.
 
-`casework.open(...)` stores an inbound G1 (built with the codec, so its JSON has the production shape)
+`casework.open(...)` stores an inbound G1 (support.g1_transaction, written by devtools.interchanges on the
+codec, so its bytes and JSON have the production shape)
 and runs `registrations.services.processing.process_transaction` on it; whatever case the rules open
 is the case the tests work. No MESH here: the UI tests start where the pipeline hands over.
 """
@@ -20,35 +21,17 @@ from factories import (
     PracticeFactory,
     TransactionFactory,
 )
-from support import PASSWORD, role_user
+from support import PASSWORD, g1_transaction, practice_interchange, role_user
 
 from core import roles
 from exceptions.models import ExceptionCase
 from pds.models import SupersededNumber
-from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
+from registrations.gplinks import ABSENT
 from registrations.gplinks.jsonio import transaction_to_json
 from registrations.models import HealthAuthority
 from registrations.services import processing
 
 PREPARED = dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC)
-
-
-def g1(tn: int, **items) -> Transaction:
-    values = {
-        "gp_code": "4826940,281",
-        "surname": "STEVENS",
-        "forenames": ["JANE"],
-        "sex": "2",
-        "birth_date": dt.date(1980, 5, 17),
-        "acceptance_code": "A",
-        "acceptance_type": "1",
-        "acceptance_date": dt.date(2026, 11, 2),
-        "address": Address(
-            house="", road="1 HIGH STREET", locality="", post_town="LEEDS", county="", postcode="LS1 4AP"
-        ),
-    }
-    values.update(items)
-    return Transaction(tn=tn, type="G1", **{k: v for k, v in values.items() if v is not None})
 
 
 class Casework:
@@ -57,19 +40,11 @@ class Casework:
         self.sis = 0
 
     def open(self, **items) -> ExceptionCase:
-        """Send one G1 from the new practice through processing; return the case it opened."""
+        """Send one G1 from the new practice through processing; return the case it opened. An item given
+        as None is left out of the G1 (e.g. nhs_number=None: a G1 without an NHS number)."""
         self.sis += 1
-        tx = g1(self.sis, **items)
-        raw = build_interchange(
-            Interchange(
-                sender=self.practice.link_code,
-                recipient="XX11",
-                sis=self.sis,
-                prepared_at=PREPARED,
-                messages=[Message(sms=self.sis, type="G1", ha_cipher="XX1", transactions=[tx])],
-                warnings=[],
-            )
-        )
+        tx = g1_transaction(self.sis, **{name: ABSENT if v is None else v for name, v in items.items()})
+        raw = practice_interchange(self.sis, [tx], sender=self.practice.link_code, prepared_at=PREPARED)
         interchange = InterchangeFactory(
             raw=raw, sha256=hashlib.sha256(raw).hexdigest(), sender=self.practice.link_code, sis=self.sis
         )
@@ -132,6 +107,12 @@ def agent(sign_in_as):
 def leader(sign_in_as):
     """Terry Leader, a team leader, signed in on the test client."""
     return sign_in_as(roles.TEAM_LEADER, username="leader1", first_name="Terry", last_name="Leader")
+
+
+@pytest.fixture
+def agent2(db):
+    """Sam Second, another NBO agent (not signed in)."""
+    return role_user(roles.AGENT, username="agent2", first_name="Sam", last_name="Second")
 
 
 @pytest.fixture

@@ -6,21 +6,13 @@ person holding it."""
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from support import drain
 
 from exceptions import actions
 from exceptions.models import ExceptionCase
 from exceptions.services import queue
-from registrations.services import inbound, processing
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def drain() -> None:
-    stored: list[int] = []
-    inbound.poll_inbox(on_stored=stored.append)
-    for pk in stored:
-        for tx_id in inbound.ingest_interchange(pk).new_transaction_ids:
-            processing.process_transaction(tx_id)
 
 
 def test_every_demo_case_and_its_actions_render(mesh, client):

@@ -25,11 +25,6 @@ def agent():
 
 
 @pytest.fixture
-def agent2():
-    return UserFactory(username="agent2", first_name="Sam", last_name="Second", roles=["NBO agent"])
-
-
-@pytest.fixture
 def leader():
     return UserFactory(username="leader1", first_name="Terry", last_name="Leader", roles=["Team leader"])
 

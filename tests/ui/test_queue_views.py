@@ -20,11 +20,6 @@ CASES = reverse("exceptions:case-list")
 
 
 @pytest.fixture
-def agent2():
-    return UserFactory(username="agent2", first_name="Sam", last_name="Second", roles=["NBO agent"])
-
-
-@pytest.fixture
 def htmx():
     return {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver" + CASES}
 

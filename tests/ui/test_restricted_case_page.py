@@ -4,7 +4,6 @@ practice's message, or from the raw EDIFACT. A team member with the permission s
 
 And a very large interchange is shown a page of segments at a time on the case page."""
 
-import datetime as dt
 import hashlib
 
 import pytest
@@ -17,10 +16,11 @@ from factories import (
     TransactionFactory,
     UserFactory,
 )
+from support import g1_transaction, practice_interchange
 
 from exceptions.selectors import casework
 from pds.models import Patient
-from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
+from registrations.gplinks import Address, Transaction
 from registrations.gplinks.jsonio import transaction_to_json
 
 pytestmark = pytest.mark.django_db
@@ -32,35 +32,18 @@ SECRET_BIRTHPLACE = "LERWICK"
 
 
 def g1(tn: int, nhs_number: str, **extra) -> Transaction:
-    return Transaction(
-        tn=tn,
-        type="G1",
-        gp_code="4826940,281",
-        nhs_number=nhs_number,
-        surname="STEVENS",
-        forenames=["JANE"],
-        sex="2",
-        birth_date=dt.date(1980, 5, 17),
+    """Jane Stevens' G1 (support.g1_transaction) from a secret address and birthplace."""
+    return g1_transaction(
+        tn,
+        nhs_number,
         place_of_birth=SECRET_BIRTHPLACE,
-        acceptance_code="A",
-        acceptance_type="1",
-        acceptance_date=dt.date(2026, 11, 2),
         address=Address("", SECRET_ROAD, "", SECRET_TOWN, "", SECRET_POSTCODE),
         **extra,
     )
 
 
 def case_for(transactions: list[Transaction], index: int = 0):
-    raw = build_interchange(
-        Interchange(
-            sender="TES5",
-            recipient="XX11",
-            sis=1,
-            prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-            messages=[Message(sms=1, type="G1", ha_cipher="XX1", transactions=transactions)],
-            warnings=[],
-        )
-    )
+    raw = practice_interchange(1, transactions)
     interchange = InterchangeFactory(raw=raw, sha256=hashlib.sha256(raw).hexdigest())
     data = transaction_to_json(transactions[index])
     tx = TransactionFactory(

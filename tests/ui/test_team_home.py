@@ -23,13 +23,6 @@ def opened(case, at):
 
 
 @pytest.fixture
-def leader(client):
-    user = role_user("Team leader", username="terry", first_name="Terry", last_name="Leader")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def day(now):
     """A small team's day: two agents, escalations, a late case, a near one, unassigned ones of three ages."""
     asha = role_user("NBO agent", username="asha", first_name="Asha", last_name="Patel")

@@ -15,13 +15,6 @@ SETTINGS = reverse("exceptions:settings")
 CASES = reverse("exceptions:case-list")
 
 
-@pytest.fixture
-def agent(client):
-    user = UserFactory(username="asha", roles=["NBO agent"])
-    client.force_login(user)
-    return user
-
-
 def test_the_header_links_your_settings_for_people_who_work_the_queue(client, agent):
     page = client.get(CASES)
     assertInHTML(f'<a class="nhsuk-header__account-link" href="{SETTINGS}">Your settings</a>', page.text)
