@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
-from support import wait_for
+from support import g1_transaction, wait_for
 
 from exceptions.models import ExceptionCase
 from pds.models import Patient
-from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange, parse_interchange
+from registrations.gplinks import Interchange, Message, Transaction, build_interchange, parse_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, TxStatus
 from registrations.models import Transaction as TxRow
@@ -20,19 +20,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def acceptance(*, tn, gp_code, nhs_number, surname, forenames, birth_date, sex="2") -> Transaction:
-    return Transaction(
-        tn=tn,
-        type="G1",
-        gp_code=gp_code,
-        nhs_number=nhs_number,
-        surname=surname,
-        forenames=forenames,
-        sex=sex,
-        birth_date=birth_date,
-        acceptance_code="A",
-        acceptance_type="1",
-        acceptance_date=dt.date(2026, 11, 2),
-        address=Address(house="", road="1 HIGH STREET", locality="", post_town="LEEDS", county="", postcode="LS1 4AP"),
+    return g1_transaction(
+        tn, nhs_number, gp_code=gp_code, surname=surname, forenames=forenames, birth_date=birth_date, sex=sex
     )
 
 

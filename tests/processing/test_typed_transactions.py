@@ -5,7 +5,7 @@ one accessor over its JSON column; and deciding a G1 reads the patient's PDS rec
 import datetime as dt
 
 import pytest
-from processing_support import g1, process, replies
+from processing_support import address, g1, g2, process, replies
 
 from pds.gateway import LocalGateway
 from registrations import gplinks
@@ -17,6 +17,7 @@ from registrations.services.outbound import outbound
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 GP = "4826940,281"
+OLD_GP = "4826941,282"
 JANE = "9434765919"
 
 
@@ -33,7 +34,9 @@ def test_the_stored_transaction_is_read_as_the_codec_types_it_once_per_row(world
     assert sent.address == gplinks.Address(road="1 HIGH STREET", post_town="LEEDS", postcode="LS1 4AP")
 
 
-def test_deciding_and_applying_a_g1_reads_the_patient_record_once(world, patient, monkeypatch):
+@pytest.fixture
+def pds_reads(monkeypatch):
+    """The NHS numbers read through the gateway's `get`, in order (the real read still runs)."""
     reads = []
     real_get = LocalGateway.get
 
@@ -42,11 +45,22 @@ def test_deciding_and_applying_a_g1_reads_the_patient_record_once(world, patient
         return real_get(self, nhs_number)
 
     monkeypatch.setattr(LocalGateway, "get", counting_get)
+    return reads
+
+
+def test_deciding_and_applying_a_g1_reads_the_patient_record_once(world, patient, pds_reads):
     [tx] = process(world.gp_new, g1(41, GP))
 
     assert tx.status == "DONE", tx.outcome
     assert sorted(r.tx_type for r in replies()) == ["F2", "F4"]
-    assert reads == [JANE], "the rule's read is passed down to apply, never repeated"
+    assert pds_reads == [JANE], "the rule's read is passed down to apply, never repeated"
+
+
+def test_deciding_and_applying_a_g2_address_change_reads_the_patient_record_once(world, patient, pds_reads):
+    [tx] = process(world.gp_old, g2(42, OLD_GP, JANE, address=address(road="9 NEW ROAD", postcode="LS2 7AB")))
+
+    assert (tx.status, tx.outcome) == ("DONE", "Address updated in PDS")
+    assert pds_reads == [JANE]
 
 
 def test_an_outbox_item_carries_a_typed_transaction_over_the_same_json(world):
