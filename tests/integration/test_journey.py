@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
-from support import g1_transaction, wait_for
+from support import g1_transaction, practice_interchange, wait_for
 
 from exceptions.models import ExceptionCase
 from pds.models import Patient
-from registrations.gplinks import Interchange, Message, Transaction, build_interchange, parse_interchange
+from registrations.gplinks import Transaction, parse_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, TxStatus
 from registrations.models import Transaction as TxRow
@@ -56,15 +56,8 @@ def test_acceptance_travels_end_to_end(world, mesh_as, celery_worker_process):
         birth_date=dt.date(1970, 1, 1),
         sex="1",
     )
-    body = build_interchange(
-        Interchange(
-            sender="NEW5",
-            recipient="XX11",
-            sis=1,
-            prepared_at=dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC),
-            messages=[Message(sms=1, type="G1", ha_cipher="XX1", transactions=[known, unknown])],
-            warnings=[],
-        )
+    body = practice_interchange(
+        1, [known, unknown], sender="NEW5", prepared_at=dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
     )
     with mesh_as("GPMB00301") as gp:
         gp.send_message("PCRMHUB01", body, workflow_id="NHAIS_REG", local_id="gp-1")

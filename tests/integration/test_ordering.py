@@ -8,11 +8,12 @@ from collections import Counter
 import pytest
 from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
 from harness import ordering_audit
-from support import g1_transaction, wait_for
+from support import SENT_AT, g1_transaction, wait_for
 
 from core.nhs_number import from_serial
+from devtools import interchanges
 from pds.models import GPPeriod, PatientAddress
-from registrations.gplinks import Address, Interchange, Message, Transaction, build_interchange
+from registrations.gplinks import Address, Transaction
 from registrations.models import OutboxItem, Registration, TxStatus
 from registrations.models import Transaction as TxRow
 from registrations.tasks import poll_mesh_inbox
@@ -54,16 +55,9 @@ def g5(tn, number, partner):
 
 
 def interchange(partner: str, sis: int, messages: list[tuple[int, list[Transaction]]]) -> bytes:
-    return build_interchange(
-        Interchange(
-            sender=partner,
-            recipient="XX11",
-            sis=sis,
-            prepared_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-            messages=[Message(sms=sms, type=txs[0].type, ha_cipher="XX1", transactions=txs) for sms, txs in messages],
-            warnings=[],
-        )
-    )
+    """One interchange from `partner` to XX11 (prepared at support.SENT_AT): a message per (SMS, transactions)."""
+    msgs = [interchanges.message(sms, txs, cipher="XX1") for sms, txs in messages]
+    return interchanges.edifact(interchanges.interchange(partner, "XX11", sis, SENT_AT, msgs))
 
 
 def test_several_workers_keep_each_partner_and_each_patient_in_order(partners, mesh_as, celery_worker_process):

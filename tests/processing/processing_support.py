@@ -5,10 +5,10 @@ went out."""
 import datetime as dt
 from collections import defaultdict
 
-from support import drain, g1_transaction
+from support import GP_CODE, drain, g1_transaction
 
 from devtools import interchanges
-from registrations.gplinks import ABSENT, Address, Interchange, Transaction, parse_interchange
+from registrations.gplinks import ABSENT, Address, Interchange, Message, Transaction, parse_interchange
 from registrations.models import OutboxItem
 from registrations.models import Transaction as TxRow
 from registrations.services import outbox
@@ -52,6 +52,16 @@ def g1(
     if kind == "4":
         items.update(entry_date=dt.date(2026, 9, 1))
     return g1_transaction(tn, nhs_number or None, **{**items, **extra})
+
+
+def g1_message(sms: int, tn: int, nhs_number="9434765919", *, cipher="XX1", **extra) -> Message:
+    """One message (for the HA with `cipher`) holding one G1 by GP 4826940,281 (`extra`: its items)."""
+    return interchanges.message(sms, [g1(tn, GP_CODE, nhs_number=nhs_number, **extra)], cipher=cipher)
+
+
+def edifact(sender: str, sis: int, *messages: Message, recipient="XX11") -> bytes:
+    """The EDIFACT of an interchange from `sender` to `recipient`, prepared at PINNED, holding `messages`."""
+    return interchanges.edifact(interchanges.interchange(sender, recipient, sis, PINNED, list(messages)))
 
 
 def g2(tn: int, gp_code: str, nhs_number: str, **items) -> Transaction:

@@ -14,12 +14,12 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 from factories import PatientFactory
-from processing_support import PINNED, address, g1, g2, relay
-from support import drain, wait_for
+from processing_support import address, edifact, g1, g1_message, g2, relay
+from support import GP_CODE, drain, wait_for
 
 from exceptions.models import ExceptionCase
 from pds.models import Patient
-from registrations.gplinks import Interchange, Message, build_interchange, build_recep, parse_interchange
+from registrations.gplinks import Message, build_recep, parse_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, OutboxItem, TxStatus
 from registrations.models import Transaction as TxRow
@@ -31,19 +31,6 @@ PCRM = "PCRMHUB01"
 # From sending the good traffic (after the whole hostile batch) to its approval being decided, on a
 # 2-core machine shared with other test runs: generous, but bounded.
 GOOD_TRAFFIC_BOUND_SECONDS = 90
-
-
-def edifact(sender: str, sis: int, *messages: Message, recipient="XX11") -> bytes:
-    return build_interchange(
-        Interchange(sender=sender, recipient=recipient, sis=sis, prepared_at=PINNED, messages=list(messages))
-    )
-
-
-GP_CODE = "4826940,281"
-
-
-def g1_message(sms: int, tn: int, nhs_number: str, **extra) -> Message:
-    return Message(sms=sms, type="G1", ha_cipher="XX1", transactions=[g1(tn, GP_CODE, nhs_number=nhs_number, **extra)])
 
 
 def test_hostile_batch_is_stored_visible_harmless_and_never_delays_good_traffic(

@@ -5,13 +5,13 @@ import gzip
 
 import pytest
 from factories import GPFactory, LinkFactory, PracticeFactory
-from processing_support import PINNED, address, g1, g2, relay
+from processing_support import PINNED, address, edifact, g1, g1_message, g2, relay
 from support import drain
 
 from exceptions.models import AuditEvent, ExceptionCase
 from exceptions.services import resolution
 from pds.models import Patient
-from registrations.gplinks import Interchange, Message, build_interchange, parse_interchange
+from registrations.gplinks import Message, parse_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, OutboxItem, TxStatus
 from registrations.models import Message as MessageRow
@@ -21,18 +21,6 @@ from registrations.services import inbound, mesh_inbox
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 PCRM = "PCRMHUB01"
-
-
-def interchange(sender: str, recipient: str, sis: int, *messages: Message) -> bytes:
-    return build_interchange(
-        Interchange(sender=sender, recipient=recipient, sis=sis, prepared_at=PINNED, messages=list(messages))
-    )
-
-
-def g1_message(sms: int, tn: int, nhs_number="9434765919", **extra) -> Message:
-    return Message(
-        sms=sms, type="G1", ha_cipher="XX1", transactions=[g1(tn, "4826940,281", nhs_number=nhs_number, **extra)]
-    )
 
 
 def send(mesh_as, mailbox: str, body: bytes, *, workflow="NHAIS_REG", **headers) -> str:
@@ -70,9 +58,9 @@ def cases(kind: str) -> list[ExceptionCase]:
 
 def test_over_long_headers_and_other_workflows_are_kept_acknowledged_and_shown(world, patient, mesh_as):
     long_id = "L" * 300
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1)), local_id=long_id)
+    send(mesh_as, "GPMB00301", edifact("TES5", 1, g1_message(1, 1)), local_id=long_id)
     send(mesh_as, "GPMB00301", b"a report for someone else", workflow="SOMEONE_ELSES_FLOW")
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 2, g1_message(2, 2, nhs_number="9999999999")))
+    send(mesh_as, "GPMB00301", edifact("TES5", 2, g1_message(2, 2, nhs_number="9999999999")))
 
     drain()
 
@@ -91,7 +79,7 @@ def test_over_long_headers_and_other_workflows_are_kept_acknowledged_and_shown(w
 
 def test_bad_compression_is_quarantined_and_real_compression_is_undone(world, patient, mesh_as):
     post_raw(mesh_as, "GPMB00301", b"this was never gzip", **{"Content-Encoding": "gzip"})
-    good = interchange("TES5", "XX11", 1, g1_message(1, 1))
+    good = edifact("TES5", 1, g1_message(1, 1))
     post_raw(mesh_as, "GPMB00301", gzip.compress(good), **{"mex-Content-Compressed": "Y"})
 
     drain()
@@ -107,9 +95,7 @@ def test_bad_compression_is_quarantined_and_real_compression_is_undone(world, pa
 
 
 def test_a_nul_byte_is_stored_read_and_shown_without_a_crash_loop(world, patient, mesh_as):
-    body = interchange("TES5", "XX11", 1, g1_message(1, 1, free_text="SEE NOTES")).replace(
-        b"SEE NOTES", b"SEE\x00NOTES"
-    )
+    body = edifact("TES5", 1, g1_message(1, 1, free_text="SEE NOTES")).replace(b"SEE NOTES", b"SEE\x00NOTES")
     send(mesh_as, "GPMB00301", body)
 
     drain()
@@ -129,7 +115,7 @@ def test_an_unexpected_ingest_failure_is_retried_a_bounded_number_of_times_then_
     world, patient, mesh_as, settings, monkeypatch
 ):
     settings.INGEST_MAX_ATTEMPTS = 2
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1)))
+    send(mesh_as, "GPMB00301", edifact("TES5", 1, g1_message(1, 1)))
     stored = []
     mesh_inbox.poll_inbox(on_stored=stored.append)
 
@@ -159,10 +145,10 @@ def test_a_spoofed_sender_changes_nothing_until_the_configuration_is_corrected(w
     send(
         mesh_as,
         "GPMB00399",
-        interchange("TES5", "XX11", 1, Message(sms=1, type="G2", ha_cipher="XX1", transactions=[amendment])),
+        edifact("TES5", 1, Message(sms=1, type="G2", ha_cipher="XX1", transactions=[amendment])),
     )
     # A link code no practice has.
-    send(mesh_as, "GPMB00398", interchange("ZZZ5", "XX11", 1, g1_message(1, 1)))
+    send(mesh_as, "GPMB00398", edifact("ZZZ5", 1, g1_message(1, 1)))
 
     drain()
     relay()
@@ -199,7 +185,7 @@ def test_an_unknown_partner_is_held_until_it_is_added_then_reprocess_carries_it_
     send(
         mesh_as,
         "GPMB00398",
-        interchange("ZZZ5", "XX11", 1, Message(sms=1, type="G1", ha_cipher="XX1", transactions=[tx])),
+        edifact("ZZZ5", 1, Message(sms=1, type="G1", ha_cipher="XX1", transactions=[tx])),
     )
 
     drain()
@@ -248,7 +234,7 @@ def test_an_inactive_link_holds_the_interchange(world, patient, mesh_as):
     link = world.new.links.get()
     link.active = False
     link.save()
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1)))
+    send(mesh_as, "GPMB00301", edifact("TES5", 1, g1_message(1, 1)))
 
     drain()
 
@@ -263,7 +249,7 @@ def test_an_inactive_link_holds_the_interchange(world, patient, mesh_as):
 def test_a_partly_bad_interchange_is_answered_message_by_message(world, patient, mesh_as):
     good = g1_message(1, 1)
     broken = Message(sms=2, type="G1", ha_cipher="XX1", transactions=[g1(2, "4826940,281", nhs_number="9999999999")])
-    body = interchange("TES5", "XX11", 1, good, broken)
+    body = edifact("TES5", 1, good, broken)
     # Break message 2's structure: its S01 is no longer followed by RFF+TN.
     head, tail = body.split(b"UNH+00000002", 1)
     body = head + b"UNH+00000002" + tail.replace(b"RFF+TN:2'", b"RFF+XX:2'", 1)
@@ -284,10 +270,10 @@ def test_a_partly_bad_interchange_is_answered_message_by_message(world, patient,
 
 
 def test_a_reused_transaction_number_with_new_content_opens_a_case_instead_of_vanishing(world, patient, mesh_as):
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1)))
+    send(mesh_as, "GPMB00301", edifact("TES5", 1, g1_message(1, 1)))
     drain()
     # Same SIS, SMS and TN, different patient.
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1, nhs_number="9999999999")))
+    send(mesh_as, "GPMB00301", edifact("TES5", 1, g1_message(1, 1, nhs_number="9999999999")))
     drain()
     relay()
 
@@ -301,7 +287,7 @@ def test_a_reused_transaction_number_with_new_content_opens_a_case_instead_of_va
 
 
 def test_a_resent_interchange_with_a_new_timestamp_is_a_duplicate_and_receipted(world, patient, mesh_as):
-    body = interchange("TES5", "XX11", 1, g1_message(1, 1))
+    body = edifact("TES5", 1, g1_message(1, 1))
     send(mesh_as, "GPMB00301", body)
     drain()
     send(mesh_as, "GPMB00301", body.replace(b"261103:0930", b"261103:1015"))
@@ -319,9 +305,9 @@ def test_a_transaction_sent_again_beside_a_new_one_is_skipped_alone(world, patie
     from factories import PatientFactory
 
     PatientFactory(nhs_number="9434765870", name="STEVENS JANE", registered_at="B20002")
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1)))
+    send(mesh_as, "GPMB00301", edifact("TES5", 1, g1_message(1, 1)))
     drain()
-    send(mesh_as, "GPMB00301", interchange("TES5", "XX11", 1, g1_message(1, 1), g1_message(2, 2, "9434765870")))
+    send(mesh_as, "GPMB00301", edifact("TES5", 1, g1_message(1, 1), g1_message(2, 2, "9434765870")))
     drain()
     relay()
 

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from processing_support import PINNED, g1, relay
+from processing_support import PINNED, edifact, g1, g1_message, relay
 from support import drain
 
 from exceptions.models import ExceptionCase
-from registrations.gplinks import Interchange, Message, build_interchange, build_recep, parse_interchange
+from registrations.gplinks import Interchange, Message, build_recep, parse_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus
 from registrations.services import inbound, recep
@@ -21,10 +21,7 @@ PCRM = "PCRMHUB01"
 
 
 def registration(sender: str, recipient: str, sis: int, sms: int, tn: int, cipher="XX1") -> bytes:
-    message = Message(sms=sms, type="G1", ha_cipher=cipher, transactions=[g1(tn, "4826940,281")])
-    return build_interchange(
-        Interchange(sender=sender, recipient=recipient, sis=sis, prepared_at=PINNED, messages=[message])
-    )
+    return edifact(sender, sis, g1_message(sms, tn, cipher=cipher), recipient=recipient)
 
 
 def send(mesh_as, mailbox: str, body: bytes, workflow="NHAIS_REG") -> None:
