@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from capitation_population import CLOSING_DAY, Q, build_world
+from capitation_population import CLOSING_DAY, Q
 from django.utils import timezone
 from factories import HealthAuthorityFactory, LinkFactory, PracticeFactory
 
@@ -14,12 +14,6 @@ from registrations.services import outbox
 from registrations.services.outbound import outbound
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(db):
-    """The hand-checked population (capitation_population.py)."""
-    return build_world()
 
 
 @pytest.mark.parametrize(

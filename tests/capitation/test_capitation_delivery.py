@@ -2,7 +2,7 @@
 send that keeps failing becomes an exception case."""
 
 import pytest
-from capitation_population import CLOSING_DAY, Q, build_world
+from capitation_population import CLOSING_DAY, Q
 from django.conf import settings
 from harness import free_port
 
@@ -11,12 +11,6 @@ from registrations.capitation import close, delivery, snapshot
 from registrations.models import QuarterStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
-
-
-@pytest.fixture
-def world(db):
-    """The hand-checked population (capitation_population.py)."""
-    return build_world()
 
 
 @pytest.fixture

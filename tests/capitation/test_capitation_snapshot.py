@@ -7,19 +7,13 @@ import io
 import json
 
 import pytest
-from capitation_population import CLOSING_DAY, PREVIOUS, Q, build_world
+from capitation_population import CLOSING_DAY, PREVIOUS, Q
 
 from pds.models import GPPeriod
 from registrations.capitation import close, selectors, snapshot
 from registrations.models import CapitationLine, QuarterClose, QuarterStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
-
-
-@pytest.fixture
-def world(db):
-    """The hand-checked population (capitation_population.py)."""
-    return build_world()
 
 
 BAND = {label: i for i, (_, label, _, _) in enumerate(snapshot.BANDS)}

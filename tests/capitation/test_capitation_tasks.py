@@ -4,18 +4,13 @@ import datetime as dt
 import uuid
 
 import pytest
-from capitation_population import CLOSING_DAY, Q, build_world
+from capitation_population import CLOSING_DAY, Q
 from django.utils import timezone
 
 from registrations.capitation import close, snapshot, tasks
 from registrations.models import OutboxItem, QuarterClose
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dates]
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def test_the_hourly_job_closes_the_quarter_just_ended_once(world, settings, django_capture_on_commit_callbacks):

@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from capitation_population import CLOSING_DAY, PREVIOUS, Q, build_world
+from capitation_population import CLOSING_DAY, PREVIOUS, Q
 from django.urls import reverse
 from django.utils import timezone
 from factories import UserFactory
@@ -22,11 +22,6 @@ CLOSE = reverse("registrations:capitation:close")
 
 def report_url(quarter_end=Q, name="report"):
     return reverse(f"registrations:capitation:{name}", args=[quarter_end])
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 @pytest.fixture
