@@ -25,6 +25,7 @@ import os
 import random
 import statistics
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -53,44 +54,52 @@ class Item:
     transactions: int
 
 
+@contextmanager
+def scratch(suffix: str):
+    """A scratch database (`<POSTGRES_DB>_<suffix>`) and a private MESH sandbox, for one run."""
+    creation = connection.creation
+    connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_{suffix}"
+    old_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    sandbox = MeshSandbox()
+    settings.MESH_URL = sandbox.url
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+        creation.destroy_test_db(old_name, verbosity=0)
+
+
 def run(options: dict) -> dict:
     n = options.get("size") or 1000
     nodes = options.get("nodes") or 0
     soak_minutes = options.get("soak") or 0
-    creation = connection.creation
-    scratch = f"{connection.settings_dict['NAME']}_bench_pipeline"
-    connection.settings_dict["TEST"]["NAME"] = scratch
-    old_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    sandbox = MeshSandbox()
-    settings.MESH_URL = sandbox.url
-    app.conf.broker_url = app.conf.result_backend = BROKER
-    app.conf.task_default_queue = queue = f"bench-{scratch}"
-    workers: list[Worker] = []
-    try:
-        world = World()
-        items = world.plan(n)
-        figures = {"interchanges": len(items), "transactions": sum(i.transactions for i in items)}
-        if not soak_minutes:
-            figures.update(_drain(sandbox, items))
-            InterchangeRow.objects.all().delete()
-        app.control.purge()
-        workers = _start_workers(sandbox, nodes, options, queue)
-        if soak_minutes:
-            figures.update(_soak(sandbox, world, workers, soak_minutes, options.get("rate") or OFFERED_PER_S))
-        else:
-            figures.update(_end_to_end(sandbox, items, workers))
-            figures.update(_steady(sandbox, world, seconds=options.get("steady") or 20))
-        audit = ordering_audit()
-        figures["ordering_violations"] = audit["patient_violations"] + audit["partner_violations"]
-        figures["double_applied"] = audit["double_applied"]
-        figures["workers"] = [f"node{i + 1}" for i in range(nodes)] if nodes else ["one worker, 2 processes"]
-        return figures
-    finally:
-        for worker in workers:
-            worker.stop()
-        app.control.purge()
-        sandbox.stop()
-        creation.destroy_test_db(old_name, verbosity=0)
+    with scratch("bench_pipeline") as sandbox:
+        app.conf.broker_url = app.conf.result_backend = BROKER
+        app.conf.task_default_queue = queue = f"bench-{connection.settings_dict['NAME']}"
+        workers: list[Worker] = []
+        try:
+            world = World()
+            items = world.plan(n)
+            figures = {"interchanges": len(items), "transactions": sum(i.transactions for i in items)}
+            if not soak_minutes:
+                figures.update(_drain(sandbox, items))
+                InterchangeRow.objects.all().delete()
+            app.control.purge()
+            workers = _start_workers(sandbox, nodes, options, queue)
+            if soak_minutes:
+                figures.update(_soak(sandbox, world, workers, soak_minutes, options.get("rate") or OFFERED_PER_S))
+            else:
+                figures.update(_end_to_end(sandbox, items, workers))
+                figures.update(_steady(sandbox, world, seconds=options.get("steady") or 20))
+            audit = ordering_audit()
+            figures["ordering_violations"] = audit["patient_violations"] + audit["partner_violations"]
+            figures["double_applied"] = audit["double_applied"]
+            figures["workers"] = [f"node{i + 1}" for i in range(nodes)] if nodes else ["one worker, 2 processes"]
+            return figures
+        finally:
+            for worker in workers:
+                worker.stop()
+            app.control.purge()
 
 
 def _start_workers(sandbox: MeshSandbox, nodes: int, options: dict, queue: str) -> list[Worker]:

@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 AREAS = {
     "codec": "devtools.benchmarks.codec.run",
     "pipeline": "devtools.benchmarks.pipeline.run",
+    "pipeline-phases": "devtools.benchmarks.pipeline_phases.run",
     "pds": "devtools.benchmarks.pds.run",
     "queue": "devtools.benchmarks.queue.run",
     "capitation": "devtools.benchmarks.capitation.run",
