@@ -175,6 +175,25 @@ def pytest_report_header(config):
     return lines
 
 
+# --- people (tests/ui/conftest.py signs them in on the test client instead) ----------------------------
+
+
+@pytest.fixture
+def agent(db):
+    """An NBO agent: can look patients up and work cases, cannot amend a PDS record or see restricted details."""
+    from factories import UserFactory
+
+    return UserFactory(username="agent", roles=["NBO agent"])
+
+
+@pytest.fixture
+def leader(db):
+    """A team leader: can look up and amend, but not see restricted details."""
+    from factories import UserFactory
+
+    return UserFactory(username="leader", roles=["Team leader"])
+
+
 @pytest.fixture
 def now():
     """The current moment, taken inside the test (never at import: the clock may have been moved)."""

@@ -12,18 +12,6 @@ FHIR = "/pds/FHIR/R4/Patient"
 
 
 @pytest.fixture
-def agent(db):
-    """Can look patients up, cannot amend them or see restricted details."""
-    return UserFactory(username="agent", roles=["NBO agent"])
-
-
-@pytest.fixture
-def leader(db):
-    """Can look up and amend, but not see restricted details."""
-    return UserFactory(username="leader", roles=["Team leader"])
-
-
-@pytest.fixture
 def admin_user(db):
     """Administrator: may also see S-flagged addresses."""
     return UserFactory(username="administrator", roles=["Administrator"])

@@ -4,10 +4,9 @@ GPs and links, and GP systems that send through the real MESH sandbox."""
 from types import SimpleNamespace
 
 import pytest
-from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory, UserFactory
+from factories import GPFactory, HealthAuthorityFactory, LinkFactory, PatientFactory, PracticeFactory
 from processing_support import GP
 
-from core import roles
 from registrations.models import HealthAuthority
 
 
@@ -55,13 +54,3 @@ def world(mesh, mesh_as):
 def patient():
     """Jane Stevens, born 17 May 1980, registered at the old practice since 2015."""
     return PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="B20002")
-
-
-@pytest.fixture
-def agent():
-    return UserFactory(username="agent", roles=[roles.AGENT])
-
-
-@pytest.fixture
-def leader():
-    return UserFactory(username="leader", roles=[roles.TEAM_LEADER])
