@@ -1,6 +1,8 @@
-"""Helpers every app's Django admin shares: accessible names for the inputs Django renders without labels."""
+"""Helpers every app's Django admin shares: accessible names for the inputs Django renders without labels,
+and text boxes that never cut text off (`install`, run once from core's AppConfig.ready)."""
 
 from django import forms
+from django.contrib.admin.options import BaseModelAdmin
 
 
 def _name_inputs(form, model, describe: str) -> None:
@@ -60,3 +62,34 @@ class LabelledSplitDateTimeMixin:
             widgets[0].attrs["aria-label"] = f"{label}: date"
             widgets[1].attrs["aria-label"] = f"{label}: time"
         return field
+
+
+def whole_text(field: forms.Field | None) -> forms.Field | None:
+    """A text box that takes the whole of what is typed or pasted (ADR 0020): no `maxlength` (a browser
+    stops typing there and cuts a paste off without a word), the limit said in the help text instead,
+    and text that is too long refused with an error naming the field, the text kept in the box."""
+    limit = getattr(field, "max_length", None)
+    if field is None or not limit:
+        return field
+    field.widget.attrs.pop("maxlength", None)
+    if isinstance(field.widget, forms.TextInput | forms.Textarea):
+        field.help_text = " ".join(filter(None, [str(field.help_text or ""), f"Up to {limit} characters."]))
+    label = str(field.label or "").rstrip(":").strip()
+    if label and "Ensure this value" in str(field.error_messages.get("max_length", "Ensure this value")):
+        field.error_messages["max_length"] = f"{label} must be {limit} characters or fewer"
+    return field
+
+
+def install() -> None:
+    """Every ModelAdmin and inline, ours and third parties' (auth, axes), builds its form fields through
+    BaseModelAdmin.formfield_for_dbfield: hooked once here, so a new admin cannot forget it
+    (tests/ui/test_admin_whole_text.py renders every registered admin's add form to check)."""
+    original = BaseModelAdmin.formfield_for_dbfield
+    if getattr(original, "whole_text", False):
+        return
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return whole_text(original(self, db_field, request, **kwargs))
+
+    formfield_for_dbfield.whole_text = True
+    BaseModelAdmin.formfield_for_dbfield = formfield_for_dbfield

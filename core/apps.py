@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Shared web infrastructure"
+
+    def ready(self):
+        from . import admin
+
+        admin.install()

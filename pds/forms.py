@@ -2,8 +2,7 @@
 
 from django import forms
 
-from core import nhs_number as nhs
-from core.forms import NHSForm
+from core.forms import NHSForm, NHSNumberField
 
 from .models import Gender
 from .trace import TraceQuery, partial_birth_date
@@ -18,10 +17,10 @@ _SHORT, _LONG = "nhsuk-input--width-10", "nhsuk-u-width-two-thirds"
 
 
 class PatientSearchForm(NHSForm):
-    nhs_number = forms.CharField(
+    # A fixed format with its own errors (check digit), so no character count (core.forms.NHSBoundField).
+    nhs_number = NHSNumberField(
         label="NHS number",
         required=False,
-        max_length=12,
         help_text="10 digits, for example 943 476 5919",
         widget=_text(_SHORT),
     )
@@ -46,12 +45,6 @@ class PatientSearchForm(NHSForm):
         for field in self.fields.values():
             # The error message says what is too long; the browser must not cut people off silently.
             field.widget.attrs.pop("maxlength", None)
-
-    def clean_nhs_number(self) -> str:
-        value = "".join(self.cleaned_data["nhs_number"].split())
-        if value and not nhs.is_valid(value):
-            raise forms.ValidationError("Enter a valid NHS number: 10 digits with a correct check digit")
-        return value
 
     def clean_birth_date(self):
         value = self.cleaned_data["birth_date"].strip()

@@ -88,6 +88,7 @@ class CounterChangeForm(forms.Form):
         "at migration. At least 10 characters, up to 500.",
         min_length=10,
         max_length=500,
+        error_messages={"max_length": "Enter a reason of 500 characters or fewer"},
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     confirm = forms.BooleanField(
@@ -97,6 +98,8 @@ class CounterChangeForm(forms.Form):
 
     def __init__(self, *args, obj, counter_fields: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
+        # As every admin box (core.admin.whole_text): a long reason is an error, never cut off by the browser.
+        self.fields["reason"].widget.attrs.pop("maxlength", None)
         self.counter_fields = counter_fields
         for name in counter_fields:
             model_field = obj._meta.get_field(name)
