@@ -40,12 +40,6 @@ class PatientSearchForm(NHSForm):
     )
     postcode = forms.CharField(label="Postcode", required=False, max_length=8, widget=_text(_SHORT))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            # The error message says what is too long; the browser must not cut people off silently.
-            field.widget.attrs.pop("maxlength", None)
-
     def clean_birth_date(self):
         value = self.cleaned_data["birth_date"].strip()
         if not value:

@@ -40,3 +40,11 @@ def test_dashes_are_allowed_and_the_box_has_no_character_count(as_agent, jane):
     box = re.search(r"<input[^>]*name=\"nhs_number\"[^>]*>", page).group(0)
     assert "maxlength" not in box and "nhsuk-js-character-count" not in box
     assert "up to 12 characters" not in page
+
+
+def test_no_box_of_the_search_has_maxlength(as_agent):
+    # NHSBoundField drops it for every NHS.UK form; a too-long name is an error naming the field instead.
+    assert not re.search(r"\smaxlength=", as_agent.get(SEARCH).text)
+    response = as_agent.post(SEARCH, {"surname": "S" * 40, "postcode": "LS1 4AP"})
+    assert response.context["form"].errors["surname"] == ["Last name must be 35 characters or fewer"]
+    assertContains(response, f'value="{"S" * 40}"')
