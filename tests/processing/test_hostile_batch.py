@@ -17,9 +17,10 @@ from factories import PatientFactory
 from processing_support import address, edifact, g1, g1_message, g2, relay
 from support import GP_CODE, drain, wait_for
 
+from devtools import interchanges
 from exceptions.models import ExceptionCase
 from pds.models import Patient
-from registrations.gplinks import Message, build_recep, parse_interchange
+from registrations.gplinks import build_recep, parse_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, OutboxItem, TxStatus
 from registrations.models import Transaction as TxRow
@@ -38,7 +39,7 @@ def test_hostile_batch_is_stored_visible_harmless_and_never_delays_good_traffic(
 ):
     # Before the batch: PCRM approved an acceptance from FAR5, so a RECEP can reject it.
     PatientFactory(nhs_number="9999999999", name="STEVENS JANE", registered_at="B20002")
-    to_far = Message(sms=1, type="G1", ha_cipher="COV", transactions=[g1(1, "4826942,283", nhs_number="9999999999")])
+    to_far = interchanges.message(1, [g1(1, "4826942,283", nhs_number="9999999999")], cipher="COV")
     with mesh_as("GPMB00303") as far:
         far.send_message(PCRM, edifact("FAR5", 1, to_far, recipient="COV1"), workflow_id="NHAIS_REG")
     drain()
@@ -60,7 +61,7 @@ def test_hostile_batch_is_stored_visible_harmless_and_never_delays_good_traffic(
     spoofed = edifact(
         "TES5",
         5,
-        Message(sms=5, type="G2", ha_cipher="XX1", transactions=[g2(5, GP_CODE, patient.nhs_number, address=moved)]),
+        interchanges.message(5, [g2(5, GP_CODE, patient.nhs_number, address=moved)], cipher="XX1"),
     )
     now = timezone.localtime()
     rejecting = build_recep(

@@ -8,10 +8,11 @@ from factories import GPFactory, LinkFactory, PracticeFactory
 from processing_support import PINNED, address, edifact, g1, g1_message, g2, relay
 from support import drain
 
+from devtools import interchanges
 from exceptions.models import AuditEvent, ExceptionCase
 from exceptions.services import resolution
 from pds.models import Patient
-from registrations.gplinks import Message, parse_interchange
+from registrations.gplinks import parse_interchange
 from registrations.models import Interchange as InterchangeRow
 from registrations.models import InterchangeStatus, OutboxItem, TxStatus
 from registrations.models import Message as MessageRow
@@ -145,7 +146,7 @@ def test_a_spoofed_sender_changes_nothing_until_the_configuration_is_corrected(w
     send(
         mesh_as,
         "GPMB00399",
-        edifact("TES5", 1, Message(sms=1, type="G2", ha_cipher="XX1", transactions=[amendment])),
+        edifact("TES5", 1, interchanges.message(1, [amendment], cipher="XX1")),
     )
     # A link code no practice has.
     send(mesh_as, "GPMB00398", edifact("ZZZ5", 1, g1_message(1, 1)))
@@ -185,7 +186,7 @@ def test_an_unknown_partner_is_held_until_it_is_added_then_reprocess_carries_it_
     send(
         mesh_as,
         "GPMB00398",
-        edifact("ZZZ5", 1, Message(sms=1, type="G1", ha_cipher="XX1", transactions=[tx])),
+        edifact("ZZZ5", 1, interchanges.message(1, [tx], cipher="XX1")),
     )
 
     drain()
@@ -248,7 +249,7 @@ def test_an_inactive_link_holds_the_interchange(world, patient, mesh_as):
 
 def test_a_partly_bad_interchange_is_answered_message_by_message(world, patient, mesh_as):
     good = g1_message(1, 1)
-    broken = Message(sms=2, type="G1", ha_cipher="XX1", transactions=[g1(2, "4826940,281", nhs_number="9999999999")])
+    broken = g1_message(2, 2, "9999999999")
     body = edifact("TES5", 1, good, broken)
     # Break message 2's structure: its S01 is no longer followed by RFF+TN.
     head, tail = body.split(b"UNH+00000002", 1)
