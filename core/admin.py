@@ -72,8 +72,10 @@ def whole_text(field: forms.Field | None) -> forms.Field | None:
     if field is None or not limit:
         return field
     field.widget.attrs.pop("maxlength", None)
-    if isinstance(field.widget, forms.TextInput | forms.Textarea):
-        field.help_text = " ".join(filter(None, [str(field.help_text or ""), f"Up to {limit} characters."]))
+    help_text = str(field.help_text or "")
+    # Not said twice where the help already gives the limit (auth's "150 characters or fewer").
+    if isinstance(field.widget, forms.TextInput | forms.Textarea) and f"{limit} characters" not in help_text:
+        field.help_text = " ".join(filter(None, [help_text, f"Up to {limit} characters."]))
     label = str(field.label or "").rstrip(":").strip()
     if label and "Ensure this value" in str(field.error_messages.get("max_length", "Ensure this value")):
         field.error_messages["max_length"] = f"{label} must be {limit} characters or fewer"

@@ -66,3 +66,8 @@ def test_the_sequence_numbers_page_takes_a_long_reason_whole(client, superuser):
     response = client.post(url, {"last_tn_sent": "5", "reason": reason, "confirm": "on"})
     assert response.context["form"].errors["reason"] == ["Enter a reason of 500 characters or fewer"]
     assertContains(response, reason.strip())
+
+
+def test_the_limit_is_not_said_twice_where_the_help_already_says_it(client, superuser):
+    page = client.get(reverse("admin:auth_user_add")).text
+    assert "150 characters or fewer" in page and "Up to 150 characters." not in page
