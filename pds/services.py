@@ -82,11 +82,18 @@ def _bump(patient: Patient, expected_version: int | None, **fields: Any) -> None
     qs = Patient.objects.filter(pk=patient.pk)
     if expected_version is not None:
         qs = qs.filter(version=expected_version)
-    if qs.update(version=F("version") + 1, updated_at=timezone.now(), **fields) != 1:
+    now = timezone.now()
+    if qs.update(version=F("version") + 1, updated_at=now, **fields) != 1:
         if not Patient.objects.filter(pk=patient.pk).exists():
             raise PatientNotFound("the record no longer exists (merged or removed)")
         raise VersionConflict(f"patient {patient.pk} is no longer at version {expected_version}")
-    patient.refresh_from_db(fields=["version", "updated_at", *fields])
+    if expected_version is None or any(hasattr(v, "resolve_expression") for v in fields.values()):
+        patient.refresh_from_db(fields=["version", "updated_at", *fields])
+        return
+    # The compare-and-set matched: the row now holds exactly these values (no read needed, #15).
+    patient.version, patient.updated_at = expected_version + 1, now
+    for name, value in fields.items():
+        setattr(patient, name, value)
 
 
 def _check_birth_and_death(birth: dt.date | None, death: dt.date | None) -> None:
