@@ -68,7 +68,14 @@ def ended_session_user(request):
     store = import_module(settings.SESSION_ENGINE).SessionStore
     if not key or not hasattr(store, "get_model_class"):
         return None  # a signed-cookie or cache session leaves nothing behind to ask
-    row = store.get_model_class().objects.filter(session_key=key, expire_date__lte=timezone.now()).first()
+    now = timezone.now()
+    # Only a session that ended within KEEP_FOR: an old expired row (nothing runs clearsessions for us)
+    # must not let whoever sits at that browser days later plant text for its person.
+    row = (
+        store.get_model_class()
+        .objects.filter(session_key=key, expire_date__lte=now, expire_date__gt=now - KEEP_FOR)
+        .first()
+    )
     data = store().decode(row.session_data) if row else {}
     user = get_user_model().objects.filter(pk=data.get(SESSION_KEY), is_active=True).first()
     # As Django does for a live session: a changed password ends what the old session could do.
@@ -80,9 +87,12 @@ def ended_session_user(request):
 def _clean(forms: Forms) -> Forms:
     kept = []
     for form in forms:
+        sent = form.get("fields")
+        if not isinstance(sent, dict):
+            continue  # a malformed form from the script is ignored, not a server error
         fields = {
             str(name): [str(v) for v in values]
-            for name, values in (form.get("fields") or {}).items()
+            for name, values in sent.items()
             if str(name) not in NOT_KEPT and isinstance(values, list) and any(str(v).strip() for v in values)
         }
         if fields:

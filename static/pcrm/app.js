@@ -194,10 +194,11 @@
           return form.elements[name];
         });
       });
-      var form =
-        forms.filter(function (f) {
-          return pathOf(f.action) === entry.action;
-        })[0] || forms[0];
+      // Only the form the text was typed into: if the page has moved on (another action's form), the
+      // banner's "Show what you typed" list is the way back, never a guess at a different form.
+      var form = forms.filter(function (f) {
+        return pathOf(f.action) === entry.action;
+      })[0];
       if (form) {
         names.forEach(function (name) {
           fill(form, name, entry.fields[name]);

@@ -209,3 +209,25 @@ def test_when_the_case_moved_on_meanwhile_the_text_is_still_there_to_copy(client
     assertContains(page, "is now assigned to Sam Second", status_code=403)
     assertContains(page, "Show what you typed", status_code=403)
     assertContains(page, f'<dd class="nhsuk-summary-list__value">{NOTE}</dd>', status_code=403)
+
+
+def test_a_session_that_ended_long_ago_cannot_be_used_to_plant_text(client, asha, case_page):
+    """Whoever sits at that browser days later must not leave text that would be given to Asha."""
+    sign_in(client, "asha", case_page)
+    with time_machine.travel(timezone.now() + IDLE + typed_work.KEEP_FOR + dt.timedelta(days=3), tick=False):
+        answer = script_keeps(client, case_page, {"note": ["Planted"]})
+    assert answer.status_code == 200
+    assert not TypedWork.objects.exists()
+
+
+def test_a_malformed_form_from_the_script_is_ignored_not_a_server_error(client, asha, case_page):
+    sign_in(client, "asha", case_page)
+    with time_machine.travel(timezone.now() + IDLE, tick=False):
+        answer = client.post(
+            reverse("keep-typed-work"),
+            json.dumps({"page": case_page, "forms": [{"action": case_page, "fields": ["note"]}]}),
+            content_type="application/json",
+        )
+    assert answer.status_code == 200
+    assert "sign_in" in answer.json()
+    assert not TypedWork.objects.exists()
