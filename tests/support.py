@@ -114,6 +114,13 @@ PASSWORD = "correct-horse-battery"  # every UserFactory user's (tests/factories.
 SCREENSHOTS = Path(os.environ.get("PCRM_SCREENSHOTS") or REPO / ".run" / "screenshots")
 
 
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """On the sign-in page the browser shows, fill in the username and password and press Sign in."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def screenshot(page, name: str) -> None:
     """A full-page PNG of what the person sees now (focus rings removed), to SCREENSHOTS/<name>.png."""
     directory = SCREENSHOTS if SCREENSHOTS.is_absolute() else REPO / SCREENSHOTS

@@ -13,7 +13,7 @@ from capitation_population import build_world
 from django.utils import timezone
 from factories import UserFactory
 from playwright.sync_api import Page, expect
-from support import PASSWORD, assert_accessible, screenshot, wait_for
+from support import assert_accessible, screenshot, sign_in, wait_for
 
 from pds.models import GPPeriod
 from registrations.capitation import close, presenters, quarters, snapshot
@@ -38,9 +38,7 @@ def test_an_administrator_closes_the_quarter_and_reads_the_capitation_report(
 
     # Given an administrator signed in, when they open Capitation, then the quarter that ended is offered.
     page.goto(f"{live_server.url}/accounts/login/?next=/registrations/capitation/")
-    page.get_by_label("Username").fill("ada.admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "ada.admin")
     expect(page.get_by_role("heading", level=1)).to_have_text("Capitation")
     expect(page.get_by_role("row").filter(has_text=presenters.title(before))).to_contain_text("Ready to send")
     assert_accessible(page)

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 from factories import PatientFactory, UserFactory
 from playwright.sync_api import Page, expect
-from support import PASSWORD, assert_accessible, screenshot
+from support import assert_accessible, screenshot, sign_in
 from support_migration import ROW, counters, extract, person, three_patients, write_interchange
 
 from migration.models import CutoverEvent
@@ -60,9 +60,7 @@ def test_an_administrator_checks_readiness_overrides_to_cut_over_and_cuts_back(
 
     # Given an administrator signed in, when they open the HA's migration page, then the checklist says what is missing.
     page.goto(f"{live_server.url}/accounts/login/?next=/migration/")
-    page.get_by_label("Username").fill("ada.admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "ada.admin")
     expect(page.get_by_role("heading", level=1)).to_have_text("Migration from NHAIS")
     page.get_by_role("link", name="BE Berkshire").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Berkshire")

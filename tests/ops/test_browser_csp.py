@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from factories import ExceptionCaseFactory, UserFactory
 from playwright.sync_api import Page, expect
+from support import sign_in
 
 from registrations.capitation import close, quarters, snapshot
 
@@ -19,7 +20,6 @@ from capitation_population import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"
 # Collects every CSP violation the page reports, from before its first script runs.
 WATCH = """
 window.__csp = [];
@@ -54,9 +54,7 @@ def test_pages_keep_to_the_policy_and_their_scripts_still_work(watched: Page, li
     page.goto(f"{live_server.url}/accounts/login/")
     response = page.request.get(f"{live_server.url}/accounts/login/")
     assert "'unsafe-inline'" not in response.headers["content-security-policy"]
-    page.get_by_label("Username").fill("ada.admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "ada.admin")
     expect(page.locator("body.js-enabled")).to_have_count(1)  # js-enabled.js ran
     no_violations(page)
 

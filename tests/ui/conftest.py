@@ -21,7 +21,7 @@ from factories import (
     PracticeFactory,
     TransactionFactory,
 )
-from support import PASSWORD, g1_transaction, practice_interchange, role_user
+from support import g1_transaction, practice_interchange, role_user, sign_in
 
 from core import roles
 from exceptions.models import ExceptionCase
@@ -146,9 +146,7 @@ def open_browser(browser, live_server):
         # NHS.UK's Frutiger web fonts come from assets.nhs.uk, which these machines cannot reach.
         page.route("https://assets.nhs.uk/**", lambda route: route.abort())
         page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, username)
         # Each role lands on its own home (core.presenters.landing: a team leader on the team overview) ...
         home = landing(get_user_model().objects.get(username=username)).href
         expect(page).to_have_url(f"{live_server.url}{home}")

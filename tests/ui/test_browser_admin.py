@@ -6,7 +6,7 @@ import re
 import pytest
 from factories import HealthAuthorityFactory, LinkFactory, PracticeFactory, UserFactory
 from playwright.sync_api import Page, expect
-from support import PASSWORD, assert_accessible
+from support import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,9 +18,7 @@ def test_an_administrator_corrects_reference_data_in_the_admin(browser_page: Pag
     link = LinkFactory(practice=PracticeFactory(ha=ha))
 
     page.goto(f"{live_server.url}/accounts/login/?next=/admin/")
-    page.get_by_label("Username").fill("ada.admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "ada.admin")
     expect(page).to_have_url(f"{live_server.url}/admin/")
     assert_accessible(page)
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from factories import ExceptionCaseFactory, UserFactory
 from playwright.sync_api import Page, expect
-from support import PASSWORD, assert_accessible, screenshot
+from support import assert_accessible, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,9 +35,7 @@ def test_an_agent_signs_in_sees_the_no_trace_case_and_sorts_the_queue(browser_pa
     screenshot(page, "login")
 
     # When they sign in, then they land on the queue and see the case PDS could not trace.
-    page.get_by_label("Username").fill("asha.patel")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "asha.patel")
     expect(page).to_have_url(f"{live_server.url}/cases/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
     expect(page.locator("#case-count")).to_have_text("4 cases")
@@ -85,9 +83,7 @@ def test_a_wrong_password_shows_the_error_summary(browser_page: Page, live_serve
     page = browser_page
     UserFactory(username="asha.patel", roles=["NBO agent"])
     page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("asha.patel")
-    page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "asha.patel", "not-the-password")
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_contain_text("There is a problem")
     expect(summary).to_be_focused()  # nhsuk-frontend's JS moves focus to the summary
@@ -98,9 +94,7 @@ def test_when_the_session_has_expired_an_htmx_sort_goes_to_the_sign_in_page(brow
     page = browser_page
     UserFactory(username="asha.patel", roles=["NBO agent"])
     page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("asha.patel")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "asha.patel")
     expect(page.get_by_role("heading", level=1)).to_have_text("Work queue")
 
     # As if the idle timeout had passed. Wait for the favicon and friends first: every response through
@@ -112,8 +106,6 @@ def test_when_the_session_has_expired_an_htmx_sort_goes_to_the_sign_in_page(brow
     # Not a sign-in form swapped into the table: the whole page goes to sign in, and comes back after.
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/cases/%3Fsort%3Dkind$"))
     expect(page.locator("#queue")).to_have_count(0)
-    page.get_by_label("Username").fill("asha.patel")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "asha.patel")
     expect(page).to_have_url(f"{live_server.url}/cases/?sort=kind")
     expect(page.get_by_role("columnheader", name="Kind")).to_have_attribute("aria-sort", "ascending")

@@ -10,7 +10,7 @@ import re
 import pytest
 from factories import ExceptionCaseFactory, UserFactory
 from playwright.sync_api import expect
-from support import assert_accessible, screenshot
+from support import assert_accessible, screenshot, sign_in
 
 from exceptions.models import ExceptionCase
 from registrations.models import OutboxItem
@@ -274,9 +274,7 @@ def test_every_other_page_passes_axe(open_browser, live_server, people, browser)
     anonymous.route("https://assets.nhs.uk/**", lambda route: route.abort())
     for _ in range(5):
         anonymous.goto(f"{live_server.url}/accounts/login/")
-        anonymous.get_by_label("Username").fill("sam")
-        anonymous.get_by_label("Password").fill("not-the-password")
-        anonymous.get_by_role("button", name="Sign in").click()
+        sign_in(anonymous, "sam", "not-the-password")
     expect(anonymous.get_by_role("heading", level=1)).to_have_text("Too many attempts to sign in")
     assert_accessible(anonymous)
     screenshot(anonymous, "lockout")

@@ -10,15 +10,9 @@ import re
 import pytest
 from factories import ExceptionCaseFactory, UserFactory
 from playwright.sync_api import Page, expect
-from support import PASSWORD, assert_accessible
+from support import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_pcse_viewer_signs_in_to_capitation_and_meets_only_nhs_pages(browser_page: Page, live_server):

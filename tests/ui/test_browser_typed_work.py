@@ -11,7 +11,7 @@ import re
 import pytest
 from factories import UserFactory
 from playwright.sync_api import Page, expect
-from support import PASSWORD, assert_accessible
+from support import assert_accessible, sign_in
 
 from exceptions.services import queue
 
@@ -19,12 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NOTE = "Rang the practice: Jane moved to Leeds in March, the second record is hers"
 BANNER = "What you typed before you were signed out is back in the form"
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def count_status(page: Page, text: str):
