@@ -114,6 +114,17 @@ PASSWORD = "correct-horse-battery"  # every UserFactory user's (tests/factories.
 SCREENSHOTS = Path(os.environ.get("PCRM_SCREENSHOTS") or REPO / ".run" / "screenshots")
 
 
+def post_sign_in(client, username: str, next_url: str = ""):
+    """The test client posts the password sign-in form (as `username`, PASSWORD), with `next` when given;
+    returns the response."""
+    from django.urls import reverse
+
+    login = reverse("login")
+    if not next_url:
+        return client.post(login, {"username": username, "password": PASSWORD})
+    return client.post(f"{login}?next={next_url}", {"username": username, "password": PASSWORD, "next": next_url})
+
+
 def sign_in(page, username: str, password: str = PASSWORD) -> None:
     """On the sign-in page the browser shows, fill in the username and password and press Sign in."""
     page.get_by_label("Username").fill(username)

@@ -9,24 +9,18 @@ import pytest
 from cis2_local import write_client_key
 from django.utils import timezone
 from factories import UserFactory
-from support import REPO
+from support import REPO, post_sign_in
 
 from accounts.models import BreakGlassAccount
 from exceptions.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "correct-horse-battery"  # tests/factories.py
-
-
-def sign_in(client, username):
-    return client.post("/accounts/login/", {"username": username, "password": PASSWORD})
-
 
 def test_in_development_any_local_account_signs_in_and_is_audited(client, settings):
     settings.PASSWORD_SIGN_IN = "all"
     UserFactory(username="asha", roles=["NBO agent"])
-    assert sign_in(client, "asha").status_code == 302
+    assert post_sign_in(client, "asha").status_code == 302
     event = AuditEvent.objects.get(action="sign_in")
     assert (event.role, event.role_profile, event.detail["method"]) == ("NBO agent", "", "password")
     assert client.get("/cases/").status_code == 200
@@ -49,7 +43,7 @@ def test_with_passwords_off_the_form_is_not_offered_and_a_post_is_refused(client
     page = client.get("/accounts/login/")
     assert b'type="password"' not in page.content
     assert b"Sign in with" in page.content  # CIS2 is offered
-    response = sign_in(client, "asha")
+    response = post_sign_in(client, "asha")
     assert response.status_code == 200
     assert b"Password sign-in is not available here" in response.content
     assert not AuditEvent.objects.filter(action="sign_in").exists()
@@ -61,10 +55,10 @@ def test_break_glass_only_lets_break_glass_accounts_in_and_audits_them(client, s
     admin = UserFactory(username="glass", roles=["Administrator"])
     BreakGlassAccount.objects.create(user=admin, reason="CIS2 outage cover, approved by the SIRO")
 
-    refused = sign_in(client, "asha")
+    refused = post_sign_in(client, "asha")
     assert b"cannot sign in with a password" in refused.content
 
-    assert sign_in(client, "glass").status_code == 302
+    assert post_sign_in(client, "glass").status_code == 302
     event = AuditEvent.objects.get(action="break_glass_sign_in")
     assert event.role == "Administrator (break-glass)"
     page = client.get("/cases/")
@@ -78,7 +72,7 @@ def test_an_expired_break_glass_account_is_refused(client, settings):
     settings.PASSWORD_SIGN_IN = "break-glass"
     admin = UserFactory(username="glass", roles=["Administrator"])
     BreakGlassAccount.objects.create(user=admin, reason="x", expires_at=timezone.now() - dt.timedelta(minutes=1))
-    assert b"cannot sign in with a password" in sign_in(client, "glass").content
+    assert b"cannot sign in with a password" in post_sign_in(client, "glass").content
 
 
 def test_deploy_checks_warn_about_passwords_for_everyone(settings):

@@ -6,7 +6,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from factories import UserFactory
 from pytest_django.asserts import assertContains, assertRedirects
-from support import PASSWORD
+from support import post_sign_in
 
 from core.errors import FriendlyErrorPagesMiddleware
 from core.presenters import primary_navigation
@@ -17,14 +17,6 @@ LOGIN = reverse("login")
 QUEUE = reverse("exceptions:case-list")
 CAPITATION = reverse("registrations:capitation:quarter-list")
 TEAM = reverse("exceptions:team")
-
-
-def sign_in(client, username, next_url=""):
-    url = f"{LOGIN}?next={next_url}" if next_url else LOGIN
-    data = {"username": username, "password": PASSWORD}
-    if next_url:
-        data["next"] = next_url
-    return client.post(url, data)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +48,7 @@ def sign_in(client, username, next_url=""):
 )
 def test_every_role_signs_in_to_its_own_home_and_menu(client, role, lands_on, menu):
     user = UserFactory(username="someone", roles=[role], is_staff=role == "Administrator")
-    response = sign_in(client, "someone")
+    response = post_sign_in(client, "someone")
     assertRedirects(response, reverse("exceptions:home"), fetch_redirect_response=False)
     home = client.get(reverse("exceptions:home"))
     assertRedirects(home, lands_on, fetch_redirect_response=False)
@@ -67,7 +59,7 @@ def test_every_role_signs_in_to_its_own_home_and_menu(client, role, lands_on, me
 
 def test_a_pcse_viewer_never_meets_a_403_on_the_way_in(client):
     UserFactory(username="pat.pcse", roles=["PCSE viewer"])
-    response = sign_in(client, "pat.pcse")
+    response = post_sign_in(client, "pat.pcse")
     final = client.get(response.url, follow=True)
     assert final.status_code == 200
     assert final.redirect_chain[-1][0] == CAPITATION
@@ -90,7 +82,7 @@ def test_a_failed_sign_in_keeps_where_the_person_was_going(client):
     assert failed.status_code == 200
     assertContains(failed, 'action="/accounts/login/?next=/cases/%3Fview%3Dmine"')
     assertContains(failed, "<title>Error: Sign in")
-    again = sign_in(client, "asha.patel", next_url="/cases/?view=mine")
+    again = post_sign_in(client, "asha.patel", next_url="/cases/?view=mine")
     assertRedirects(again, "/cases/?view=mine", fetch_redirect_response=False)
 
 

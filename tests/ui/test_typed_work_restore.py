@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from factories import UserFactory
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
-from support import PASSWORD
+from support import post_sign_in
 
 from accounts import typed_work
 from accounts.models import TypedWork
@@ -30,10 +30,7 @@ IDLE = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
 
 
 def sign_in(client, username, next_url):
-    response = client.post(
-        f"{reverse('login')}?next={next_url}", {"username": username, "password": PASSWORD, "next": next_url}
-    )
-    assertRedirects(response, next_url, fetch_redirect_response=False)
+    assertRedirects(post_sign_in(client, username, next_url), next_url, fetch_redirect_response=False)
 
 
 def restored_forms(response):
