@@ -362,13 +362,13 @@ class LocalGateway:
         patient = read.pop(nhs_number, None) if read is not None else None
         if patient is not None and expected_version is not None and patient.version == expected_version:
             return patient
-        return services.get_patient(nhs_number).patient
+        return selectors.get_patient(nhs_number).patient
 
     def _fresh(self, patient: Patient) -> PatientRecord:
-        return PatientRecord.from_patient(services.get_patient(patient.nhs_number).patient)
+        return PatientRecord.from_patient(selectors.get_patient(patient.nhs_number).patient)
 
     def get(self, nhs_number: str) -> PatientRecord:
-        lookup = services.get_patient(nhs_number)
+        lookup = selectors.get_patient(nhs_number)
         read = _read.get()
         if read is not None:
             read[lookup.patient.nhs_number] = lookup.patient

@@ -43,9 +43,6 @@ from .models import (
     normalise_postcode,
 )
 
-# Reading a record is a selector (pds.selectors.get_patient); the gateway still reaches it from here.
-from .selectors import Lookup, get_patient  # noqa: F401
-
 ADDRESS_FIELDS = ("house", "road", "locality", "post_town", "county", "postcode")
 NHS_NUMBER_SEQUENCE = "pds_nhs_number_serial"
 

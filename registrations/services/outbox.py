@@ -183,15 +183,31 @@ def _build_link(link_id: int, items: list[OutboxItem], now: dt.datetime) -> list
     try:
         with transaction.atomic():
             return [_build_transactions(Link.objects.select_for_update(no_key=True).get(pk=link_id), items, now)]
-    except Exception:
-        pass
+    except Exception as exc:
+        _falling_back("transactions", link_id, items, exc)
+
+    def alone(item):
+        return _build_transactions(Link.objects.select_for_update(no_key=True).get(pk=link_id), [item], now)
+
+    return _each_alone(items, alone)
+
+
+def _falling_back(what: str, link_id: int, items: list[OutboxItem], exc: Exception) -> None:
+    # Visible to operators: a batch that could not be built together usually means one bad item, which
+    # the one-at-a-time pass then refuses on its own. Ids and the error's type only, no patient data.
+    log.warning(
+        "Outbound %s for link %s could not be built together (%s); building %d one at a time",
+        what,
+        link_id,
+        type(exc).__name__,
+        len(items),
+    )
+
+
+def _each_alone(items: list[OutboxItem], build_one) -> list[int]:
     built = []
     for item in items:
-
-        def alone(item=item):
-            return _build_transactions(Link.objects.select_for_update(no_key=True).get(pk=link_id), [item], now)
-
-        built.extend(_guarded([item], alone))
+        built.extend(_guarded([item], lambda item=item: build_one(item)))
     return built
 
 
@@ -277,17 +293,15 @@ def _build_receps(link_id: int, items: list[OutboxItem], now: dt.datetime) -> li
                 item.interchange = ic
             OutboxItem.objects.bulk_update(items, ["status", "interchange"])
             return [ic.pk for ic in created]
-    except Exception:
-        pass
-    built = []
-    for item in items:
-        built.extend(_guarded([item], lambda item=item: _build_recep(item, now)))
-    return built
+    except Exception as exc:
+        _falling_back("RECEPs", link_id, items, exc)
+    return _each_alone(items, lambda item: _build_recep(item, now))
 
 
 def _build_recep(item: OutboxItem, now: dt.datetime) -> int:
     link = _locked_link(item.link_id)
-    ic = _outbound(_recep_body(item, link, now), **_recep_fields(item, link, now))
+    body = _recep_body(item, link, now)  # numbers the RECEP (advances the link's SIS): before its fields read it
+    ic = _outbound(body, **_recep_fields(item, link, now))
     link.save(update_fields=["last_sis_sent", "last_sms_sent", "updated_at"])
     _mark_batched(item, ic)
     return ic.pk

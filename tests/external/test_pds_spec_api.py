@@ -17,7 +17,7 @@ import pytest
 from factories import ApiTokenFactory, PatientFactory, UserFactory
 from pds_peers import check_outcome, check_response
 
-from pds import fhir, services
+from pds import fhir, selectors, services
 
 pytestmark = [pytest.mark.external, pytest.mark.django_db]
 
@@ -175,7 +175,7 @@ def test_every_update_answer_is_in_the_specification(call):
 
 
 def test_a_forbidden_update_is_in_the_specification(call):
-    jane = services.get_patient(JANE).patient
+    jane = selectors.get_patient(JANE).patient
     services.record_death(jane, date=dt.date(2026, 1, 2), status="formal", expected_version=1, by="t", reason="r")
     undo = [
         {"op": "remove", "path": "/deceasedDateTime"},
@@ -192,7 +192,7 @@ def test_every_read_answer_is_in_the_specification(call):
     services.update_demographics(hidden, sensitive=True, expected_version=hidden.version, by="t", reason="r")
     duplicate = PatientFactory()
     services.merge_patients(
-        retained=services.get_patient(JANE).patient,
+        retained=selectors.get_patient(JANE).patient,
         duplicate=duplicate,
         retained_version=2,
         duplicate_version=duplicate.version,

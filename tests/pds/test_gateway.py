@@ -13,7 +13,7 @@ import time
 import pytest
 from factories import ApiTokenFactory, PatientFactory, UserFactory
 
-from pds import errors, history, services
+from pds import errors, history, selectors, services
 from pds.client import PdsClient
 from pds.gateway import LocalGateway, PatientRecord, RemoteGateway, get_gateway
 from pds.trace import MATCH, MULTIPLE, TraceQuery
@@ -101,7 +101,7 @@ def test_remote_writes_change_the_store_with_who_and_why(remote):
     )
     assert (died.death_date, died.death_status, died.version) == (dt.date(2026, 3, 3), "informal", 4)
     assert LocalGateway().get("9434765919") == died
-    patient = services.get_patient("9434765919").patient
+    patient = selectors.get_patient("9434765919").patient
     entries = history.timeline(patient)
     assert [e.by for e in entries[:3]] == ["pcrm-system"] * 3
     assert entries[2].reason.endswith(": transaction 77")
@@ -130,7 +130,7 @@ def test_ending_a_registration_remotely_and_locally(remote):
         "9434765919", end=dt.date(2026, 3, 5), removal_reason="5", expected_version=3, by="t", reason="emigrated"
     )
     assert (done.gp_practice, done.version) == (None, 4)
-    period = services.get_patient("9434765919").patient.gp_periods.get(practice_ods="B82001")
+    period = selectors.get_patient("9434765919").patient.gp_periods.get(practice_ods="B82001")
     assert (period.end, period.removal_reason) == (dt.date(2026, 3, 5), "5")
 
 

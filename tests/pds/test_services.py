@@ -8,7 +8,7 @@ from django.db import connection
 from factories import PatientFactory
 
 from core import nhs_number
-from pds import services
+from pds import selectors, services
 from pds.errors import ForbiddenUpdate, InvalidChange, InvalidNhsNumber, PatientNotFound, VersionConflict
 from pds.models import GPPeriod, Patient, PatientAddress, PatientName, SupersededNumber
 
@@ -18,14 +18,14 @@ WHO = {"by": "test-suite", "reason": "case 42"}
 
 
 def test_get_patient_finds_a_record_by_nhs_number(jane):
-    lookup = services.get_patient("9434765919")
+    lookup = selectors.get_patient("9434765919")
     assert lookup.patient.pk == jane.pk
     assert lookup.superseded_from is None
 
 
 def test_get_patient_raises_for_an_unknown_number(db):
     with pytest.raises(PatientNotFound):
-        services.get_patient("9434765870")
+        selectors.get_patient("9434765870")
 
 
 def test_a_new_record_has_version_1_one_usual_name_and_a_normalised_postcode(jane):
@@ -162,7 +162,7 @@ def test_merge_makes_the_duplicate_number_resolve_to_the_retained_record(jane):
     )
     assert not Patient.objects.filter(pk=duplicate.pk).exists()
     for merged_away in (duplicate.nhs_number, older.nhs_number):
-        lookup = services.get_patient(merged_away)
+        lookup = selectors.get_patient(merged_away)
         assert lookup.patient.pk == jane.pk
         assert lookup.superseded_from == merged_away
     assert retained.version == 2

@@ -16,7 +16,8 @@ from processing_support import g1, only_reply, process, replies
 
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod, Patient
-from pds.services import get_patient, merge_patients
+from pds.selectors import get_patient
+from pds.services import merge_patients
 from registrations.models import OutboxItem, Registration, TxStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,8 @@ from processing_support import address, g2, g3, g5, only_reply, process, replies
 
 from exceptions.models import ExceptionCase
 from pds.models import GPPeriod, Patient
-from pds.services import change_address, get_patient, record_death
+from pds.selectors import get_patient
+from pds.services import change_address, record_death
 from registrations.models import FP69Flag
 from registrations.rules.base import Trace
 from registrations.services import fp69

@@ -17,7 +17,7 @@ from factories import ApiTokenFactory, UserFactory
 from processing_support import ACCEPTED_ON, g1, only_reply, process, replies
 
 from exceptions.models import ExceptionCase
-from pds import errors, gateway, services
+from pds import errors, gateway, selectors, services
 from pds.client import PdsClient
 from pds.models import GPPeriod
 from registrations import tasks
@@ -93,7 +93,7 @@ def test_a_remote_version_conflict_is_retried_not_decided(world, patient, remote
         # Another process, so its own connection: committed before the PATCH arrives.
         try:
             services.change_address(
-                services.get_patient(nhs_number).patient,
+                selectors.get_patient(nhs_number).patient,
                 address={"road": "2 NEW ROAD", "post_town": "LEEDS", "postcode": "LS2 7AA"},
                 start=dt.date(2026, 10, 1),
                 expected_version=None,

@@ -11,7 +11,8 @@ from exceptions import actions
 from exceptions.models import AuditEvent, CaseEvent, ExceptionCase
 from exceptions.services import resolution
 from pds.models import GPPeriod, Patient
-from pds.services import get_patient, record_death
+from pds.selectors import get_patient
+from pds.services import record_death
 from registrations.models import FP69Flag, OutboxItem, TxStatus
 from registrations.models import Transaction as TxRow
 from registrations.services import fp69, inbound, processing
