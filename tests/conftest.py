@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from harness import MeshSandbox, Worker
 from hypothesis import settings as hypothesis_settings
-from support import SHARED, moved_clock, shared_present
+from support import SHARED, moved_clock, shared_present, without_web_fonts
 
 # Hypothesis: in CI (and in `make test`) derandomised, with no example database, so the same code
 # meets the same examples every run and an unrelated change never meets a new counterexample there;
@@ -129,7 +129,7 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_page(page):
     """Playwright's page at the size the screenshots use, without the NHS.UK web fonts (they come
     from assets.nhs.uk, which these machines cannot reach)."""
-    page.route("https://assets.nhs.uk/**", lambda route: route.abort())
+    without_web_fonts(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     return page
 

@@ -125,6 +125,12 @@ def post_sign_in(client, username: str, next_url: str = ""):
     return client.post(f"{login}?next={next_url}", {"username": username, "password": PASSWORD, "next": next_url})
 
 
+def without_web_fonts(page) -> None:
+    """Refuse the page's requests for NHS.UK's Frutiger web fonts: they come from assets.nhs.uk, which
+    these machines cannot reach (waiting for them would only slow every page down)."""
+    page.route("https://assets.nhs.uk/**", lambda route: route.abort())
+
+
 def sign_in(page, username: str, password: str = PASSWORD) -> None:
     """On the sign-in page the browser shows, fill in the username and password and press Sign in."""
     page.get_by_label("Username").fill(username)

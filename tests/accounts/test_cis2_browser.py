@@ -7,7 +7,7 @@ import re
 import pytest
 from cis2_local import LEADER_AS_AGENT
 from playwright.sync_api import Page, expect
-from support import assert_accessible, screenshot
+from support import assert_accessible, screenshot, without_web_fonts
 
 from accounts.models import StaffIdentity
 from exceptions.models import AuditEvent
@@ -30,8 +30,7 @@ ALL_AREAS = [
 
 @pytest.fixture
 def browser_page(page: Page, cis2) -> Page:
-    # NHS.UK's Frutiger web fonts come from assets.nhs.uk, which these machines cannot reach.
-    page.route("https://assets.nhs.uk/**", lambda route: route.abort())
+    without_web_fonts(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     return page
 

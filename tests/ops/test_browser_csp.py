@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from factories import ExceptionCaseFactory, UserFactory
 from playwright.sync_api import Page, expect
-from support import sign_in
+from support import sign_in, without_web_fonts
 
 from registrations.capitation import close, quarters, snapshot
 
@@ -29,7 +29,7 @@ document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.vi
 
 @pytest.fixture
 def watched(page: Page) -> Page:
-    page.route("https://assets.nhs.uk/**", lambda route: route.abort())  # unreachable from these machines
+    without_web_fonts(page)
     page.add_init_script(WATCH)
     page.console_messages = []
     page.on("console", lambda m: page.console_messages.append(m.text))

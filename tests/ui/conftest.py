@@ -21,7 +21,7 @@ from factories import (
     PracticeFactory,
     TransactionFactory,
 )
-from support import g1_transaction, practice_interchange, role_user, sign_in
+from support import g1_transaction, practice_interchange, role_user, sign_in, without_web_fonts
 
 from core import roles
 from exceptions.models import ExceptionCase
@@ -143,8 +143,7 @@ def open_browser(browser, live_server):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(context)
         page = context.new_page()
-        # NHS.UK's Frutiger web fonts come from assets.nhs.uk, which these machines cannot reach.
-        page.route("https://assets.nhs.uk/**", lambda route: route.abort())
+        without_web_fonts(page)
         page.goto(f"{live_server.url}/accounts/login/")
         sign_in(page, username)
         # Each role lands on its own home (core.presenters.landing: a team leader on the team overview) ...
