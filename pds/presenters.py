@@ -7,7 +7,7 @@ decided here, once, so no template can forget it.
 from dataclasses import dataclass
 
 from core.nhs_number import format_nhs_number
-from core.presenters import Tag
+from core.presenters import Tag, nhs_date
 
 from .models import DeathStatus, Gender, Patient
 from .trace import TraceResult
@@ -16,7 +16,8 @@ HIDDEN = "Restricted"
 
 
 def _date(value) -> str:
-    return value.strftime("%-d %b %Y") if value else ""
+    # The one date format on every page (#16 item 15): "1 January 2015".
+    return nhs_date(value) if value else ""
 
 
 def full_name(name) -> str:

@@ -77,6 +77,9 @@ def test_summary_shows_demographics_addresses_gp_history_and_flags(as_agent, age
     assertContains(response, "1 HIGH STREET, LEEDS, LS1 4AP")
     assertContains(response, "B82001")
     assertContains(response, "A12345")
+    # The one date format on every page (#16 item 15), not "1 Jan 2026".
+    assertContains(response, "1 January 2026")
+    assertNotContains(response, "1 Jan 2026")
     event = AuditEvent.objects.get(action="view_patient")
     assert (event.user, event.nhs_number) == (agent, "9434765919")
 
