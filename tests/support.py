@@ -107,6 +107,19 @@ def role_user(role: str | None, **fields):
 
 
 # --- browser helpers ---------------------------------------------------------------------------------
+# Every area in the menu, in the order the header shows them: what an Administrator sees (core.presenters).
+ADMINISTRATOR_MENU = [
+    "Team overview",
+    "Work queue",
+    "Dashboard",
+    "Find a patient",
+    "Interchanges",
+    "Audit",
+    "Capitation",
+    "Migration",
+    "Admin",
+]
+
 PASSWORD = "correct-horse-battery"  # every UserFactory user's (tests/factories.py)
 
 # Screenshots go outside tracked files, so a test run leaves the tree clean; `make screenshots` sets

@@ -7,25 +7,12 @@ import re
 import pytest
 from cis2_local import LEADER_AS_AGENT
 from playwright.sync_api import Page, expect
-from support import assert_accessible, screenshot, without_web_fonts
+from support import ADMINISTRATOR_MENU, assert_accessible, screenshot, without_web_fonts
 
 from accounts.models import StaffIdentity
 from exceptions.models import AuditEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-ALL_AREAS = [
-    "Team overview",
-    "Work queue",
-    "Dashboard",
-    "Find a patient",
-    "Interchanges",
-    "Audit",
-    "Capitation",
-    "Migration",
-    "Admin",
-]
 
 
 @pytest.fixture
@@ -80,7 +67,7 @@ ROLES = [
         "Ada Admin",
         None,
         "PCRM service administrator, NHS England (National Back Office)",
-        ALL_AREAS,
+        ADMINISTRATOR_MENU,
         None,
     ),
 ]

@@ -6,7 +6,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from factories import UserFactory
 from pytest_django.asserts import assertContains, assertRedirects
-from support import post_sign_in
+from support import ADMINISTRATOR_MENU, post_sign_in
 
 from core.errors import FriendlyErrorPagesMiddleware
 from core.presenters import primary_navigation
@@ -32,17 +32,7 @@ TEAM = reverse("exceptions:team")
         (
             "Administrator",
             QUEUE,
-            [
-                "Team overview",
-                "Work queue",
-                "Dashboard",
-                "Find a patient",
-                "Interchanges",
-                "Audit",
-                "Capitation",
-                "Migration",
-                "Admin",
-            ],
+            ADMINISTRATOR_MENU,
         ),
     ],
 )
