@@ -42,6 +42,7 @@ from registrations.models import Transaction as Tx
 from registrations.ports import CaseKind, CaseRequest
 from registrations.rules.amendment import address_problem, proposed_address, requested_changes
 from registrations.rules.base import Trace
+from registrations.rules.evidence import address_dict
 from registrations.rules.refusal import WRONG_HA, refusal_sends_f3, wrong_ha_words
 from registrations.rules.removal import removal_due_on
 from registrations.selectors import gp_for
@@ -270,7 +271,7 @@ def allocate_and_apply(case: ExceptionCase, *, by, reason_code: str) -> _Done:
     if not isinstance(sent.birth_date, dt.date):
         raise InvalidInput("the acceptance has no date of birth: a new record needs one")
     forenames = [f for f in (sent.forenames or []) if f]
-    address = {part: getattr(sent.address, part) or "" for part in ADDRESS_PARTS} if sent.address else {}
+    address = address_dict(sent.address) if sent.address else {}
     try:
         patient = get_gateway().create_patient(
             family=sent.surname or "",
@@ -571,9 +572,7 @@ def apply_corrected_address(case: ExceptionCase, *, by, reason_code: str, addres
     """Put a corrected address into PDS; any name/birth/sex items in the amendment become their own case."""
     tx = case.transaction
     patient = _patient(case.nhs_number or tx.nhs_number)
-    values = {
-        p: (address.get(p) or "").upper() for p in ("house", "road", "locality", "post_town", "county", "postcode")
-    }
+    values = {p: (address.get(p) or "").upper() for p in ADDRESS_PARTS}
     problem = address_problem(values)
     if problem:
         raise InvalidInput(f"the corrected address still cannot go to PDS: {problem}")
@@ -627,9 +626,7 @@ def remove_fp69_flag(case: ExceptionCase, *, by, reason_code: str, address: dict
     # Without a transaction the case is an FP69 expiry PCRM stopped for review (#12): no address sent.
     new = address or (proposed_address(tx.parsed, patient) if tx is not None and tx.parsed.address else None)
     if new:
-        values = {
-            p: (new.get(p) or "").upper() for p in ("house", "road", "locality", "post_town", "county", "postcode")
-        }
+        values = {p: (new.get(p) or "").upper() for p in ADDRESS_PARTS}
         problem = address_problem(values)
         if problem:
             raise InvalidInput(f"the address cannot go to PDS: {problem}")

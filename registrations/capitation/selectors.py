@@ -12,11 +12,6 @@ from ..models import CapitationLine, Link, QuarterClose
 from ..selectors import pcrm_serves_ha
 
 
-def quarters_for_list() -> QuerySet[QuarterClose]:
-    """The closed quarters, newest first, without their stored files."""
-    return QuarterClose.objects.defer("csv", "summary")
-
-
 def quarters(*, with_csv: bool = False, with_summary: bool = True) -> QuerySet[QuarterClose]:
     """Closed quarters for one quarter's page or download: each stored file is read only when wanted."""
     unread = [name for name, wanted in (("csv", with_csv), ("summary", with_summary)) if not wanted]

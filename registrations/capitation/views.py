@@ -33,7 +33,7 @@ CLOSE = Perm.CLOSE_QUARTER
 @vary_on_headers("HX-Request")
 @permission_required(VIEW, raise_exception=True)
 def quarter_list(request):
-    table = QuarterTable(selectors.quarters_for_list())
+    table = QuarterTable(selectors.quarters(with_summary=False))
     RequestConfig(request, paginate={"per_page": 20}).configure(table)
     due = close.closable_quarter(timezone.localdate())
     can_close = request.user.has_perm(CLOSE) and not selectors.is_closed(due)

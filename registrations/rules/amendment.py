@@ -11,13 +11,13 @@ import re
 
 from .. import gplinks
 from ..gplinks import ABSENT
+from ..gplinks.model import ADDRESS_PARTS
 from ..models import FP69Flag, FP69Status, Transaction
 from ..ports import CaseKind
 from .base import ChangeAddress, KeepRegistrationDetails, Outcome, Trace
 from .common import Subject, subject_of
 from .evidence import record_of
 
-ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county", "postcode")
 DEMOGRAPHIC_ITEMS = {
     "surname": "surname",
     "forenames": "forenames",

@@ -8,6 +8,7 @@ from typing import Any
 
 from pds.gateway import PatientRecord
 
+from ..gplinks.model import ADDRESS_PARTS
 from ..models import Practice, Registration
 
 
@@ -46,9 +47,7 @@ def pds_snapshot(patient) -> dict[str, Any]:
 
 
 def address_dict(address) -> dict[str, str]:
-    return {
-        part: getattr(address, part) or "" for part in ("house", "road", "locality", "post_town", "county", "postcode")
-    }
+    return {part: getattr(address, part) or "" for part in ADDRESS_PARTS}
 
 
 def practice_summary(practice: Practice | None) -> dict[str, Any] | None:

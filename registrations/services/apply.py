@@ -21,6 +21,7 @@ from pds.gateway import PatientRecord, get_gateway
 from .. import gplinks
 from ..gplinks import ABSENT
 from ..gplinks.jsonio import transaction_from_json
+from ..gplinks.model import ADDRESS_PARTS
 from ..models import (
     FP69Flag,
     FP69Status,
@@ -54,7 +55,6 @@ from .outbox import queue_transaction
 SYSTEM = "pcrm-processing"
 FREE_TEXT_MAX = 70
 _NOT_APPENDIX_K = re.compile(r"""[^A-Z0-9 .,\-()/=!"%&*;<>'+:?]""")
-ADDRESS_PARTS = ("house", "road", "locality", "post_town", "county", "postcode")
 
 
 @dataclass(frozen=True)

@@ -246,17 +246,20 @@ def _record_fhsreg(ic: Interchange, parsed, partner: Partner, result: IngestResu
     earlier_pk = next(
         (pk for pk, sha256, status in same_sis if sha256 == ic.sha256 and status not in NOT_AN_EARLIER_COPY), None
     )
-    earlier = Interchange.objects.get(pk=earlier_pk) if earlier_pk is not None else None
     if forwarding:
         ic.status = InterchangeStatus.FORWARDED
         _forward(ic, partner)
-    elif earlier:
+    elif earlier_pk is not None:
         ic.status = InterchangeStatus.DUPLICATE
-        ic.duplicate_of = earlier
+        ic.duplicate_of_id = earlier_pk
     else:
         ic.status = InterchangeStatus.PARSED
 
-    answered = dict(earlier.messages.values_list("sms", "recep_code")) if earlier else {}
+    answered = (
+        dict(Message.objects.filter(interchange_id=earlier_pk).values_list("sms", "recep_code"))
+        if earlier_pk is not None
+        else {}
+    )
     codes_by_sms: dict[int, str] = {}
     data = to_json(parsed)
     new_content = False
@@ -276,7 +279,7 @@ def _record_fhsreg(ic: Interchange, parsed, partner: Partner, result: IngestResu
             )
         )
         if error:
-            if not earlier:
+            if earlier_pk is None:
                 _reject_message(ic, message, partner, error)
             continue
         for tx in _record_transactions(ic, message, msg_data, forwarding=forwarding):

@@ -182,12 +182,12 @@ def _build_link(link_id: int, items: list[OutboxItem], now: dt.datetime) -> list
     """One interchange for a link's items; if it cannot be built, each on its own, so only the bad one is refused."""
     try:
         with transaction.atomic():
-            return [_build_transactions(Link.objects.select_for_update(no_key=True).get(pk=link_id), items, now)]
+            return [_build_transactions(_locked_link(link_id), items, now)]
     except Exception as exc:
         _falling_back("transactions", link_id, items, exc)
 
     def alone(item):
-        return _build_transactions(Link.objects.select_for_update(no_key=True).get(pk=link_id), [item], now)
+        return _build_transactions(_locked_link(link_id), [item], now)
 
     return _each_alone(items, alone)
 
