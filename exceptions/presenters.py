@@ -76,6 +76,15 @@ def kind_tag(kind: str) -> Tag:
     return Tag(kind_label(kind), colour)
 
 
+def assignee(case) -> str:
+    """Who holds a case, as the queue and the team overview show it."""
+    user = case.assigned_to
+    if user is None:
+        # In progress with nobody holding it: escalated for a team leader (exceptions.services.resolution.escalate).
+        return "Escalated" if case.status == CaseStatus.IN_PROGRESS else "Unassigned"
+    return user.get_full_name() or user.get_username()
+
+
 def case_status_tag(status: str) -> Tag:
     try:
         label = CaseStatus(status).label

@@ -126,7 +126,7 @@ class CaseTable(KeysetTable):
             status=presenters.queue_status_tag(
                 case.status, escalated=is_open and case.assigned_to_id is None and case.status == "IN_PROGRESS"
             ),
-            assignee=self._assignee(case),
+            assignee=presenters.assignee(case),
             summary=case.summary,
         )
 
@@ -137,11 +137,3 @@ class CaseTable(KeysetTable):
     def _age(self, opened_at: dt.datetime) -> str:
         days = sla.working_days_since(timezone.localtime(opened_at).date(), self.today)
         return f"{days} day{'s' if days != 1 else ''}"
-
-    @staticmethod
-    def _assignee(case: ExceptionCase) -> str:
-        user = case.assigned_to
-        if user is None:
-            # In progress with nobody holding it: escalated for a team leader (exceptions.services.resolution.escalate).
-            return "Escalated" if case.status == "IN_PROGRESS" else "Unassigned"
-        return user.get_full_name() or user.get_username()

@@ -21,5 +21,10 @@ def kind_tag(kind: str) -> Tag:
 
 
 @register.filter
+def assignee(case) -> str:
+    return presenters.assignee(case)
+
+
+@register.filter
 def case_status_tag(status: str) -> Tag:
     return presenters.case_status_tag(status)

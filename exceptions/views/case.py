@@ -230,7 +230,7 @@ def case_action(request, pk: int, action: str):
         holder = case.assigned_to
         if holder is not None and holder.pk != request.user.pk:
             name = holder.get_full_name() or holder.get_username()
-            raise PermissionDenied(f"Case {case.pk} is now assigned to {name}, so nothing was sent or changed")
+            return render(request, "exceptions/case_taken.html", {"case": case, "holder": name}, status=403)
         raise PermissionDenied("Only the person the case is assigned to can act on it: claim it first")
     show_address = request.user.has_perm(Perm.VIEW_SENSITIVE_RECORD)
     compare = request.GET.get("patient")

@@ -189,16 +189,16 @@
     data.parentNode.removeChild(data);
     saved.forEach(function (entry) {
       var names = Object.keys(entry.fields || {});
-      var forms = Array.prototype.filter.call(document.querySelectorAll("form"), function (form) {
-        return names.some(function (name) {
-          return form.elements[name];
-        });
-      });
       // Only the form the text was typed into: if the page has moved on (another action's form), the
       // banner's "Show what you typed" list is the way back, never a guess at a different form.
-      var form = forms.filter(function (f) {
-        return pathOf(f.action) === entry.action;
-      })[0];
+      var form = Array.prototype.find.call(document.forms, function (f) {
+        return (
+          pathOf(f.action) === entry.action &&
+          names.some(function (name) {
+            return f.elements[name];
+          })
+        );
+      });
       if (form) {
         names.forEach(function (name) {
           fill(form, name, entry.fields[name]);
