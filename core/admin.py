@@ -4,6 +4,8 @@ and text boxes that never cut text off (`install`, run once from core's AppConfi
 from django import forms
 from django.contrib.admin.options import BaseModelAdmin
 
+from .forms import name_too_long
+
 
 def _name_inputs(form, model, describe: str) -> None:
     """aria-label every visible input of `form` as "<field> for <describe>" (e.g. "Active for XX1 Leeds")."""
@@ -76,9 +78,7 @@ def whole_text(field: forms.Field | None) -> forms.Field | None:
     # Not said twice where the help already gives the limit (auth's "150 characters or fewer").
     if isinstance(field.widget, forms.TextInput | forms.Textarea) and f"{limit} characters" not in help_text:
         field.help_text = " ".join(filter(None, [help_text, f"Up to {limit} characters."]))
-    label = str(field.label or "").rstrip(":").strip()
-    if label and "Ensure this value" in str(field.error_messages.get("max_length", "Ensure this value")):
-        field.error_messages["max_length"] = f"{label} must be {limit} characters or fewer"
+    name_too_long(field, str(field.label or "").rstrip(":").strip())
     return field
 
 

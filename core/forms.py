@@ -175,8 +175,14 @@ def name_in_errors(field: forms.Field) -> None:
     if field.error_messages.get("required") == _DJANGO_REQUIRED:
         verb = "Select" if isinstance(field, forms.ChoiceField | forms.ModelChoiceField) else "Enter"
         field.error_messages["required"] = f"{verb} {lower}"
+    name_too_long(field, label)
+
+
+def name_too_long(field: forms.Field, label: str) -> None:
+    """ "Practice ODS code must be 10 characters or fewer", where Django would say "Ensure this value has
+    at most 10 characters" (forms here, and every admin form through core.admin.whole_text)."""
     max_length = getattr(field, "max_length", None)
-    if max_length and "Ensure this value" in str(field.error_messages.get("max_length", "Ensure this value")):
+    if label and max_length and "Ensure this value" in str(field.error_messages.get("max_length", "Ensure this value")):
         field.error_messages["max_length"] = f"{label} must be {max_length} characters or fewer"
 
 

@@ -20,11 +20,13 @@ from factories import (
     PatientFactory,
     PracticeFactory,
     TransactionFactory,
+    UserFactory,
 )
 from support import g1_transaction, practice_interchange, role_user, sign_in, without_web_fonts
 
 from core import roles
 from exceptions.models import ExceptionCase
+from exceptions.services import queue
 from pds.models import SupersededNumber
 from registrations.gplinks import ABSENT
 from registrations.gplinks.jsonio import transaction_to_json
@@ -82,6 +84,14 @@ def two_janes(casework):
     case = casework.open(nhs_number=None)
     assert case.kind == "MULTIPLE_MATCHES", case.summary
     return SimpleNamespace(case=case, first=first, second=second)
+
+
+@pytest.fixture
+def asha(two_janes):
+    """Asha Patel, an NBO agent holding the two-Janes case (a username of her own: signs in with a password)."""
+    user = UserFactory(username="asha", first_name="Asha", last_name="Patel", roles=["NBO agent"])
+    queue.claim(two_janes.case.pk, by=user)
+    return user
 
 
 @pytest.fixture

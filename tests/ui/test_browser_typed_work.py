@@ -13,8 +13,6 @@ from factories import UserFactory
 from playwright.sync_api import Page, expect
 from support import assert_accessible, sign_in
 
-from exceptions.services import queue
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NOTE = "Rang the practice: Jane moved to Leeds in March, the second record is hers"
@@ -24,13 +22,6 @@ BANNER = "What you typed before you were signed out is back in the form"
 def count_status(page: Page, text: str):
     """The visible message of an NHS.UK character count (its screen-reader twin says the same, later)."""
     return page.locator(".nhsuk-character-count__status", has_text=text)
-
-
-@pytest.fixture
-def asha(two_janes):
-    user = UserFactory(username="asha", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    queue.claim(two_janes.case.pk, by=user)
-    return user
 
 
 def let_the_session_end_with_a_note_typed(page: Page, case_url: str) -> None:

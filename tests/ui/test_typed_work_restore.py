@@ -44,13 +44,6 @@ def restored_forms(response):
 
 
 @pytest.fixture
-def asha(two_janes):
-    user = UserFactory(username="asha", first_name="Asha", last_name="Patel", roles=["NBO agent"])
-    queue.claim(two_janes.case.pk, by=user)
-    return user
-
-
-@pytest.fixture
 def case_page(two_janes):
     return reverse("exceptions:case-detail", args=[two_janes.case.pk])
 
