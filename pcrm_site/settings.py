@@ -276,6 +276,12 @@ MESH_CA_BUNDLE = os.environ.get("MESH_CA_BUNDLE") or None
 MESH_CLIENT_CERT = os.environ.get("MESH_CLIENT_CERT") or None
 MESH_CLIENT_KEY = os.environ.get("MESH_CLIENT_KEY") or None
 MESH_POLL_SECONDS = env_int("MESH_POLL_SECONDS", 5)
+# One poll downloads for at most this long, then hands over to the next (queued at once): a backlog is
+# drained in slices that other tasks interleave with, far inside the task's soft time limit.
+MESH_POLL_BUDGET_SECONDS = float(env("MESH_POLL_BUDGET_SECONDS", "30"))
+# A message MESH will not give is retried by the next polls, which stop at it so nothing overtakes it;
+# after this many failed downloads the polls go past it (it stays in the inbox, and the log says so).
+MESH_DOWNLOAD_ATTEMPTS = env_int("MESH_DOWNLOAD_ATTEMPTS", 3)
 OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 5)
 # Kill switch: stop pulling from MESH without stopping the workers.
 MESH_POLLING_ENABLED = env_bool("MESH_POLLING_ENABLED", True)

@@ -16,8 +16,9 @@ Figures (docs/benchmarks.md explains each):
 - ordering_violations: transactions decided out of order (devtools.harness.ordering_audit), over a
   mix where partners send G1s followed by G2s and G5s for the same patients, in one interchange and
   across interchanges, and patients move between partners.
-`--nodes N` runs the workers as N separate nodes (own host names and processes); `--soak MINUTES`
-offers 30 tx/s for that long and reports each process's memory and the latency over time.
+`--nodes N` runs the workers as N separate nodes (own host names and processes); `--processes N` gives
+the one worker N processes instead of two; `--soak MINUTES` offers 30 tx/s (`--rate`) for that long and
+reports each process's memory and the latency over time.
 """
 
 import datetime as dt
@@ -45,6 +46,7 @@ BROKER = os.environ.get("PCRM_BENCH_BROKER", "redis://127.0.0.1:6379/14")
 PENDING = ("PARSED", "PROCESSING", "RETRY_WAIT")
 OFFERED_PER_S = 30
 POLL_SECONDS = 0.5
+SEND_ATTEMPTS = 5
 
 
 @dataclass
@@ -79,9 +81,10 @@ def run(options: dict) -> dict:
         workers: list[Worker] = []
         try:
             world = World()
-            items = world.plan(n)
-            figures = {"interchanges": len(items), "transactions": sum(i.transactions for i in items)}
+            figures = {}
             if not soak_minutes:
+                items = world.plan(n)
+                figures = {"interchanges": len(items), "transactions": sum(i.transactions for i in items)}
                 figures.update(_drain(sandbox, items))
                 InterchangeRow.objects.all().delete()
             app.control.purge()
@@ -94,7 +97,10 @@ def run(options: dict) -> dict:
             audit = ordering_audit()
             figures["ordering_violations"] = audit["patient_violations"] + audit["partner_violations"]
             figures["double_applied"] = audit["double_applied"]
-            figures["workers"] = [f"node{i + 1}" for i in range(nodes)] if nodes else ["one worker, 2 processes"]
+            processes = options.get("processes") or 2
+            figures["workers"] = (
+                [f"node{i + 1}" for i in range(nodes)] if nodes else [f"one worker, {processes} processes"]
+            )
             return figures
         finally:
             for worker in workers:
@@ -124,7 +130,7 @@ def _start_workers(sandbox: MeshSandbox, nodes: int, options: dict, queue: str) 
 
     if nodes:
         return [start(1, f"node{i + 1}") for i in range(nodes)]
-    return [start(2)]
+    return [start(options.get("processes") or 2)]
 
 
 # --- the world and the traffic -------------------------------------------------------------------
@@ -148,25 +154,47 @@ class World:
         self.gp_codes = {p.pk: p.gps.first().gp_code for p in self.practices}
         self.serial = 0
         self.born: dict[str, dt.date] = {}
+        self.unwritten: list = []
         self.sis: dict[int, int] = {}
         self.sms: dict[int, int] = {}
         self.rng = random.Random(42)
 
     def patient(self, registered_at: str) -> str:
+        """A new patient's NHS number; the record is written with the plan's others (`_write_patients`)."""
         from core.nhs_number import from_serial
-        from pds.models import GPPeriod, Patient, PatientAddress, PatientName
+        from pds.models import Patient
 
         self.serial += 1
-        patient = Patient.objects.create(
+        patient = Patient(
             nhs_number=from_serial(50_000_000 + self.serial * 7),
             gender="2",
             birth_date=dt.date(1960, 1, 1) + dt.timedelta(days=self.serial % 20000),
         )
-        PatientName.objects.create(patient=patient, family="BENCH", given=["ANNA"])
-        PatientAddress.objects.create(patient=patient, road="1 BENCH ROAD", post_town="LEEDS", postcode="LS1 1AA")
-        GPPeriod.objects.create(patient=patient, practice_ods=registered_at, start=dt.date(2010, 1, 1))
+        self.unwritten.append((patient, registered_at))
         self.born[patient.nhs_number] = patient.birth_date
         return patient.nhs_number
+
+    def _write_patients(self) -> None:
+        # In bulk: the soak plans all its traffic before it starts, and the GP systems' side of the
+        # bench should not compete with the pipeline it measures.
+        from pds.models import GPPeriod, Patient, PatientAddress, PatientName
+
+        patients = Patient.objects.bulk_create([p for p, _ in self.unwritten], batch_size=2000)
+        PatientName.objects.bulk_create(
+            [PatientName(patient=p, family="BENCH", given=["ANNA"]) for p in patients], batch_size=2000
+        )
+        PatientAddress.objects.bulk_create(
+            [PatientAddress(patient=p, road="1 BENCH ROAD", post_town="LEEDS", postcode="LS1 1AA") for p in patients],
+            batch_size=2000,
+        )
+        GPPeriod.objects.bulk_create(
+            [
+                GPPeriod(patient=p, practice_ods=registered_at, start=dt.date(2010, 1, 1))
+                for p, (_, registered_at) in zip(patients, self.unwritten, strict=True)
+            ],
+            batch_size=2000,
+        )
+        self.unwritten = []
 
     def interchange(self, practice, transactions: list[Transaction]) -> Item:
         """One interchange from `practice`: a message per run of one type, numbered as a GP system would."""
@@ -255,6 +283,7 @@ class World:
                 tn += 1
                 renumbered = [_with_tn(t, tn) for t in entry[2]]
                 items.append(self.interchange(entry[1], renumbered))
+        self._write_patients()
         return items
 
 
@@ -267,8 +296,12 @@ def _with_tn(tx: Transaction, tn: int) -> Transaction:
 # --- MESH -------------------------------------------------------------------------------------------
 
 
-def _send_all(items, *, sent_at: dict | None = None, pace: float = 0.0, to: str = "") -> None:
-    """Send as the practices' GP systems; `pace` spaces them to that many transactions a second."""
+def _send_all(items, *, sent_at: dict | None = None, pace: float = 0.0, to: str = "", tally: dict | None = None):
+    """Send as the practices' GP systems; `pace` spaces them to that many transactions a second.
+
+    With a `tally`, a send MESH does not answer is sent again after a pause, as a GP system would (the
+    copy, if the first got through, is PCRM's to recognise), and the tally counts the transactions sent
+    and the sends that failed for good, so a soak reports what was really offered."""
     clients = {}
     start = time.monotonic()
     offered = 0
@@ -281,19 +314,37 @@ def _send_all(items, *, sent_at: dict | None = None, pace: float = 0.0, to: str 
             if item.mailbox not in clients:
                 clients[item.mailbox] = mesh.mesh_client(item.mailbox).__enter__()
             local_id = f"bench-{index}-{time.monotonic_ns()}"
+            if sent_at is not None:
+                sent_at[local_id] = time.time()
+            attempts = SEND_ATTEMPTS if tally is not None else 1
+            if not _send_one(clients[item.mailbox], item, local_id, to=to, attempts=attempts):
+                tally["failed"] = tally.get("failed", 0) + 1
+                continue
+            offered += item.transactions
+            if tally is not None:
+                tally["sent"] = tally.get("sent", 0) + item.transactions
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def _send_one(client, item: Item, local_id: str, *, to: str, attempts: int) -> bool:
+    for attempt in range(attempts):
+        try:
             mesh.send(
-                clients[item.mailbox],
+                client,
                 recipient=to or settings.MESH_MAILBOX,
                 body=item.body,
                 workflow=mesh.WORKFLOW_REG,
                 local_id=local_id,
             )
-            if sent_at is not None:
-                sent_at[local_id] = time.time()
-            offered += item.transactions
-    finally:
-        for client in clients.values():
-            client.close()
+            return True
+        except Exception:
+            if attempts == 1:
+                raise
+            if attempt < attempts - 1:
+                time.sleep(1)
+    return False
 
 
 def _bare_drain(mailbox: str = "") -> float:
@@ -492,21 +543,23 @@ def _steady(sandbox: MeshSandbox, world: World, *, seconds: float) -> dict:
 
 def _soak(sandbox: MeshSandbox, world: World, workers: list[Worker], minutes: float, rate: float) -> dict:
     """`rate` transactions a second offered for `minutes`, in one-minute windows: the latency of what
-    was decided in each window, what was left waiting, and each PCRM process's memory."""
+    was decided in each window, what was left waiting, and each PCRM process's memory. All the traffic
+    is planned (and its patients written to PDS) before the first window, so that making it does not
+    compete with the pipeline."""
     import threading
 
+    windows = [_one_minute(world.plan(int(60 * rate)), rate) for _ in range(int(max(1, minutes)))]
     samples = []
     start_id = TxRow.objects.order_by("-id").values_list("id", flat=True).first() or 0
     sent_at: dict[str, float] = {}
-    offered = 0
-    for window in range(int(max(1, minutes))):
-        items = world.plan(int(60 * rate))
-        offered += sum(i.transactions for i in items)
-        sender = threading.Thread(target=_send_all, args=(items,), kwargs={"sent_at": sent_at, "pace": rate})
+    tally: dict[str, int] = {}
+    for window, items in enumerate(windows):
+        sender = threading.Thread(
+            target=_send_all, args=(items,), kwargs={"sent_at": sent_at, "pace": rate, "tally": tally}
+        )
         began = time.time()
         sender.start()
-        deadline = time.monotonic() + 60
-        _poll_until(lambda deadline=deadline: time.monotonic() >= deadline, timeout=120)
+        _poll_until(lambda sender=sender: not sender.is_alive(), timeout=180)
         sender.join()
         rows = (
             TxRow.objects.filter(id__gt=start_id, processed_at__gte=dt.datetime.fromtimestamp(began, dt.UTC))
@@ -515,20 +568,40 @@ def _soak(sandbox: MeshSandbox, world: World, workers: list[Worker], minutes: fl
         )
         latencies = [p.timestamp() - sent_at[local] for p, local in rows if local in sent_at]
         memory = {f"worker{i}-{pid}": round(rss_mb(pid), 1) for i, w in enumerate(workers) for pid in w.pids()}
+        offered = tally.get("sent", 0)
         samples.append(
             {
                 "minute": window + 1,
+                "seconds": round(time.time() - began, 1),
                 "offered": offered,
+                "sends_failed": tally.get("failed", 0),
                 "decided_in_window": len(latencies),
-                "waiting": offered - TxRow.objects.filter(id__gt=start_id, processed_at__isnull=False).count(),
+                "waiting": offered
+                - TxRow.objects.filter(id__gt=start_id, processed_at__isnull=False, is_duplicate=False).count(),
                 "p95_latency_s": round(statistics.quantiles(latencies, n=20)[18], 3) if len(latencies) > 1 else None,
                 "rss_mb": memory,
                 "pcrm_rss_mb": round(sum(memory.values()), 1),
             }
         )
+    p95 = [s["p95_latency_s"] for s in samples if s["p95_latency_s"] is not None]
     return {
         "soak_minutes": len(samples),
         "offered_tx_per_s": rate,
         "samples": samples,
         "rss_growth_mb": round(samples[-1]["pcrm_rss_mb"] - samples[0]["pcrm_rss_mb"], 1),
+        "p95_latency_s_first_last": [p95[0], p95[-1]] if p95 else None,
+        "p95_latency_s_max": max(p95) if p95 else None,
+        "waiting_at_end": samples[-1]["waiting"],
     }
+
+
+def _one_minute(items: list[Item], rate: float) -> list[Item]:
+    """The first minute's worth at `rate` (a plan of n interchanges holds a little more than n
+    transactions; what is cut is a suffix, so nothing cut is something kept depends on)."""
+    kept, total = [], 0
+    for item in items:
+        if total + item.transactions > 60 * rate:
+            break
+        kept.append(item)
+        total += item.transactions
+    return kept

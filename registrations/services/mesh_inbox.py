@@ -3,19 +3,26 @@
 Store before acknowledge: a message is acknowledged to MESH only after its bytes committed, so a
 crash anywhere leaves it in the inbox to be fetched again, and the unique MESH id makes that harmless.
 
-No message can hold up another. Each one is downloaded, decoded and stored on its own terms: the
-raw bytes and every MESH header are kept whatever their length or encoding, and a message that
+No message can hold up another for long. Each one is downloaded, decoded and stored on its own terms:
+the raw bytes and every MESH header are kept whatever their length or encoding, and a message that
 cannot be stored normally (or decoded) is still stored, QUARANTINED with a case, and acknowledged.
-Only a message that cannot be downloaded or written at all stays in the inbox, and the poll moves on.
+A message that cannot be downloaded stays in the inbox and the poll stops there, so that nothing
+delivered after it is stored (and processed) ahead of it (ADR 0015); after MESH_DOWNLOAD_ATTEMPTS
+failures the polls go past it. A poll downloads for MESH_POLL_BUDGET_SECONDS at most and says whether
+it left more behind, so a backlog is drained in slices and no poll runs into its task's time limit.
 """
 
 import gzip
 import hashlib
 import logging
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -42,6 +49,9 @@ class PollResult:
     skipped_lock: bool = False
     # MESH ids that could not be downloaded or stored this time: left in the inbox for the next poll.
     left: list[str] = field(default_factory=list)
+    # Messages were left in the inbox on purpose (the budget was spent, or the poll stopped at a
+    # message it could not download): poll again soon rather than at the next tick.
+    more: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,15 +82,19 @@ def poll_inbox(
     on_stored: Callable[[int], None] | None = None,
     before_ack: Callable[[str], None] | None = None,
     on_batch: Callable[[list[Interchange]], None] | None = None,
+    budget_seconds: float | None = None,
 ) -> PollResult:
-    """Drain PCRM's MESH inbox once, every workflow. `on_stored` runs after commit for each row to ingest;
-    `on_batch` once per committed batch with those rows (so work can start while the poll goes on).
+    """Drain PCRM's MESH inbox, every workflow, for at most `budget_seconds` (MESH_POLL_BUDGET_SECONDS).
+    `on_stored` runs after commit for each row to ingest; `on_batch` once per committed batch with
+    those rows (so work can start while the poll goes on).
 
     Messages are stored in small batches, one commit each, then acknowledged; a batch that fails is
     stored again message by message, so only the message at fault is quarantined. `before_ack`
     exists so the crash-between-store-and-acknowledge case can be tested for real.
     """
     result = PollResult()
+    budget = settings.MESH_POLL_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
     with advisory_lock(f"mesh-poll:{mesh.WORKFLOW_REG}") as got:
         if not got:
             result.skipped_lock = True
@@ -89,25 +103,26 @@ def poll_inbox(
             while True:
                 ids = client.list_messages(max_results=LIST_PAGE)
                 acknowledged_before = result.acknowledged
-                _poll_page(client, ids, result, on_stored, before_ack, on_batch)
+                _poll_page(client, ids, result, deadline, on_stored, before_ack, on_batch)
+                if result.more:
+                    break
                 # A full page may hold only messages left behind: stop rather than list them forever.
                 if len(ids) < LIST_PAGE or result.acknowledged == acknowledged_before:
+                    break
+                if time.monotonic() >= deadline:
+                    result.more = True
                     break
     return result
 
 
-def _poll_page(client, ids: list[str], result: PollResult, on_stored, before_ack, on_batch=None) -> None:
+def _poll_page(client, ids: list[str], result: PollResult, deadline: float, on_stored, before_ack, on_batch) -> None:
     # One query per page tells which messages a crashed run already stored.
     stored = set(Interchange.objects.filter(mesh_message_id__in=ids).values_list("mesh_message_id", flat=True))
     for start in range(0, len(ids), STORE_BATCH):
-        chunk = ids[start : start + STORE_BATCH]
-        fetched = []
-        for mid in chunk:
-            d = None if mid in stored else _download(client, mid)
-            if d is not None:
-                fetched.append(d)
-            elif mid not in stored:
-                result.left.append(mid)
+        if start and time.monotonic() >= deadline:
+            result.more = True  # the rest stay in the inbox, in order, for the next poll
+            return
+        chunk, fetched = _fetch(client, ids[start : start + STORE_BATCH], stored, result)
         rows, failed = _store_batch(fetched)
         result.left.extend(failed)
         for row in rows:
@@ -123,12 +138,43 @@ def _poll_page(client, ids: list[str], result: PollResult, on_stored, before_ack
                 before_ack(message_id)
             if _acknowledge(client, message_id):
                 result.acknowledged += 1
+        if result.more:
+            return
+
+
+def _fetch(client, chunk: list[str], stored: set[str], result: PollResult) -> tuple[list[str], list[Downloaded]]:
+    """Download the chunk's messages not stored yet; returns the part of the chunk dealt with (cut at a
+    message MESH would not give, unless it has had its attempts) and what was downloaded."""
+    fetched = []
+    for position, mid in enumerate(chunk):
+        if mid in stored:
+            continue
+        d = _download(client, mid)
+        if d is not None:
+            fetched.append(d)
+            continue
+        result.left.append(mid)
+        if _download_failures(mid) < settings.MESH_DOWNLOAD_ATTEMPTS:
+            # Stop here: what MESH delivered after it must not be stored ahead of it.
+            result.more = True
+            return chunk[:position], fetched
+        log.error("MESH message %s could not be downloaded again; later messages go on without it", mid)
+    return chunk, fetched
+
+
+def _download_failures(message_id: str) -> int:
+    """How many polls in a row could not download this message, this one included (kept a day)."""
+    key = f"mesh-download-failed:{message_id}"
+    cache.add(key, 0, timeout=86_400)
+    return cache.incr(key)
 
 
 def _acknowledge(client, message_id: str) -> bool:
     try:
         client.acknowledge_message(message_id)
         return True
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:  # stored already; the next poll acknowledges it without a second copy
         log.warning("MESH acknowledgement of %s failed (%s); retried next poll", message_id, type(exc).__name__)
         return False
@@ -151,6 +197,8 @@ def _download(client, message_id: str) -> Downloaded | None:
                 chunks.append((response.headers.get("Content-Encoding", ""), response.raw.read(decode_content=False)))
             finally:
                 response.close()
+    except SoftTimeLimitExceeded:
+        raise  # the task's time is up: end the poll, not just this download
     except Exception as exc:
         log.warning("MESH download of %s failed (%s); left in the inbox", message_id, type(exc).__name__)
         return None
@@ -232,6 +280,8 @@ def _store_batch(fetched: list[Downloaded]) -> tuple[list[Interchange], list[str
                 [Interchange(**_row_fields(d, InterchangeStatus.RECEIVED)) for d in plain]
             )
         rest = [d for d in fetched if not _plain(d)]
+    except SoftTimeLimitExceeded:
+        raise
     except Exception:
         # One of them would not go in (or someone stored one meanwhile): each on its own terms.
         rest = fetched
@@ -262,6 +312,8 @@ def _store_one(d: Downloaded) -> Interchange | bool | None:
             if d.workflow not in HANDLED_WORKFLOWS:
                 return _unhandled(d)
             return Interchange.objects.create(**_row_fields(d, InterchangeStatus.RECEIVED))
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         problem = f"could not be stored normally ({type(exc).__name__})"
     if Interchange.objects.filter(mesh_message_id=d.mesh_message_id).exists():
