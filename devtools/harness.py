@@ -28,7 +28,9 @@ def free_port() -> int:
 class MeshSandbox:
     """NHS England's mesh-sandbox (memory store, full HMAC auth) in its own process, warmed up once."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, *, bench: bool = False):
+        """`bench`: a sandbox whose cost per request does not grow with its history, and which logs
+        warnings only (scripts/mesh_sandbox_app.py, `_for_benchmarks`)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         RUN.mkdir(exist_ok=True)
@@ -43,6 +45,7 @@ class MeshSandbox:
             "MESH_MAILBOX": settings.MESH_MAILBOX,
             "MESH_PCSE_MAILBOX": settings.MESH_PCSE_MAILBOX,
             "MESH_PASSWORD": settings.MESH_PASSWORD,
+            "MESH_SANDBOX_BENCH": "1" if bench else "0",
         }
         self.proc = subprocess.Popen(
             [
@@ -296,7 +299,9 @@ def ordering_audit() -> dict:
 
     rows = list(
         TxRow.objects.filter(processed_at__isnull=False, is_duplicate=False)
-        .values_list("message__interchange_id", "pk", "sender", "nhs_number", "processed_at", "attempts")
+        .values_list(
+            "message__interchange_id", "pk", "sender", "nhs_number", "processed_at", "attempts", "type", "status"
+        )
         .order_by("message__interchange_id", "pk")
     )
     by_patient, by_partner = defaultdict(list), defaultdict(list)
@@ -304,29 +309,9 @@ def ordering_audit() -> dict:
         if row[3]:
             by_patient[row[3]].append(row)
         by_partner[row[2]].append(row)
-    patient_violations = sum(
-        1
-        for group in by_patient.values()
-        for i, earlier in enumerate(group)
-        for later in group[i + 1 :]
-        if later[4] < earlier[4]
-    )
-    # A transaction may wait (and be overtaken by its partner's next) only behind another partner's, or
-    # while it waits to retry after a passing failure (it was attempted more than once).
-    excused = {row[1] for row in rows if row[5] > 1}
-    for group in by_patient.values():
-        seen: set[str] = set()
-        for row in group:
-            if seen - {row[2]}:
-                excused.add(row[1])
-            seen.add(row[2])
-    partner_violations = 0
-    for group in by_partner.values():
-        later_min = None
-        for row in reversed(group):
-            if later_min is not None and later_min < row[4] and row[1] not in excused:
-                partner_violations += 1
-            later_min = row[4] if later_min is None else min(later_min, row[4])
+    examples: list[dict] = []
+    patient_violations = _patient_violations(by_patient, examples)
+    partner_violations = _partner_violations(by_partner, _excused(rows, by_patient), examples)
     replies = Counter(
         OutboxItem.objects.filter(caused_by__isnull=False, kind="TX").values_list("caused_by_id", "tx_type")
     )
@@ -337,4 +322,61 @@ def ordering_audit() -> dict:
         "patient_violations": patient_violations,
         "partner_violations": partner_violations,
         "double_applied": len(double),
+        "examples": examples,
+    }
+
+
+def _patient_violations(by_patient: dict, examples: list) -> int:
+    count = 0
+    for group in by_patient.values():
+        for i, earlier in enumerate(group):
+            for later in group[i + 1 :]:
+                if later[4] < earlier[4]:
+                    count += 1
+                    _example(examples, "patient", earlier, later)
+    return count
+
+
+def _excused(rows, by_patient: dict) -> set[int]:
+    """A transaction may wait (and be overtaken by its partner's next) only behind another partner's,
+    or while it waits to retry after a passing failure (it was attempted more than once)."""
+    excused = {row[1] for row in rows if row[5] > 1}
+    for group in by_patient.values():
+        seen: set[str] = set()
+        for row in group:
+            if seen - {row[2]}:
+                excused.add(row[1])
+            seen.add(row[2])
+    return excused
+
+
+def _partner_violations(by_partner: dict, excused: set[int], examples: list) -> int:
+    count = 0
+    for group in by_partner.values():
+        later_first = None  # of the partner's later transactions, the one decided first
+        for row in reversed(group):
+            if later_first is not None and later_first[4] < row[4] and row[1] not in excused:
+                count += 1
+                _example(examples, "partner", row, later_first)
+            if later_first is None or row[4] < later_first[4]:
+                later_first = row
+    return count
+
+
+def _example(examples: list, kind: str, earlier, later) -> None:
+    # What a reader needs to see why it counts: both transactions, in arrival order, as decided.
+    if len(examples) < 5:
+        examples.append({"kind": kind, "arrived_first": _described(earlier), "decided_before_it": _described(later)})
+
+
+def _described(row) -> dict:
+    interchange, pk, sender, _number, processed_at, attempts, tx_type, status = row
+    return {
+        "interchange": interchange,
+        "transaction": pk,
+        "sender": sender,
+        "type": tx_type,
+        "status": status,
+        "attempts": attempts,
+        "decided_at": processed_at.isoformat(timespec="milliseconds"),
     }

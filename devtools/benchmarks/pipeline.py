@@ -45,7 +45,7 @@ from registrations.models import Transaction as TxRow
 BROKER = os.environ.get("PCRM_BENCH_BROKER", "redis://127.0.0.1:6379/14")
 PENDING = ("PARSED", "PROCESSING", "RETRY_WAIT")
 OFFERED_PER_S = 30
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5  # the beat-like poll's interval (`--poll`); production's default is MESH_POLL_SECONDS
 SEND_ATTEMPTS = 5
 
 
@@ -62,7 +62,7 @@ def scratch(suffix: str):
     creation = connection.creation
     connection.settings_dict["TEST"]["NAME"] = f"{connection.settings_dict['NAME']}_{suffix}"
     old_name = creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    sandbox = MeshSandbox()
+    sandbox = MeshSandbox(bench=True)
     settings.MESH_URL = sandbox.url
     try:
         yield sandbox
@@ -75,6 +75,8 @@ def run(options: dict) -> dict:
     n = options.get("size") or 1000
     nodes = options.get("nodes") or 0
     soak_minutes = options.get("soak") or 0
+    global POLL_SECONDS  # one bench per process: the interval every wait below uses
+    POLL_SECONDS = options.get("poll") or POLL_SECONDS
     with scratch("bench_pipeline") as sandbox:
         app.conf.broker_url = app.conf.result_backend = BROKER
         app.conf.task_default_queue = queue = f"bench-{connection.settings_dict['NAME']}"
@@ -97,6 +99,8 @@ def run(options: dict) -> dict:
             audit = ordering_audit()
             figures["ordering_violations"] = audit["patient_violations"] + audit["partner_violations"]
             figures["double_applied"] = audit["double_applied"]
+            if audit["examples"]:
+                figures["ordering_examples"] = audit["examples"]
             processes = options.get("processes") or 2
             figures["workers"] = (
                 [f"node{i + 1}" for i in range(nodes)] if nodes else [f"one worker, {processes} processes"]

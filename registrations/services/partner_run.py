@@ -140,40 +140,48 @@ def _process_pending(mailbox: str, result: RunResult, deadline: float) -> int:
         ready.append(pk)
     count = 0
     for start in range(0, len(ready), BATCH):
-        count += _process_batch(ready[start : start + BATCH], result, check_unread)
-        if time.monotonic() >= deadline:
+        done, stopped = _process_batch(ready[start : start + BATCH], result, check_unread)
+        count += done
+        if stopped or time.monotonic() >= deadline:
             break
     return count
 
 
-def _process_batch(pks: list[int], result: RunResult, check_unread: bool) -> int:
+def _process_batch(pks: list[int], result: RunResult, check_unread: bool) -> tuple[int, bool]:
     """Several transactions in one database transaction (one commit, reference data read once). If
     any of them raises, the whole batch is undone and each is processed again on its own, so a
-    failure is recorded against the transaction that caused it."""
+    failure is recorded against the transaction that caused it. Returns how many were settled, and
+    whether the pass stopped at one waiting for an interchange stored earlier to be read: every later
+    transaction of the partner waits for that interchange too, and one of them must not go on
+    because the interchange was read in the moment between them (the soak saw it happen)."""
     try:
         with transaction.atomic(), reference_memo():
             processing.set_lock_timeout()
             rows = processing.lock_rows(pks)  # one statement for the batch's own rows
-            outcomes = [
-                (
-                    pk,
-                    processing.process_transaction(
-                        pk, ordered=True, batched=True, check_unread=check_unread, locked=rows.get(pk)
-                    ),
+            outcomes = []
+            for pk in pks:
+                done = processing.process_transaction(
+                    pk, ordered=True, batched=True, check_unread=check_unread, locked=rows.get(pk)
                 )
-                for pk in pks
-            ]
+                outcomes.append((pk, done))
+                if done.waiting_unread is not None:
+                    break
             count = sum(_settle(pk, done, result) for pk, done in outcomes)
+            return count, outcomes[-1][1].waiting_unread is not None
     except Exception as exc:  # any failure: redo one by one, where it is handled or raised
         log.info("batch of %s transactions redone one by one (%s)", len(pks), type(exc).__name__)
-        count = 0
-        for pk in pks:
-            with reference_memo():
-                count += _process_one(pk, result, check_unread)
-    return count
+    count = 0
+    for pk in pks:
+        with reference_memo():
+            settled, unread = _process_one(pk, result, check_unread)
+        count += settled
+        if unread:
+            return count, True
+    return count, False
 
 
-def _process_one(pk: int, result: RunResult, check_unread: bool = True) -> int:
+def _process_one(pk: int, result: RunResult, check_unread: bool = True) -> tuple[int, bool]:
+    """(settled, waits for an unread interchange) for one transaction on its own."""
     try:
         done = processing.process_transaction(pk, ordered=True, check_unread=check_unread)
     except TRANSIENT as exc:
@@ -181,8 +189,8 @@ def _process_one(pk: int, result: RunResult, check_unread: bool = True) -> int:
         if status == TxStatus.RETRY_WAIT:
             attempts = Transaction.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 1
             result.wake(backoff(attempts, salt=pk))
-        return 1
-    return _settle(pk, done, result)
+        return 1, False
+    return _settle(pk, done, result), done.waiting_unread is not None
 
 
 def _settle(pk: int, done: processing.ProcessResult, result: RunResult) -> int:

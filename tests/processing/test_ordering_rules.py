@@ -13,6 +13,7 @@ from processing_support import address, g1, g2, g5
 
 from exceptions.models import ExceptionCase
 from pds.models import PatientAddress
+from registrations.models import Interchange as InterchangeRow
 from registrations.models import Transaction as TxRow
 from registrations.models import TxStatus
 from registrations.services import inbound, partner_run, processing
@@ -108,3 +109,45 @@ def test_behind_a_registration_a_person_is_deciding_everything_about_the_patient
     tx = by_tn()
     assert tx[1].status == TxStatus.MANUAL
     assert tx[2].status == TxStatus.PARSED
+
+
+def test_a_partner_run_stops_at_a_transaction_waiting_for_an_unread_interchange(world, monkeypatch):
+    """Found by the soak: the first of a partner's transactions waited for another partner's interchange
+    stored before it and still being read; that interchange was read in the moment before the next
+    transaction was looked at, so the next one went on and overtook the first. Everything after a
+    transaction that waits for an unread interchange waits for it too: the run stops there."""
+    PatientFactory(nhs_number="9434765919", name="STEVENS JANE", registered_at="A10001")
+    PatientFactory(nhs_number=BOB, name="BROWN BOB", registered_at="A10001")
+    # Stored first, read last; about someone else, so that once it is read nothing waits for it.
+    world.gp_old.send(g5(1, "4826941,282", "9123456787", reason="5"))
+    world.gp_new.send(
+        g2(1, GP, "9434765919", address=address("2 NEW ROAD", postcode="LS2 2BB")),
+        g2(2, GP, BOB, address=address("9 BOB ROAD", postcode="LS9 9BB")),
+    )
+    inbound.poll_inbox()
+    unread, ours = InterchangeRow.objects.order_by("pk")
+    inbound.ingest_interchange(ours.pk)
+
+    real = processing.process_transaction
+    looked_at = []
+
+    def read_meanwhile(pk, **kwargs):
+        done = real(pk, **kwargs)
+        looked_at.append(pk)
+        if len(looked_at) == 1:
+            inbound.ingest_interchange(unread.pk)  # the poller finishes reading it, just then
+        return done
+
+    monkeypatch.setattr(processing, "process_transaction", read_meanwhile)
+    first = partner_run.run(MAILBOX)
+    tx = by_tn()
+    assert tx[1].status == TxStatus.PARSED, "waits for the other partner's interchange to be read"
+    assert tx[2].status == TxStatus.PARSED, "and so does everything after it: not overtaking"
+    assert looked_at == [tx[1].pk]
+    assert first.decided == 0 and first.again_in is not None
+
+    monkeypatch.setattr(processing, "process_transaction", real)
+    partner_run.run(MAILBOX)
+    tx = by_tn()
+    assert [tx[1].status, tx[2].status] == [TxStatus.DONE, TxStatus.DONE]
+    assert tx[1].processed_at <= tx[2].processed_at

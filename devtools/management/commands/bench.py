@@ -32,17 +32,26 @@ class Command(BaseCommand):
         parser.add_argument("--soak", type=float, default=0, help="pipeline: offer national peak for MINUTES")
         parser.add_argument("--steady", type=float, default=0, help="pipeline: seconds of steady 30 tx/s offered")
         parser.add_argument("--rate", type=float, default=0, help="pipeline --soak: tx/s offered (default 30)")
+        parser.add_argument("--poll", type=float, default=0, help="pipeline: seconds between polls (default 0.5)")
         parser.add_argument(
             "--processes", type=int, default=0, help="pipeline: worker processes of the one worker (default 2)"
         )
 
-    def handle(self, *args, area, size=None, nodes=0, soak=0, steady=0, rate=0, processes=0, **options):
+    def handle(self, *args, area, size=None, nodes=0, soak=0, steady=0, rate=0, processes=0, poll=0, **options):
         try:
             run = import_string(AREAS[area])
         except ImportError as exc:
             raise CommandError(f"benchmark area '{area}' is not built yet ({exc})") from exc
         figures = run(
-            {"size": size, "nodes": nodes, "soak": soak, "steady": steady, "rate": rate, "processes": processes}
+            {
+                "size": size,
+                "nodes": nodes,
+                "soak": soak,
+                "steady": steady,
+                "rate": rate,
+                "processes": processes,
+                "poll": poll,
+            }
         )
         if options["json"]:
             self.stdout.write(_dumps(figures))
