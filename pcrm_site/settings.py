@@ -280,8 +280,8 @@ MESH_POLL_SECONDS = env_int("MESH_POLL_SECONDS", 5)
 # drained in slices that other tasks interleave with, far inside the task's soft time limit.
 MESH_POLL_BUDGET_SECONDS = float(env("MESH_POLL_BUDGET_SECONDS", "30"))
 # A message MESH will not give is retried by the next polls, which stop at it so nothing overtakes it;
-# after this many failed downloads the polls go past it (it stays in the inbox, and the log says so).
-MESH_DOWNLOAD_ATTEMPTS = env_int("MESH_DOWNLOAD_ATTEMPTS", 3)
+# once it has failed for this long the polls go past it (it stays in the inbox, and the log says so).
+MESH_DOWNLOAD_PATIENCE_SECONDS = env_int("MESH_DOWNLOAD_PATIENCE_SECONDS", 120)
 OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 5)
 # Kill switch: stop pulling from MESH without stopping the workers.
 MESH_POLLING_ENABLED = env_bool("MESH_POLLING_ENABLED", True)

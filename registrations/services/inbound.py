@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -69,6 +70,8 @@ def ingest_interchange(interchange_id: int) -> IngestResult:
     try:
         with transaction.atomic():
             return _ingest(interchange_id)
+    except SoftTimeLimitExceeded:
+        raise  # the task's time is up: not a failure of this interchange (it stays unread, in order)
     except Exception as exc:
         return _failed(interchange_id, exc)
 

@@ -7,9 +7,10 @@ No message can hold up another for long. Each one is downloaded, decoded and sto
 the raw bytes and every MESH header are kept whatever their length or encoding, and a message that
 cannot be stored normally (or decoded) is still stored, QUARANTINED with a case, and acknowledged.
 A message that cannot be downloaded stays in the inbox and the poll stops there, so that nothing
-delivered after it is stored (and processed) ahead of it (ADR 0015); after MESH_DOWNLOAD_ATTEMPTS
-failures the polls go past it. A poll downloads for MESH_POLL_BUDGET_SECONDS at most and says whether
-it left more behind, so a backlog is drained in slices and no poll runs into its task's time limit.
+delivered after it is stored (and processed) ahead of it (ADR 0015); once it has failed for
+MESH_DOWNLOAD_PATIENCE_SECONDS the polls go past it. A poll downloads for MESH_POLL_BUDGET_SECONDS at
+most and says whether it left more behind, so a backlog is drained in slices and no poll runs into its
+task's time limit.
 """
 
 import gzip
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 LIST_PAGE = 500
 STORE_BATCH = 50
+# A message the polls have gone past is tried again after this long (not on every poll).
+PASSED_RETRY_SECONDS = 600
 # Workflows PCRM reads as GP Links; anything else is stored, acknowledged and shown to a person.
 HANDLED_WORKFLOWS = frozenset({mesh.WORKFLOW_REG, mesh.WORKFLOW_RECEP})
 GZIP_MAGIC = b"\x1f\x8b"
@@ -52,6 +55,7 @@ class PollResult:
     # Messages were left in the inbox on purpose (the budget was spent, or the poll stopped at a
     # message it could not download): poll again soon rather than at the next tick.
     more: bool = False
+    stopped_at_failure: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ def _poll_page(client, ids: list[str], result: PollResult, deadline: float, on_s
         if start and time.monotonic() >= deadline:
             result.more = True  # the rest stay in the inbox, in order, for the next poll
             return
-        chunk, fetched = _fetch(client, ids[start : start + STORE_BATCH], stored, result)
+        chunk, fetched = _fetch(client, ids[start : start + STORE_BATCH], stored, result, deadline)
         rows, failed = _store_batch(fetched)
         result.left.extend(failed)
         for row in rows:
@@ -142,31 +146,45 @@ def _poll_page(client, ids: list[str], result: PollResult, deadline: float, on_s
             return
 
 
-def _fetch(client, chunk: list[str], stored: set[str], result: PollResult) -> tuple[list[str], list[Downloaded]]:
+def _fetch(
+    client, chunk: list[str], stored: set[str], result: PollResult, deadline: float
+) -> tuple[list[str], list[Downloaded]]:
     """Download the chunk's messages not stored yet; returns the part of the chunk dealt with (cut at a
-    message MESH would not give, unless it has had its attempts) and what was downloaded."""
+    message MESH would not give, unless it has had its patience, or where the budget ran out) and what
+    was downloaded."""
     fetched = []
     for position, mid in enumerate(chunk):
+        if fetched and time.monotonic() >= deadline:
+            result.more = True  # a slow MESH: the rest of the chunk waits, in order, for the next poll
+            return chunk[:position], fetched
         if mid in stored:
+            continue
+        if cache.get(f"mesh-download-passed:{mid}"):
+            result.left.append(mid)  # given up on for now: not fetched again on every poll
             continue
         d = _download(client, mid)
         if d is not None:
             fetched.append(d)
             continue
         result.left.append(mid)
-        if _download_failures(mid) < settings.MESH_DOWNLOAD_ATTEMPTS:
+        if not _out_of_patience(mid):
             # Stop here: what MESH delivered after it must not be stored ahead of it.
-            result.more = True
+            result.more = result.stopped_at_failure = True
             return chunk[:position], fetched
-        log.error("MESH message %s could not be downloaded again; later messages go on without it", mid)
+        log.error("MESH message %s could not be downloaded for too long; later messages go on without it", mid)
     return chunk, fetched
 
 
-def _download_failures(message_id: str) -> int:
-    """How many polls in a row could not download this message, this one included (kept a day)."""
-    key = f"mesh-download-failed:{message_id}"
-    cache.add(key, 0, timeout=86_400)
-    return cache.incr(key)
+def _out_of_patience(message_id: str) -> bool:
+    """Has this message failed to download for MESH_DOWNLOAD_PATIENCE_SECONDS since its first failure?
+    Then the polls go past it, and leave it alone for a while before they try it again."""
+    now = time.time()
+    cache.add(f"mesh-download-failed:{message_id}", now, timeout=86_400)
+    first = cache.get(f"mesh-download-failed:{message_id}", now)
+    if now - first < settings.MESH_DOWNLOAD_PATIENCE_SECONDS:
+        return False
+    cache.set(f"mesh-download-passed:{message_id}", 1, timeout=PASSED_RETRY_SECONDS)
+    return True
 
 
 def _acknowledge(client, message_id: str) -> bool:
@@ -321,6 +339,8 @@ def _store_one(d: Downloaded) -> Interchange | bool | None:
     try:
         with transaction.atomic():
             return _quarantine(d, problem)
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         log.error("MESH message %s could not be stored at all (%s)", d.mesh_message_id, type(exc).__name__)
         return None

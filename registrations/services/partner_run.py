@@ -17,6 +17,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -168,6 +169,8 @@ def _process_batch(pks: list[int], result: RunResult, check_unread: bool) -> tup
                     break
             count = sum(_settle(pk, done, result) for pk, done in outcomes)
             return count, outcomes[-1][1].waiting_unread is not None
+    except SoftTimeLimitExceeded:
+        raise  # the task's time is up: the batch is undone and waits for the next run, not redone now
     except Exception as exc:  # any failure: redo one by one, where it is handled or raised
         log.info("batch of %s transactions redone one by one (%s)", len(pks), type(exc).__name__)
     count = 0

@@ -151,3 +151,28 @@ def test_a_partner_run_stops_at_a_transaction_waiting_for_an_unread_interchange(
     tx = by_tn()
     assert [tx[1].status, tx[2].status] == [TxStatus.DONE, TxStatus.DONE]
     assert tx[1].processed_at <= tx[2].processed_at
+
+
+def test_one_partners_run_failing_does_not_hold_up_the_others_in_its_task(world, monkeypatch):
+    """Partners share a run task (a poll's many partners cost a few tasks): a run that fails unexpectedly
+    is logged and left to the sweeper, and the task goes on to the next partner's run."""
+    from registrations import tasks
+
+    PatientFactory(nhs_number=BOB, name="BROWN BOB", registered_at="B20002")
+    # The old practice's first: a transaction waits for any interchange stored before its own to be read.
+    world.gp_old.send(g2(1, "4826941,282", BOB, address=address("9 BOB ROAD", postcode="LS9 9BB")))
+    world.gp_new.send(g2(1, GP, "9123456787", address=address("2 NEW ROAD", postcode="LS2 2BB")))
+    inbound.poll_inbox()
+    real = partner_run.run
+
+    def new_practice_run_fails(mailbox, **kwargs):
+        if mailbox == MAILBOX:
+            raise RuntimeError("an unexpected fault in this partner's run")
+        return real(mailbox, **kwargs)
+
+    monkeypatch.setattr(partner_run, "run", new_practice_run_fails)
+    decided = tasks.run_partners([MAILBOX, "GPMB00302"])
+
+    assert decided == 1
+    assert TxRow.objects.get(sender="OLD5").status == TxStatus.DONE, "the next partner's run went on"
+    assert InterchangeRow.objects.get(mesh_sender=MAILBOX).status == "RECEIVED", "left unread for the sweeper"
