@@ -135,8 +135,9 @@ def _poll_page(client, ids: list[str], result: PollResult, deadline: float, on_s
                 on_stored(row.pk)
         if on_batch:
             on_batch([row for row in rows if row.status == InterchangeStatus.RECEIVED])
+        left = set(result.left)
         for message_id in chunk:
-            if message_id in result.left:
+            if message_id in left:
                 continue
             if before_ack:
                 before_ack(message_id)
@@ -153,13 +154,15 @@ def _fetch(
     message MESH would not give, unless it has had its patience, or where the budget ran out) and what
     was downloaded."""
     fetched = []
+    # One round trip for the chunk, not one per message: this is every poll's path.
+    passed = cache.get_many([_passed_key(mid) for mid in chunk if mid not in stored])
     for position, mid in enumerate(chunk):
         if fetched and time.monotonic() >= deadline:
             result.more = True  # a slow MESH: the rest of the chunk waits, in order, for the next poll
             return chunk[:position], fetched
         if mid in stored:
             continue
-        if cache.get(f"mesh-download-passed:{mid}"):
+        if _passed_key(mid) in passed:
             result.left.append(mid)  # given up on for now: not fetched again on every poll
             continue
         d = _download(client, mid)
@@ -183,8 +186,12 @@ def _out_of_patience(message_id: str) -> bool:
     first = cache.get(f"mesh-download-failed:{message_id}", now)
     if now - first < settings.MESH_DOWNLOAD_PATIENCE_SECONDS:
         return False
-    cache.set(f"mesh-download-passed:{message_id}", 1, timeout=PASSED_RETRY_SECONDS)
+    cache.set(_passed_key(message_id), 1, timeout=PASSED_RETRY_SECONDS)
     return True
+
+
+def _passed_key(message_id: str) -> str:
+    return f"mesh-download-passed:{message_id}"
 
 
 def _acknowledge(client, message_id: str) -> bool:

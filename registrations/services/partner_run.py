@@ -159,16 +159,16 @@ def _process_batch(pks: list[int], result: RunResult, check_unread: bool) -> tup
         with transaction.atomic(), reference_memo():
             processing.set_lock_timeout()
             rows = processing.lock_rows(pks)  # one statement for the batch's own rows
-            outcomes = []
+            outcomes, stopped = [], False
             for pk in pks:
                 done = processing.process_transaction(
                     pk, ordered=True, batched=True, check_unread=check_unread, locked=rows.get(pk)
                 )
                 outcomes.append((pk, done))
-                if done.waiting_unread is not None:
+                stopped = done.waiting_unread is not None
+                if stopped:
                     break
-            count = sum(_settle(pk, done, result) for pk, done in outcomes)
-            return count, outcomes[-1][1].waiting_unread is not None
+            return sum(_settle(pk, done, result) for pk, done in outcomes), stopped
     except SoftTimeLimitExceeded:
         raise  # the task's time is up: the batch is undone and waits for the next run, not redone now
     except Exception as exc:  # any failure: redo one by one, where it is handled or raised
