@@ -60,10 +60,14 @@ def queue_partner_runs(mailboxes) -> None:
     A few partners share a task: a poll that stored work for many partners costs a few tasks, not one
     each (a task's own overhead was as much as deciding a transaction), and the groups still spread
     over every worker process."""
-    due = [m for m in sorted(mailboxes) if cache.add(f"partner-run-queued:{m}", 1, timeout=RUN_QUEUED_SECONDS)]
+    due = [m for m in sorted(mailboxes) if cache.add(_queued_key(m), 1, timeout=RUN_QUEUED_SECONDS)]
     groups = -(-len(due) // PARTNERS_PER_TASK)
     for group in range(groups):
         run_partners.delay(due[group::groups])
+
+
+def _queued_key(mailbox: str) -> str:
+    return f"partner-run-queued:{mailbox}"
 
 
 # Partners whose runs share one task, and the least time each run gets of the task's budget.
@@ -79,12 +83,15 @@ def run_partners(mailboxes: list[str]) -> int:
     deadline = time.monotonic() + settings.PARTNER_RUN_SECONDS
     decided, more = 0, []
     for index, mailbox in enumerate(mailboxes):
-        cache.delete(f"partner-run-queued:{mailbox}")  # triggers from now on queue a new run
+        cache.delete(_queued_key(mailbox))  # triggers from now on queue a new run
         share = (deadline - time.monotonic()) / (len(mailboxes) - index)
         try:
             result = partner_run.run(mailbox, budget_seconds=max(MIN_RUN_SECONDS, share))
         except SoftTimeLimitExceeded:
-            queue_partner_runs([*more, *mailboxes[index:]])  # the rest run as a new task
+            # The rest run as a new task. Those not started still carry this task's "queued" mark, which
+            # would make the new one skip them until it expired; it is theirs to drop, since this task ends.
+            cache.delete_many([_queued_key(m) for m in mailboxes[index + 1 :]])
+            queue_partner_runs([*more, *mailboxes[index:]])
             raise
         except Exception as exc:
             # Not expected (a run records its own failures); the sweeper queues this partner again.

@@ -176,3 +176,42 @@ def test_one_partners_run_failing_does_not_hold_up_the_others_in_its_task(world,
     assert decided == 1
     assert TxRow.objects.get(sender="OLD5").status == TxStatus.DONE, "the next partner's run went on"
     assert InterchangeRow.objects.get(mesh_sender=MAILBOX).status == "RECEIVED", "left unread for the sweeper"
+
+
+def test_a_shared_run_task_out_of_time_queues_every_partner_it_did_not_finish(monkeypatch):
+    """The soft time limit ends a shared run task in its first partner's run: that partner and the ones
+    not started yet are queued again at once, in a new task on the real broker, rather than waiting for
+    their old "queued" marks to expire or for the sweeper."""
+    import json
+
+    import redis
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.core.cache import cache
+
+    from pcrm_site.celery import app
+    from registrations import tasks
+
+    partners = ["GPMB00301", "GPMB00302", "GPMB00303"]
+    client = redis.Redis.from_url(app.conf.broker_url)  # the test Redis (tests/conftest.py)
+    app.control.purge()
+    cache.delete_many([f"partner-run-queued:{m}" for m in partners])
+    try:
+        tasks.queue_partner_runs(partners)  # marks all three queued, as a poll would
+        app.control.purge()  # this test runs the task itself, below
+
+        def out_of_time(mailbox, **kwargs):
+            raise SoftTimeLimitExceeded()
+
+        monkeypatch.setattr(partner_run, "run", out_of_time)
+        with pytest.raises(SoftTimeLimitExceeded):
+            tasks.run_partners(partners)
+
+        queued = [json.loads(raw)["headers"] for raw in client.lrange(app.conf.task_default_queue, 0, -1)]
+        requeued = sorted(
+            m for h in queued if h["task"].endswith("run_partners") for m in partners if m in h["argsrepr"]
+        )
+        assert requeued == partners, "every partner the task did not finish has a run queued again"
+    finally:
+        app.control.purge()
+        cache.delete_many([f"partner-run-queued:{m}" for m in partners])
+        client.close()
